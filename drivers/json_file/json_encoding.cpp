@@ -1,0 +1,147 @@
+#include "json_encoding.h"
+
+#include <ctime>
+
+namespace ringlog::json {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the byte there does not start one (the
+// same acceptance as Go's utf8.DecodeRune: no overlongs, no surrogates, at most U+10FFFF).
+size_t utf8Length(std::string_view s, size_t i, uint32_t& rune) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    unsigned char c = b(0);
+    size_t n = s.size() - i;
+    auto cont = [&](size_t k) { return k < n && (b(k) & 0xC0) == 0x80; };
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (!cont(1)) return 0;
+        rune = ((c & 0x1Fu) << 6) | (b(1) & 0x3Fu);
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!cont(1) || !cont(2)) return 0;
+        if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+        if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
+        rune = ((c & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!cont(1) || !cont(2) || !cont(3)) return 0;
+        if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+        if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
+        rune = ((c & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
+        return 4;
+    }
+    return 0;
+}
+
+template <bool kGoShortForms>
+void appendString(std::string& out, std::string_view s) {
+    out.push_back('"');
+    size_t start = 0;
+    size_t i = 0;
+    auto flush = [&] {
+        if (start < i) out.append(s.data() + start, i - start);
+    };
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c >= 0x20 && c != '\\' && c != '"' && c != '<' && c != '>' && c != '&') {
+                ++i;
+                continue;
+            }
+            flush();
+            switch (c) {
+                case '\\': out.append("\\\\"); break;
+                case '"': out.append("\\\""); break;
+                case '\n': out.append("\\n"); break;
+                case '\r': out.append("\\r"); break;
+                case '\t':
+                    if (kGoShortForms) {
+                        out.append("\\t");
+                        break;
+                    }
+                    [[fallthrough]];
+                default:
+                    if (kGoShortForms && c == '\b') {
+                        out.append("\\b");
+                    } else if (kGoShortForms && c == '\f') {
+                        out.append("\\f");
+                    } else {
+                        out.append("\\u00");
+                        out.push_back(kHex[c >> 4]);
+                        out.push_back(kHex[c & 0xF]);
+                    }
+            }
+            start = ++i;
+            continue;
+        }
+        uint32_t rune = 0;
+        size_t len = utf8Length(s, i, rune);
+        if (len == 0) {
+            flush();
+            out.append("\\ufffd");
+            start = ++i;
+            continue;
+        }
+        if (rune == 0x2028 || rune == 0x2029) {
+            flush();
+            out.append("\\u202");
+            out.push_back(kHex[rune & 0xF]);
+            i += len;
+            start = i;
+            continue;
+        }
+        i += len;
+    }
+    flush();
+    out.push_back('"');
+}
+
+}  // namespace
+
+void appendDockerString(std::string& out, std::string_view bytes) { appendString<false>(out, bytes); }
+void appendGoString(std::string& out, std::string_view bytes) { appendString<true>(out, bytes); }
+
+void appendRfc3339Nano(std::string& out, int64_t time_ns) {
+    int64_t secs = time_ns / 1'000'000'000;
+    int64_t frac = time_ns % 1'000'000'000;
+    if (frac < 0) {
+        frac += 1'000'000'000;
+        --secs;
+    }
+    time_t t = static_cast<time_t>(secs);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[48];
+    size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    out.append(buf, n);
+    if (frac != 0) {
+        char digits[10];
+        for (int k = 8; k >= 0; --k) {
+            digits[k] = static_cast<char>('0' + frac % 10);
+            frac /= 10;
+        }
+        int len = 9;
+        while (len > 0 && digits[len - 1] == '0') --len;
+        out.push_back('.');
+        out.append(digits, static_cast<size_t>(len));
+    }
+    out.push_back('Z');
+}
+
+std::string encodeAttrs(const std::map<std::string, std::string>& attrs) {
+    std::string out = "{";
+    for (const auto& [k, v] : attrs) {
+        if (out.size() > 1) out.push_back(',');
+        appendGoString(out, k);
+        out.push_back(':');
+        appendGoString(out, v);
+    }
+    out.push_back('}');
+    return out;
+}
+
+}  // namespace ringlog::json

@@ -1,0 +1,112 @@
+// LogDriver: where a container's records are persisted. One class per driver, one folder per
+// driver under drivers/, all listed in drivers/registry.cpp.
+//
+// Contract:
+//  - A driver is created when its container attaches, from options already validated against its
+//    option table (unknown keys and bad values never reach it). Creation opens what the driver
+//    needs, so a bad path or a refused file is an attach error, not a later surprise.
+//  - write() is called by one consumer thread at a time, with records in order. It persists a
+//    prefix of them and says how many; records it did not persist stay in the ring:
+//      kOk     all persisted;
+//      kRetry  a transient failure (disk full, journald away): the rest are offered again later,
+//              with backoff, and in blocking mode the container waits meanwhile;
+//      kFatal  these records can never be written here: they are counted as dropped.
+//  - close() is called once, after the last write(), when the container's ring is drained.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "error.h"
+#include "record.h"
+
+namespace ringlog {
+
+class TaskQueue;
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+struct ContainerInfo {
+    std::string id;  // full id
+    std::string name;
+    std::string image;
+    KeyValues labels;
+    KeyValues env;
+    std::string shortId() const { return id.substr(0, 12); }
+};
+
+enum class OptionType { kString, kSize, kInteger, kBool };
+
+// One option a driver accepts, declared as data so it can be validated before the driver exists
+// and listed in the documentation.
+struct OptionSpec {
+    std::string_view key;
+    OptionType type;
+    std::string_view default_value;  // empty: no default
+    std::string_view description;
+};
+
+// Validated options: every key of the driver's table, with its default where none was given.
+using OptionMap = std::map<std::string, std::string, std::less<>>;
+
+// What drivers get from the daemon.
+struct DriverEnvironment {
+    std::string log_root;                    // default root of per-container log directories
+    std::vector<std::string> allowed_roots;  // where an explicit `path` option may point
+    TaskQueue* background = nullptr;         // for work off the write path (compression)
+};
+
+enum class WriteStatus { kOk, kRetry, kFatal };
+
+struct WriteResult {
+    WriteStatus status = WriteStatus::kOk;
+    size_t records_done = 0;  // a prefix of the batch that is persisted
+    std::string error;        // for kRetry / kFatal: what failed, with the path or peer
+};
+
+class LogDriver {
+public:
+    virtual ~LogDriver() = default;
+
+    // Persists records; `dropped_before` is non-empty when non-blocking mode lost lines just
+    // before records[0], which the driver marks on that record. Never throws.
+    WriteResult write(std::span<const RecordView> records, const DropCount& dropped_before) noexcept;
+    void close() noexcept;
+
+    uint64_t recordsWritten() const { return records_written_; }
+
+protected:
+    virtual WriteResult doWrite(std::span<const RecordView> records,
+                                const DropCount& dropped_before) = 0;
+    virtual void doClose() {}
+
+private:
+    uint64_t records_written_ = 0;
+    bool closed_ = false;
+};
+
+using DriverFactory = Result<std::unique_ptr<LogDriver>> (*)(const ContainerInfo&, const OptionMap&,
+                                                             const DriverEnvironment&);
+
+struct DriverDescriptor {
+    std::string_view name;
+    std::span<const OptionSpec> options;
+    DriverFactory create;
+};
+
+// The registry (drivers/registry.cpp).
+std::span<const DriverDescriptor> allDrivers();
+const DriverDescriptor* findDriver(std::string_view name);
+
+// Checks `given` (docker --log-opt pairs) against the driver's table plus `common` (options the
+// daemon itself handles); fills in defaults. The error names the offending key.
+Result<OptionMap> validateOptions(const DriverDescriptor& driver, std::span<const OptionSpec> common,
+                                  const KeyValues& given);
+
+}  // namespace ringlog

@@ -1,0 +1,124 @@
+// Container: one attached container: its input streams (reader side), its ring log, and its
+// driver (consumer side). The reader thread owns the streams and produces into the ring; one
+// consumer thread at a time persists from it, as the seed's producer/consumer pair.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "framer.h"
+#include "log_driver.h"
+#include "ring_log.h"
+#include "unique_fd.h"
+
+namespace ringlog {
+
+// Attach-time settings that are the daemon's business, not the driver's.
+struct AttachSettings {
+    OverflowPolicy policy = OverflowPolicy::kBlock;
+    uint64_t max_buffer_size = 1 << 20;
+    uint32_t max_line = 16 * 1024;
+    uint64_t max_write_rate = 0;  // payload bytes per second persisted, 0: unlimited
+    std::string driver;
+    OptionMap driver_options;
+};
+
+struct ContainerCounters {
+    std::atomic<uint64_t> lines_in{0};
+    std::atomic<uint64_t> bytes_in{0};
+    std::atomic<uint64_t> lines_written{0};
+    std::atomic<uint64_t> lines_failed{0};  // refused for good by the driver (kFatal)
+};
+
+enum class ContainerState { kAttached, kExited };
+
+class Container final : public RecordSink {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
+              std::unique_ptr<LogDriver> driver, uint64_t first_sequence);
+    ~Container() override;
+
+    const ContainerInfo& info() const { return info_; }
+    const AttachSettings& settings() const { return settings_; }
+    const ContainerCounters& counters() const { return counters_; }
+    RingStats ringStats() const { return ring_->stats(); }
+    uint64_t nextSequence() const { return next_sequence_; }
+    ContainerState state() const { return state_.load(); }
+
+    // ---- Reader side: the event-loop thread only. ----
+    struct Input {
+        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line) : fd(std::move(f)), framer(c, s, max_line) {}
+        UniqueFd fd;
+        Framer framer;
+        bool eof = false;
+        int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
+    };
+    void addInput(Stream stream, UniqueFd fd);
+    std::vector<std::unique_ptr<Input>>& inputs() { return inputs_; }
+
+    enum class PumpResult { kDrained, kBlocked, kMore };
+    // Reads up to `max_reads` times from the input and frames what it gets into the ring. Sets the
+    // input's eof at end of file or when its budget is spent; the caller then unwatches and
+    // closes the fd.
+    PumpResult pump(Input& input, char* buffer, size_t buffer_size, int max_reads);
+    // Pushes what a full ring refused earlier (and the final partial lines of closed inputs).
+    // Returns false while the ring is still full.
+    bool pushBacklog();
+    bool blocked() const { return blocked_; }
+    void setBlocked(bool b) { blocked_ = b; }
+    // True once every input is closed and everything read is in the ring.
+    bool inputFinished() const;
+    // Marks that nothing more will be pushed; the consumer finalizes once the ring is empty.
+    void closeInput() { input_closed_.store(true); }
+
+    // RecordSink, called by the framers.
+    bool push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
+              uint64_t& partial_id) override;
+
+    // ---- Consumer side: one consumer thread at a time. ----
+    struct ConsumeOutcome {
+        enum Kind { kIdle, kMore, kRetryLater, kDrained } kind = kIdle;
+        Clock::time_point retry_at{};
+        bool wake_producer = false;
+    };
+    ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends, Clock::time_point now);
+    // Closes the driver and marks the container exited. Called once, after kDrained.
+    void finish();
+    bool hasWork() const { return !ring_->empty() || input_closed_.load(); }
+
+    // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
+    std::atomic<bool> scheduled{false};
+    std::atomic<bool> finished{false};
+
+private:
+    bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
+
+    const ContainerInfo info_;
+    const AttachSettings settings_;
+    std::unique_ptr<RingLog> ring_;
+    std::unique_ptr<LogDriver> driver_;
+    ContainerCounters counters_;
+    std::atomic<ContainerState> state_{ContainerState::kAttached};
+
+    // reader side
+    std::vector<std::unique_ptr<Input>> inputs_;
+    uint64_t next_sequence_;
+    bool blocked_ = false;
+
+    // consumer side
+    std::atomic<bool> input_closed_{false};
+    std::chrono::milliseconds backoff_{0};
+    double rate_tokens_ = 0;
+    Clock::time_point rate_updated_{};
+    Clock::time_point last_error_log_{};
+    uint64_t errors_suppressed_ = 0;
+};
+
+}  // namespace ringlog

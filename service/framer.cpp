@@ -1,0 +1,88 @@
+#include "framer.h"
+
+#include <cstring>
+
+namespace ringlog {
+
+bool Framer::emit(std::string_view message, bool newline, bool cut) {
+    uint8_t flags = newline ? kRecordNewline : 0;
+    uint32_t ordinal = 0;
+    if (cut || next_ordinal_ != 0) {
+        // Part of a split line: docker's partial metadata (id, 1-based ordinal, last).
+        ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
+        flags |= kRecordPartial;
+        if (!cut) flags |= kRecordPartialLast;
+    }
+    uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
+    if (!sink_->push(stream_, message, flags, ordinal, partial_id)) return false;
+    if (cut) {
+        if (ordinal == 1) partial_id_ = partial_id;  // the sink named the group after this record
+        next_ordinal_ = ordinal + 1;
+    } else {
+        next_ordinal_ = 0;
+    }
+    return true;
+}
+
+size_t Framer::frame(std::string_view data, bool& refused) {
+    size_t pos = 0;
+    refused = false;
+    while (pos < data.size()) {
+        size_t window = std::min<size_t>(data.size() - pos, size_t{max_line_} + 1);
+        const char* nl = static_cast<const char*>(std::memchr(data.data() + pos, '\n', window));
+        if (nl != nullptr) {
+            size_t len = static_cast<size_t>(nl - (data.data() + pos));
+            if (!emit(data.substr(pos, len), true, false)) {
+                refused = true;
+                break;
+            }
+            pos += len + 1;
+        } else if (window > max_line_) {
+            if (!emit(data.substr(pos, max_line_), false, true)) {
+                refused = true;
+                break;
+            }
+            pos += max_line_;
+        } else {
+            break;  // an incomplete line: wait for more
+        }
+    }
+    return pos;
+}
+
+bool Framer::feed(std::string_view data) {
+    bool refused = false;
+    while (!backlog_.empty()) {
+        backlog_.erase(0, frame(backlog_, refused));
+        if (refused) {
+            backlog_.append(data.data(), data.size());
+            return false;
+        }
+        if (data.empty()) return true;
+        // The backlog is now one incomplete line: complete it with just enough new bytes, so the
+        // bulk of `data` is framed in place, without a copy.
+        size_t window = std::min(size_t{max_line_} + 1 - backlog_.size(), data.size());
+        const char* nl = static_cast<const char*>(std::memchr(data.data(), '\n', window));
+        size_t take = nl != nullptr ? static_cast<size_t>(nl - data.data()) + 1 : window;
+        backlog_.append(data.data(), take);
+        data.remove_prefix(take);
+    }
+    size_t used = frame(data, refused);
+    backlog_.assign(data.data() + used, data.size() - used);
+    return !refused;
+}
+
+bool Framer::flush() {
+    if (!feed({})) return false;
+    if (backlog_.empty()) return true;
+    // A last line without '\n': one partial record that is also the last of its group.
+    uint8_t flags = kRecordPartial | kRecordPartialLast;
+    uint32_t ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
+    uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
+    if (!sink_->push(stream_, backlog_, flags, ordinal, partial_id)) return false;
+    backlog_.clear();
+    next_ordinal_ = 0;
+    return true;
+}
+
+}  // namespace ringlog

@@ -1,0 +1,285 @@
+#include "ring_log.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+namespace ringlog {
+
+namespace {
+
+constexpr uint64_t kArenaMagic = 0x31474e49524c5252ull;  // "RRLRING1"
+constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint32_t kPage = 4096;
+
+uint64_t roundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+}  // namespace
+
+// Per-cell bookkeeping, in the memfd. `committed` is written by the producer only and read by the
+// consumer; everything else changes under the ring's mutex.
+struct RingLog::CellHeader {
+    uint32_t state;  // CellState
+    uint32_t prev;
+    uint32_t next;
+    std::atomic<uint32_t> committed;  // bytes of whole records in the cell
+    uint32_t consumed;                // bytes already persisted (or dropped)
+    uint32_t reserved;
+};
+
+struct RingLog::ArenaHeader {
+    uint64_t magic;
+    uint32_t format_version;
+    uint32_t cell_size;
+    uint32_t max_cells;
+    uint32_t cells_in_use;
+    uint32_t producer_cell;
+    uint32_t consumer_cell;
+    std::atomic<uint64_t> bytes_pushed;   // ring bytes ever committed
+    std::atomic<uint64_t> bytes_retired;  // ring bytes persisted or dropped
+    uint64_t pending_drop_lines;          // dropped since the last record handed out
+    uint64_t pending_drop_bytes;
+    std::atomic<uint64_t> dropped_lines;  // totals
+    std::atomic<uint64_t> dropped_bytes;
+};
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free,
+              "ring state is shared through a memfd: its atomics must not need a lock");
+
+uint32_t RingLog::recordSpace(size_t payload) {
+    return static_cast<uint32_t>(roundUp(sizeof(RecordHeader) + payload, 8));
+}
+
+Result<RingGeometry> RingGeometry::forLimits(uint64_t max_bytes, uint32_t max_record_payload) {
+    // Cells big enough for the longest record, about a sixteenth of the ring (so it grows in
+    // small steps), at most 64 KiB (one pipe's worth: one write() to the driver per cell).
+    uint64_t min_cell = roundUp(RingLog::recordSpace(max_record_payload), kPage);
+    uint64_t cell = std::max<uint64_t>(min_cell, std::min<uint64_t>(64 * 1024, roundUp(max_bytes / 16, kPage)));
+    uint64_t cells = max_bytes / cell;
+    if (cells < 3) {
+        return invalid("max-buffer-size " + std::to_string(max_bytes) +
+                       " is too small: the ring needs at least " + std::to_string(3 * min_cell) +
+                       " bytes (three cells of a max-line record)");
+    }
+    if (cells > 1u << 20) return invalid("max-buffer-size " + std::to_string(max_bytes) + " is too large");
+    return RingGeometry{static_cast<uint32_t>(cell), static_cast<uint32_t>(cells)};
+}
+
+Result<std::unique_ptr<RingLog>> RingLog::create(std::string_view name, RingGeometry geometry,
+                                                 OverflowPolicy policy) {
+    std::string memfd_name = "ringlog:" + std::string(name.substr(0, 200));
+    UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd) return Error{RINGLOG_STATUS_LIMIT, "memfd_create for the ring: " + errnoText(errno)};
+    uint64_t meta = roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
+    uint64_t size = meta + uint64_t{geometry.cell_size} * geometry.max_cells;
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
+        return Error{RINGLOG_STATUS_LIMIT, "sizing the ring memfd: " + errnoText(errno)};
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (base == MAP_FAILED) return Error{RINGLOG_STATUS_LIMIT, "mapping the ring: " + errnoText(errno)};
+    return std::unique_ptr<RingLog>(new RingLog(std::move(fd), base, size, geometry, policy));
+}
+
+RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry, OverflowPolicy policy)
+    : memfd_(std::move(memfd)), base_(base), size_(size), geometry_(geometry), policy_(policy) {
+    auto* bytes = static_cast<char*>(base_);
+    arena_ = new (bytes) ArenaHeader{};
+    arena_->magic = kArenaMagic;
+    arena_->format_version = kFormatVersion;
+    arena_->cell_size = geometry.cell_size;
+    arena_->max_cells = geometry.max_cells;
+    arena_->cells_in_use = 1;
+    arena_->producer_cell = 0;
+    arena_->consumer_cell = 0;
+    cells_ = reinterpret_cast<CellHeader*>(bytes + sizeof(ArenaHeader));
+    data_ = bytes + roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
+    new (&cells_[0]) CellHeader{};
+    cells_[0].prev = cells_[0].next = 0;
+}
+
+RingLog::~RingLog() {
+    if (base_ != nullptr) ::munmap(base_, size_);
+}
+
+RingLog::CellHeader& RingLog::cell(uint32_t index) const { return cells_[index]; }
+char* RingLog::cellData(uint32_t index) const { return data_ + uint64_t{index} * geometry_.cell_size; }
+
+void RingLog::resetCellLocked(uint32_t index) {
+    CellHeader& c = cell(index);
+    c.state = static_cast<uint32_t>(CellState::kFree);
+    c.committed.store(0, std::memory_order_relaxed);
+    c.consumed = 0;
+}
+
+void RingLog::unlinkLocked(uint32_t index) {
+    CellHeader& c = cell(index);
+    cell(c.prev).next = c.next;
+    cell(c.next).prev = c.prev;
+}
+
+void RingLog::insertAfterLocked(uint32_t index, uint32_t after) {
+    CellHeader& c = cell(index);
+    c.prev = after;
+    c.next = cell(after).next;
+    cell(c.next).prev = index;
+    cell(after).next = index;
+}
+
+void RingLog::dropCellLocked(uint32_t index) {
+    CellHeader& c = cell(index);
+    uint32_t end = c.committed.load(std::memory_order_relaxed);
+    uint64_t lines = 0, bytes = 0;
+    RecordView view;
+    for (uint32_t off = c.consumed; off < end;) {
+        off = decode(cellData(index), off, view);
+        ++lines;
+        bytes += view.message.size() + (view.newline() ? 1 : 0);
+    }
+    arena_->pending_drop_lines += lines;
+    arena_->pending_drop_bytes += bytes;
+    arena_->dropped_lines.fetch_add(lines, std::memory_order_relaxed);
+    arena_->dropped_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    arena_->bytes_retired.fetch_add(end - c.consumed, std::memory_order_release);
+}
+
+// Moves the producer to a cell with room. Ring order from the producer onwards is: FREE cells,
+// then the consumer's cell and the other sealed cells, oldest first.
+bool RingLog::advanceProducerLocked() {
+    uint32_t cur = arena_->producer_cell;
+    uint32_t next = cell(cur).next;
+    uint32_t target = kNone;
+    if (next != cur && cell(next).state == static_cast<uint32_t>(CellState::kFree) &&
+        next != arena_->consumer_cell) {
+        target = next;
+    } else if (arena_->cells_in_use < geometry_.max_cells) {
+        target = arena_->cells_in_use++;
+        new (&cells_[target]) CellHeader{};
+        insertAfterLocked(target, cur);
+    } else if (policy_ == OverflowPolicy::kBlock) {
+        producer_blocked_ = true;
+        return false;
+    } else {
+        // Drop the oldest cell, unless the consumer is persisting it right now: then the one after.
+        uint32_t victim = arena_->consumer_cell;
+        if (consumer_busy_ && busy_cell_ == victim) victim = cell(victim).next;
+        dropCellLocked(victim);
+        if (victim == arena_->consumer_cell) {
+            arena_->consumer_cell = cell(victim).next;
+        } else {
+            unlinkLocked(victim);
+            insertAfterLocked(victim, cur);
+        }
+        target = victim;
+    }
+    cell(cur).state = static_cast<uint32_t>(CellState::kFull);
+    resetCellLocked(target);
+    arena_->producer_cell = target;
+    // An empty consumer cell that was the producer's: the consumer now starts at the new one.
+    if (arena_->consumer_cell == cur && cell(cur).consumed == cell(cur).committed.load()) {
+        resetCellLocked(cur);
+        arena_->consumer_cell = target;
+    }
+    return true;
+}
+
+RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view message) {
+    uint32_t need = recordSpace(message.size());
+    uint32_t cur = arena_->producer_cell;  // only the producer moves it
+    uint32_t off = cell(cur).committed.load(std::memory_order_relaxed);
+    if (off + need > geometry_.cell_size) {
+        std::lock_guard lock(mutex_);
+        if (!advanceProducerLocked()) return PushResult::kFull;
+        cur = arena_->producer_cell;
+        off = 0;
+    }
+    char* dst = cellData(cur) + off;
+    RecordHeader h = header;
+    h.length = static_cast<uint32_t>(message.size());
+    std::memcpy(dst, &h, sizeof(h));
+    std::memcpy(dst + sizeof(h), message.data(), message.size());
+    cell(cur).committed.store(off + need, std::memory_order_release);
+    arena_->bytes_pushed.fetch_add(need, std::memory_order_release);
+    return PushResult::kOk;
+}
+
+bool RingLog::take(Batch& batch) {
+    std::lock_guard lock(mutex_);
+    for (;;) {
+        uint32_t c = arena_->consumer_cell;
+        CellHeader& h = cell(c);
+        uint32_t committed = h.committed.load(std::memory_order_acquire);
+        if (h.consumed < committed) {
+            batch.cell = c;
+            batch.begin = h.consumed;
+            batch.end = committed;
+            batch.data = cellData(c);
+            batch.dropped_before = {arena_->pending_drop_lines, arena_->pending_drop_bytes};
+            consumer_busy_ = true;
+            busy_cell_ = c;
+            return true;
+        }
+        if (c == arena_->producer_cell || h.state != static_cast<uint32_t>(CellState::kFull)) return false;
+        // A sealed cell fully persisted: free it and look at the next one.
+        resetCellLocked(c);
+        arena_->consumer_cell = h.next;
+    }
+}
+
+bool RingLog::release(const Batch& batch, uint32_t upto, uint64_t records) {
+    std::lock_guard lock(mutex_);
+    consumer_busy_ = false;
+    CellHeader& h = cell(batch.cell);
+    arena_->bytes_retired.fetch_add(upto - batch.begin, std::memory_order_release);
+    h.consumed = upto;
+    if (records > 0) {
+        // The drop marker went out with the first record of this batch.
+        arena_->pending_drop_lines -= batch.dropped_before.lines;
+        arena_->pending_drop_bytes -= batch.dropped_before.bytes;
+    }
+    bool freed = false;
+    if (batch.cell != arena_->producer_cell && h.state == static_cast<uint32_t>(CellState::kFull) &&
+        h.consumed == h.committed.load(std::memory_order_acquire)) {
+        resetCellLocked(batch.cell);
+        arena_->consumer_cell = h.next;
+        freed = true;
+    }
+    if (producer_blocked_ && freed) {
+        producer_blocked_ = false;
+        return true;
+    }
+    return false;
+}
+
+bool RingLog::empty() const {
+    return arena_->bytes_pushed.load(std::memory_order_acquire) ==
+           arena_->bytes_retired.load(std::memory_order_acquire);
+}
+
+RingStats RingLog::stats() const {
+    RingStats s;
+    {
+        std::lock_guard lock(mutex_);
+        s.cells_in_use = arena_->cells_in_use;
+    }
+    s.bytes_buffered = arena_->bytes_pushed.load() - arena_->bytes_retired.load();
+    s.dropped_lines = arena_->dropped_lines.load();
+    s.dropped_bytes = arena_->dropped_bytes.load();
+    return s;
+}
+
+uint32_t RingLog::decode(const char* cell_data, uint32_t offset, RecordView& out) {
+    RecordHeader h;
+    std::memcpy(&h, cell_data + offset, sizeof(h));
+    out.stream = static_cast<Stream>(h.stream);
+    out.flags = h.flags;
+    out.partial_ordinal = h.partial_ordinal;
+    out.time_ns = h.time_ns;
+    out.sequence = h.sequence;
+    out.partial_id = h.partial_id;
+    out.message = std::string_view(cell_data + offset + sizeof(h), h.length);
+    return offset + recordSpace(h.length);
+}
+
+}  // namespace ringlog

@@ -1,0 +1,34 @@
+// TaskQueue: one background thread for work that must stay off the write path (log compression).
+// drain() runs everything queued so far before returning; the destructor drains too.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace ringlog {
+
+class TaskQueue {
+public:
+    TaskQueue();
+    ~TaskQueue();
+    TaskQueue(const TaskQueue&) = delete;
+    TaskQueue& operator=(const TaskQueue&) = delete;
+
+    void post(std::function<void()> task);
+    void drain();
+
+private:
+    void run();
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> tasks_;
+    size_t running_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace ringlog
