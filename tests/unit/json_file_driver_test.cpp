@@ -1,0 +1,145 @@
+#include "json_file/json_file_driver.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "task_queue.h"
+
+namespace ringlog {
+namespace {
+
+namespace fs = std::filesystem;
+
+class JsonFileDriverTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = fs::temp_directory_path() / ("ringlog-jf-" + std::to_string(getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(root_);
+        fs::create_directories(root_);
+        env_ = {root_.string(), {root_.string()}, &background_};
+        info_.id = "c0ffee";
+        info_.name = "web";
+        info_.labels = {{"app", "shop"}, {"tier", "front"}};
+        info_.env = {{"LANG", "C"}};
+    }
+    void TearDown() override { fs::remove_all(root_); }
+
+    Result<std::unique_ptr<LogDriver>> make(KeyValues opts) {
+        auto o = validateOptions(*findDriver("json-file"), {}, opts);
+        if (!o) return o.error();
+        return JsonFileDriver::create(info_, *o, env_);
+    }
+
+    static std::string read(const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+
+    static RecordView record(std::string_view msg, Stream s = Stream::kStdout, uint8_t flags = kRecordNewline) {
+        RecordView v;
+        v.stream = s;
+        v.flags = flags;
+        v.time_ns = 1'700'000'000'500'000'000;
+        v.message = msg;
+        return v;
+    }
+
+    fs::path root_;
+    TaskQueue background_;
+    DriverEnvironment env_;
+    ContainerInfo info_;
+};
+
+TEST_F(JsonFileDriverTest, WritesDockersRecordFormat) {
+    auto d = make({});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    std::vector<RecordView> rs = {record("hello"), record("oops", Stream::kStderr), record("cut", Stream::kStdout, kRecordPartial)};
+    auto r = (*d)->write(rs, {});
+    EXPECT_EQ(r.status, WriteStatus::kOk);
+    (*d)->close();
+    EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
+              "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.5Z\"}\n"
+              "{\"log\":\"oops\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20.5Z\"}\n"
+              "{\"log\":\"cut\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.5Z\"}\n");
+    EXPECT_EQ(fs::status(root_ / "c0ffee" / "c0ffee-json.log").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+}
+
+TEST_F(JsonFileDriverTest, AddsAttrsForLabelsEnvAndTagAndMarksDrops) {
+    auto d = make({{"labels", "app,missing"}, {"env", "LANG"}, {"tag", "{{.Name}}/{{.ID}}"}});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    std::vector<RecordView> rs = {record("x")};
+    (*d)->write(rs, DropCount{12, 3400});
+    (*d)->close();
+    EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
+              "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"attrs\":{\"LANG\":\"C\",\"app\":\"shop\","
+              "\"ringlog.dropped_bytes\":\"3400\",\"ringlog.dropped_lines\":\"12\",\"tag\":\"web/c0ffee\"},"
+              "\"time\":\"2023-11-14T22:13:20.5Z\"}\n");
+}
+
+TEST_F(JsonFileDriverTest, RotatesAtMaxSizeKeepingMaxFileFilesWithDockersNames) {
+    auto d = make({{"max-size", "100"}, {"max-file", "3"}});
+    ASSERT_TRUE(d.ok());
+    std::vector<std::string> lines;
+    for (int i = 0; i < 10; ++i) lines.push_back("line-" + std::to_string(i));
+    for (const auto& l : lines) {
+        std::vector<RecordView> one = {record(l)};
+        ASSERT_EQ((*d)->write(one, {}).status, WriteStatus::kOk);
+    }
+    (*d)->close();
+    // Each record is 69 bytes: docker rotates before a record once the file holds >= 100 bytes.
+    fs::path dir = root_ / "c0ffee";
+    EXPECT_TRUE(fs::exists(dir / "c0ffee-json.log"));
+    EXPECT_TRUE(fs::exists(dir / "c0ffee-json.log.1"));
+    EXPECT_TRUE(fs::exists(dir / "c0ffee-json.log.2"));
+    EXPECT_FALSE(fs::exists(dir / "c0ffee-json.log.3"));
+    std::string all = read(dir / "c0ffee-json.log.2") + read(dir / "c0ffee-json.log.1") + read(dir / "c0ffee-json.log");
+    EXPECT_NE(all.find("line-4\\n"), std::string::npos);
+    EXPECT_EQ(all.find("line-3\\n"), std::string::npos) << "rotated away";
+    EXPECT_NE(all.find("line-9\\n"), std::string::npos);
+}
+
+TEST_F(JsonFileDriverTest, RefusesASymlinkPlantedWhereTheLogGoes) {
+    fs::create_directories(root_ / "c0ffee");
+    fs::create_symlink("/etc/passwd", root_ / "c0ffee" / "c0ffee-json.log");
+    auto d = make({});
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().message, "refusing " + (root_ / "c0ffee" / "c0ffee-json.log").string() + ": it is a symbolic link");
+}
+
+TEST_F(JsonFileDriverTest, RefusesAPathOutsideTheAllowedRoots) {
+    auto d = make({{"path", "/etc/evil.log"}});
+    ASSERT_FALSE(d.ok());
+    EXPECT_NE(d.error().message.find("is not under an allowed log root"), std::string::npos);
+    auto up = make({{"path", root_.string() + "/../evil.log"}});
+    ASSERT_FALSE(up.ok());
+    EXPECT_NE(up.error().message.find("leaves"), std::string::npos) << up.error().message;
+}
+
+TEST_F(JsonFileDriverTest, WritesToAnExplicitPathUnderAnAllowedRoot) {
+    fs::create_directories(root_ / "engine" / "c0ffee");
+    auto d = make({{"path", (root_ / "engine" / "c0ffee" / "console.log").string()}});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    std::vector<RecordView> rs = {record("hi")};
+    (*d)->write(rs, {});
+    (*d)->close();
+    EXPECT_NE(read(root_ / "engine" / "c0ffee" / "console.log").find("\"log\":\"hi\\n\""), std::string::npos);
+}
+
+TEST_F(JsonFileDriverTest, RefusesCompressWithoutRotation) {
+    auto d = make({{"compress", "true"}});
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().message, "log option \"compress\": needs max-file of 2 or more");
+}
+
+}  // namespace
+}  // namespace ringlog

@@ -1,0 +1,194 @@
+#include "ring_log.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ringlog {
+namespace {
+
+// A small ring: 3 cells of 4 KiB, records of up to 1 KiB.
+RingGeometry smallGeometry() {
+    auto g = RingGeometry::forLimits(3 * 4096, 1024);
+    EXPECT_TRUE(g.ok());
+    return *g;
+}
+
+RecordHeader header(uint64_t seq) {
+    RecordHeader h{};
+    h.stream = static_cast<uint8_t>(Stream::kStdout);
+    h.flags = kRecordNewline;
+    h.sequence = seq;
+    return h;
+}
+
+std::unique_ptr<RingLog> makeRing(OverflowPolicy policy) {
+    auto r = RingLog::create("test", smallGeometry(), policy);
+    EXPECT_TRUE(r.ok());
+    return std::move(*r);
+}
+
+// Pops one batch and returns its records' sequence numbers, releasing them all.
+std::vector<uint64_t> consumeBatch(RingLog& ring, DropCount* dropped = nullptr) {
+    RingLog::Batch b;
+    std::vector<uint64_t> seqs;
+    if (!ring.take(b)) return seqs;
+    if (dropped) *dropped = b.dropped_before;
+    RecordView v;
+    uint32_t off = b.begin;
+    while (off < b.end) {
+        off = RingLog::decode(b.data, off, v);
+        seqs.push_back(v.sequence);
+    }
+    ring.release(b, b.end, seqs.size());
+    return seqs;
+}
+
+std::vector<uint64_t> consumeAll(RingLog& ring) {
+    std::vector<uint64_t> all;
+    for (auto batch = consumeBatch(ring); !batch.empty(); batch = consumeBatch(ring))
+        all.insert(all.end(), batch.begin(), batch.end());
+    return all;
+}
+
+const std::string kPayload(1000, 'x');  // 1040 ring bytes: 3 records per 4 KiB cell
+
+TEST(RingGeometry, RefusesARingTooSmallForThreeCellsOfTheLongestRecord) {
+    auto g = RingGeometry::forLimits(8192, 16 * 1024);
+    ASSERT_FALSE(g.ok());
+    EXPECT_NE(g.error().message.find("max-buffer-size 8192 is too small"), std::string::npos);
+}
+
+TEST(RingGeometry, DefaultOneMebibyteRingHasSixteenCellsOf64KiB) {
+    auto g = RingGeometry::forLimits(1 << 20, 16 * 1024);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(g->cell_size, 64u * 1024);
+    EXPECT_EQ(g->max_cells, 16u);
+}
+
+TEST(RingLog, StartsEmptyWithOneCell) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    EXPECT_TRUE(ring->empty());
+    EXPECT_EQ(ring->stats().cells_in_use, 1u);
+    RingLog::Batch b;
+    EXPECT_FALSE(ring->take(b));
+}
+
+TEST(RingLog, GrowsCellByCellUpToItsLimitAndNeverBeyond) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    uint64_t seq = 0;
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
+    EXPECT_EQ(ring->stats().cells_in_use, 1u);
+    ASSERT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
+    EXPECT_EQ(ring->stats().cells_in_use, 2u);
+    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk) ++seq;
+    EXPECT_EQ(seq, 9u);  // three cells of three records
+    EXPECT_EQ(ring->stats().cells_in_use, 3u);
+}
+
+TEST(RingLog, BlockingRingRefusesWhenFullAndWakesTheProducerWhenACellIsFreed) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    uint64_t seq = 0;
+    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk) ++seq;
+    EXPECT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kFull);
+    RingLog::Batch b;
+    ASSERT_TRUE(ring->take(b));
+    EXPECT_TRUE(ring->release(b, b.end, 3));  // the oldest cell is free: the producer may go on
+    EXPECT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
+    std::vector<uint64_t> expected;
+    for (uint64_t i = 3; i < seq; ++i) expected.push_back(i);
+    EXPECT_EQ(consumeAll(*ring), expected);
+    EXPECT_EQ(ring->stats().dropped_lines, 0u);
+}
+
+TEST(RingLog, NonBlockingRingDropsTheOldestCellAndCountsItsLinesAndBytes) {
+    auto ring = makeRing(OverflowPolicy::kDropOldest);
+    for (uint64_t seq = 0; seq < 10; ++seq) ASSERT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kOk);
+    auto s = ring->stats();
+    EXPECT_EQ(s.dropped_lines, 3u);
+    EXPECT_EQ(s.dropped_bytes, 3u * 1001);  // message bytes plus the '\n' of each line
+    DropCount marker;
+    auto first = consumeBatch(*ring, &marker);
+    EXPECT_EQ(first, (std::vector<uint64_t>{3, 4, 5}));
+    EXPECT_EQ(marker.lines, 3u);
+    EXPECT_EQ(marker.bytes, 3003u);
+    DropCount after;
+    consumeBatch(*ring, &after);
+    EXPECT_FALSE(after.any()) << "the marker goes out once, with the first record after the drop";
+}
+
+TEST(RingLog, DropSkipsTheCellBeingPersisted) {
+    auto ring = makeRing(OverflowPolicy::kDropOldest);
+    uint64_t seq = 0;
+    for (; seq < 9; ++seq) ring->push(header(seq), kPayload);
+    RingLog::Batch busy;
+    ASSERT_TRUE(ring->take(busy));  // the consumer is writing records 0..2
+    ring->push(header(seq++), kPayload);  // must drop 3..5, not 0..2
+    ring->release(busy, busy.end, 3);
+    EXPECT_EQ(consumeAll(*ring), (std::vector<uint64_t>{6, 7, 8, 9}));
+    EXPECT_EQ(ring->stats().dropped_lines, 3u);
+}
+
+TEST(RingLog, ABatchHandedBackUnpersistedIsOfferedAgain) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    ring->push(header(1), kPayload);
+    ring->push(header(2), kPayload);
+    RingLog::Batch b;
+    ASSERT_TRUE(ring->take(b));
+    ring->release(b, b.begin, 0);  // the driver said "retry"
+    EXPECT_FALSE(ring->empty());
+    EXPECT_EQ(consumeAll(*ring), (std::vector<uint64_t>{1, 2}));
+    EXPECT_TRUE(ring->empty());
+}
+
+TEST(RingLog, APartlyPersistedBatchKeepsItsRest) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    for (uint64_t s = 1; s <= 3; ++s) ring->push(header(s), kPayload);
+    RingLog::Batch b;
+    ASSERT_TRUE(ring->take(b));
+    RecordView v;
+    uint32_t after_first = RingLog::decode(b.data, b.begin, v);
+    ring->release(b, after_first, 1);
+    EXPECT_EQ(consumeAll(*ring), (std::vector<uint64_t>{2, 3}));
+}
+
+TEST(RingLog, KeepsMessageBytesExactly) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    std::string bytes("a\0b\r\xff\xfe", 6);
+    ring->push(header(7), bytes);
+    RingLog::Batch b;
+    ASSERT_TRUE(ring->take(b));
+    RecordView v;
+    RingLog::decode(b.data, b.begin, v);
+    EXPECT_EQ(std::string(v.message), bytes);
+    EXPECT_EQ(v.sequence, 7u);
+    EXPECT_TRUE(v.newline());
+}
+
+TEST(RingLog, ConsumerFollowsTheProducerIntoItsCell) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    ring->push(header(1), kPayload);
+    EXPECT_EQ(consumeAll(*ring), std::vector<uint64_t>{1});
+    ring->push(header(2), kPayload);
+    EXPECT_EQ(consumeAll(*ring), std::vector<uint64_t>{2});
+    // Cells cycle through FREE and FULL without growing: the ring is never fuller than one cell.
+    for (uint64_t s = 3; s < 100; ++s) {
+        ring->push(header(s), kPayload);
+        EXPECT_EQ(consumeAll(*ring), std::vector<uint64_t>{s});
+    }
+    EXPECT_LE(ring->stats().cells_in_use, 2u);
+}
+
+TEST(RingLog, LivesInAMemfd) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    char path[64], target[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", ring->memfd());
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    ASSERT_GT(n, 0);
+    target[n] = '\0';
+    EXPECT_EQ(std::string(target).rfind("/memfd:ringlog:test", 0), 0u) << target;
+}
+
+}  // namespace
+}  // namespace ringlog
