@@ -112,6 +112,7 @@ bool Container::rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_po
 Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                                              Clock::time_point now) {
     ConsumeOutcome out;
+    if (waitingForPredecessor()) return out;  // the daemon schedules us when it has drained
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         RingLog::Batch batch;
         if (!ring_->take(batch)) break;

@@ -77,6 +77,10 @@ public:
     bool inputFinished() const;
     // Marks that nothing more will be pushed; the consumer finalizes once the ring is empty.
     void closeInput() { input_closed_.store(true); }
+    bool inputClosed() const { return input_closed_.load(); }
+    // A restarted container attached while its previous run was still draining: its records are
+    // persisted only once the predecessor's are, so the log stays in order.
+    void follow(std::shared_ptr<Container> predecessor) { predecessor_ = std::move(predecessor); }
 
     // RecordSink, called by the framers.
     bool push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
@@ -91,13 +95,14 @@ public:
     ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends, Clock::time_point now);
     // Closes the driver and marks the container exited. Called once, after kDrained.
     void finish();
-    bool hasWork() const { return !ring_->empty() || input_closed_.load(); }
+    bool hasWork() const { return !waitingForPredecessor() && (!ring_->empty() || input_closed_.load()); }
 
     // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
     std::atomic<bool> scheduled{false};
     std::atomic<bool> finished{false};
 
 private:
+    bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
 
     const ContainerInfo info_;
@@ -113,6 +118,7 @@ private:
     bool blocked_ = false;
 
     // consumer side
+    std::shared_ptr<Container> predecessor_;  // set before the first schedule, then read-only
     std::atomic<bool> input_closed_{false};
     std::chrono::milliseconds backoff_{0};
     double rate_tokens_ = 0;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -175,7 +176,7 @@ void Daemon::postEvent(Event e) {
 
 int Daemon::run() {
     std::vector<struct epoll_event> events(256);
-    while (!force_exit_ && !(shutting_down_ && attached_.empty())) {
+    while (!force_exit_ && !(shutting_down_ && attached_.empty() && draining_.empty())) {
         int timeout = connections_.empty() ? -1 : 1000;
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
@@ -332,13 +333,24 @@ void Daemon::onConnection(Connection* conn) {
     closeConnection(conn);
 }
 
+// True when nothing can write to the container any more (every input at EOF, or hung up with
+// only buffered data left): a new attach with its id is a restart, not a duplicate.
+bool Daemon::writersGone(Container& c) {
+    for (auto& in : c.inputs()) {
+        if (in->eof) continue;
+        struct pollfd p {in->fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP)) return false;
+    }
+    return true;
+}
+
 Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, std::vector<UniqueFd>& fds) {
-    if (fds.empty() || fds.size() > RINGLOG_MAX_FDS)
-        return Error{RINGLOG_STATUS_BAD_FDS, "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
-                                                 std::to_string(fds.size())};
     auto decoded = decodeAttachRequest(datagram);
     if (!decoded) return decoded.error();
     AttachRequest& req = *decoded;
+    if (fds.empty() || fds.size() > RINGLOG_MAX_FDS)
+        return Error{RINGLOG_STATUS_BAD_FDS, "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
+                                                 std::to_string(fds.size())};
     const std::string& id = req.info.id;
     for (size_t i = 0; i < fds.size(); ++i) {
         const char* which = i == 0 ? (fds.size() == 1 ? "stdout/stderr" : "stdout") : "stderr";
@@ -353,8 +365,12 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, 
             return Error{RINGLOG_STATUS_BAD_FDS, std::string("the ") + which + " fd is write-only: pass the read end"};
     }
     if (shutting_down_) return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
-    if (attached_.count(id) != 0)
-        return Error{RINGLOG_STATUS_BUSY, "container " + id + " is attached already"};
+    std::shared_ptr<Container> predecessor;
+    if (auto it = attached_.find(id); it != attached_.end()) {
+        if (!writersGone(*it->second->container))
+            return Error{RINGLOG_STATUS_BUSY, "container " + id + " is attached already and its output is still open"};
+        predecessor = it->second->container;  // restarted while its last lines are being persisted
+    }
     if (attached_.size() >= settings_.max_containers)
         return Error{RINGLOG_STATUS_LIMIT, "the limit of " + std::to_string(settings_.max_containers) +
                                                " attached containers (max-containers) is reached"};
@@ -412,11 +428,17 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, 
     for (auto& fd : fds) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
 
     uint64_t first_sequence = 1;
-    if (auto it = exited_.find(id); it != exited_.end()) {
+    if (predecessor) {
+        first_sequence = predecessor->nextSequence();
+        auto it = attached_.find(id);
+        draining_.push_back(std::move(it->second));
+        attached_.erase(it);
+    } else if (auto it = exited_.find(id); it != exited_.end()) {
         first_sequence = it->second.next_sequence;  // a restarted container continues its log
         exited_.erase(it);
     }
     auto container = std::make_shared<Container>(req.info, as, std::move(*ring), std::move(*log_driver), first_sequence);
+    if (predecessor) container->follow(predecessor);
     auto a = std::make_unique<Attached>();
     a->container = container;
     container->addInput(Stream::kStdout, std::move(fds[0]));
@@ -495,13 +517,20 @@ void Daemon::onWake() {
 }
 
 void Daemon::onDrained(const std::shared_ptr<Container>& c) {
-    auto it = attached_.find(c->info().id);
-    if (it == attached_.end() || it->second->container != c) return;
     const auto& n = c->counters();
     auto ring = c->ringStats();
     spdlog::info("container {} exited: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} lines_failed={}",
                  c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
                  ring.dropped_bytes, n.lines_failed.load());
+    auto drained = std::find_if(draining_.begin(), draining_.end(), [&](const auto& a) { return a->container == c; });
+    if (drained != draining_.end()) {
+        draining_.erase(drained);
+        // Its successor may persist now.
+        if (auto it = attached_.find(c->info().id); it != attached_.end()) pool_->schedule(it->second->container);
+        return;
+    }
+    auto it = attached_.find(c->info().id);
+    if (it == attached_.end() || it->second->container != c) return;
     exited_[c->info().id] = Exited{c->info(), c->nextSequence()};
     attached_.erase(it);
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());

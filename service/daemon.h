@@ -56,6 +56,7 @@ private:
     void onConnection(Connection* conn);
     Result<std::string> attach(Connection& conn, std::string_view datagram, std::vector<UniqueFd>& fds);
     bool peerMayAttach(const Connection& conn) const;
+    static bool writersGone(Container& c);
     void closeConnection(Connection* conn);
     void serviceInput(Attached& a, Container::Input& input);
     void afterInput(Attached& a);
@@ -78,6 +79,7 @@ private:
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
     std::map<std::string, std::unique_ptr<Attached>, std::less<>> attached_;
     std::map<std::string, Exited, std::less<>> exited_;
+    std::vector<std::unique_ptr<Attached>> draining_;  // replaced by a restart, still persisting
     std::unique_ptr<TaskQueue> background_;
     std::unique_ptr<ConsumerPool> pool_;
     std::mutex events_mutex_;

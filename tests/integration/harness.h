@@ -1,0 +1,98 @@
+// The integration harness: the real ringlogd and ringlogctl binaries, real pipes and processes.
+// Processes are started with fork/exec and stopped by PID; readiness is the daemon's own
+// sd_notify READY=1 on a socket the harness owns, never a sleep.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ringlog::test {
+
+namespace fs = std::filesystem;
+
+std::string ringlogdPath();
+std::string ringlogctlPath();
+std::string lineWriterPath();
+
+// A fresh directory under /tmp, removed at the end.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+struct SpawnOptions {
+    int stdin_fd = -1;                 // -1: /dev/null
+    std::string stdout_file;           // empty: inherit
+    std::string stderr_file;
+    std::vector<int> keep_fds;         // fds the child inherits under the same numbers
+    std::map<std::string, std::string> env;
+};
+
+// A started process; wait() reaps it and returns the exit code (128+N for signal N).
+struct Process {
+    pid_t pid = -1;
+    int wait();
+    void kill(int sig) const;
+};
+
+Process spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+
+class Daemon {
+public:
+    // Starts ringlogd on <dir>/ingest.sock with logs under <dir>/logs and waits for READY=1.
+    explicit Daemon(const fs::path& dir, std::vector<std::string> extra_args = {});
+    ~Daemon();
+    // SIGTERM, then waits for it to exit; returns the exit code.
+    int stop();
+    int threadCount() const;
+    std::string log() const;  // what it printed on stderr
+    const std::string& socket() const { return socket_; }
+    fs::path logRoot() const { return dir_ / "logs"; }
+    fs::path logFile(const std::string& id) const { return logRoot() / id / (id + "-json.log"); }
+    pid_t pid() const { return process_.pid; }
+
+private:
+    fs::path dir_;
+    std::string socket_;
+    Process process_;
+    bool stopped_ = false;
+};
+
+// Runs `ringlogctl run --socket S <args…>` and returns its exit code.
+int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args, const SpawnOptions& options = {});
+
+// A docker json-file record, decoded.
+struct JsonRecord {
+    std::string log;
+    std::string stream;
+    std::string time;
+    std::string attrs;  // the raw attrs object, if any
+};
+std::vector<JsonRecord> readJsonLog(const fs::path& file);  // plain or .gz
+std::string readFile(const fs::path& file);
+std::string readGzip(const fs::path& file);
+std::vector<std::string> splitLines(const std::string& text);
+
+// A pipe whose ends are closed at the end of the scope.
+struct Pipe {
+    Pipe();
+    ~Pipe();
+    void closeRead();
+    void closeWrite();
+    int read_fd = -1, write_fd = -1;
+};
+
+// Reads from fd until `n` bytes, EOF or (if asked) a newline, waiting at most `timeout_ms` in all.
+std::string readSome(int fd, size_t n, int timeout_ms = 30000, bool stop_at_newline = false);
+inline std::string readLine(int fd) { return readSome(fd, 4096, 30000, true); }
+
+}  // namespace ringlog::test

@@ -1,0 +1,157 @@
+// What an engine and an operator see: containers run under `ringlogctl run` or attached as FIFOs,
+// their output in docker's json-file, through the real ringlogd.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <regex>
+
+#include "harness.h"
+
+namespace ringlog::test {
+namespace {
+
+// Checks that `records` of one stream hold lines 0..count-1 of line_writer, in order, once each.
+void expectNumberedLines(const std::vector<JsonRecord>& records, const std::string& stream, long long count,
+                         int width) {
+    long long next = 0;
+    for (const auto& r : records) {
+        if (r.stream != stream) continue;
+        char expected[32];
+        std::snprintf(expected, sizeof expected, "%s-%09lld-", stream.c_str(), next);
+        ASSERT_EQ(r.log.compare(0, std::strlen(expected), expected), 0) << "line " << next << " of " << stream << ": " << r.log;
+        ASSERT_EQ(r.log.size(), static_cast<size_t>(width)) << r.log;
+        ++next;
+    }
+    EXPECT_EQ(next, count) << stream;
+}
+
+TEST(Ingest, AMillionInterleavedLinesArriveInOrderPerStreamNoneLostNoneDuplicated) {
+    TempDir dir;
+    Daemon d(dir.path());
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "million", "--", lineWriterPath(), "--lines", "1000000", "--width", "60",
+                                "--stream", "both"}), 0);
+    ASSERT_EQ(d.stop(), 0) << d.log();
+    auto records = readJsonLog(d.logFile("million"));
+    ASSERT_EQ(records.size(), 1'000'000u);
+    expectNumberedLines(records, "stdout", 500'000, 60);
+    expectNumberedLines(records, "stderr", 500'000, 60);
+}
+
+std::string normalizeTimes(const std::string& text, const std::string& stream) {
+    // Keep this stream's records, and check and blank each time: RFC 3339, UTC, nanoseconds at
+    // most, no trailing zeros.
+    static const std::regex time_re(R"re("time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z"\}$)re");
+    std::string out;
+    for (const auto& line : splitLines(text)) {
+        if (line.find("\"stream\":\"" + stream + "\"") == std::string::npos) continue;
+        std::smatch m;
+        EXPECT_TRUE(std::regex_search(line, m, time_re)) << line.substr(0, 200);
+        out += std::regex_replace(line, time_re, "\"time\":\"TIME\"}") + "\n";
+    }
+    return out;
+}
+
+TEST(Ingest, JsonFileBytesEqualWhatDockerWritesForNulCrInvalidUtf8LongLinesAndAMissingLastNewline) {
+    TempDir dir;
+    Daemon d(dir.path());
+    std::string golden = GOLDEN_DIR;
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "golden", "--", "/bin/sh", "-c",
+                                "cat " + golden + "/input-stdout.bin; cat " + golden + "/input-stderr.bin >&2"}),
+              0);
+    ASSERT_EQ(d.stop(), 0) << d.log();
+    std::string text = readFile(d.logFile("golden"));
+    EXPECT_EQ(normalizeTimes(text, "stdout"), readFile(golden + "/expected-stdout.jsonl"));
+    EXPECT_EQ(normalizeTimes(text, "stderr"), readFile(golden + "/expected-stderr.jsonl"));
+}
+
+TEST(Ingest, TheContainerKeepsLoggingAfterTheAttachingProcessIsKilled) {
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // so the orphaned writer is ours to reap
+    TempDir dir;
+    Daemon d(dir.path());
+    Pipe ready, go;
+    std::vector<std::string> argv = {ringlogctlPath(), "run", "--socket", d.socket(), "--id", "orphan", "--",
+                                     lineWriterPath(), "--lines", "200000", "--width", "50", "--ready-fd",
+                                     std::to_string(ready.write_fd), "--go-fd", std::to_string(go.read_fd)};
+    SpawnOptions o;
+    o.keep_fds = {ready.write_fd, go.read_fd};
+    Process ctl = spawn(argv, o);
+    ready.closeWrite();
+    go.closeRead();
+    std::string pid_line = readLine(ready.read_fd);
+    ASSERT_FALSE(pid_line.empty()) << "the writer never started";
+    pid_t writer = std::stoi(pid_line);
+    ctl.kill(SIGKILL);  // the engine dies right after the attach
+    EXPECT_EQ(ctl.wait(), 128 + SIGKILL);
+    ASSERT_EQ(::write(go.write_fd, "g", 1), 1);
+    int status = 0;
+    ASSERT_EQ(waitpid(writer, &status, 0), writer);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the writer got an error writing";
+    ASSERT_EQ(d.stop(), 0);
+    auto records = readJsonLog(d.logFile("orphan"));
+    ASSERT_EQ(records.size(), 200'000u);
+    expectNumberedLines(records, "stdout", 200'000, 50);
+}
+
+TEST(Ingest, FifosAttachedBeforeTheContainerStartsAreRead) {
+    TempDir dir;
+    Daemon d(dir.path());
+    std::string out = (dir.path() / "out.fifo").string(), err = (dir.path() / "err.fifo").string();
+    ASSERT_EQ(mkfifo(out.c_str(), 0600), 0);
+    ASSERT_EQ(mkfifo(err.c_str(), 0600), 0);
+    // ringlogctl returns as soon as ringlogd has the FIFOs, before any writer exists.
+    ASSERT_EQ(spawn({ringlogctlPath(), "attach", "--socket", d.socket(), "--id", "fifo", "--name", "web", "--fifo",
+                     out, "--fifo", err}).wait(), 0);
+    ASSERT_EQ(spawn({"/bin/sh", "-c", "echo to-stdout > " + out + "; echo to-stderr > " + err}).wait(), 0);
+    ASSERT_EQ(d.stop(), 0);
+    auto records = readJsonLog(d.logFile("fifo"));
+    ASSERT_EQ(records.size(), 2u);
+    std::map<std::string, std::string> by_stream;
+    for (const auto& r : records) by_stream[r.stream] = r.log;
+    EXPECT_EQ(by_stream["stdout"], "to-stdout\n");
+    EXPECT_EQ(by_stream["stderr"], "to-stderr\n");
+}
+
+TEST(Ingest, ARestartedContainerAppendsToItsLogAndContinuesItsSequence) {
+    TempDir dir;
+    Daemon d(dir.path());
+    // The second run may attach while the first one's lines are still being persisted.
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "again", "--", "/bin/echo", "first run"}), 0);
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "again", "--", "/bin/echo", "second run"}), 0);
+    ASSERT_EQ(d.stop(), 0);
+    auto records = readJsonLog(d.logFile("again"));
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].log, "first run\n");
+    EXPECT_EQ(records[1].log, "second run\n");
+}
+
+TEST(Ingest, RingloctlNamesTheSocketWhenNoDaemonListens) {
+    TempDir dir;
+    SpawnOptions o;
+    o.stderr_file = (dir.path() / "err").string();
+    int rc = spawn({ringlogctlPath(), "run", "--socket", (dir.path() / "none.sock").string(), "--", "/bin/true"}, o).wait();
+    EXPECT_EQ(rc, 125);
+    EXPECT_EQ(readFile(dir.path() / "err"), "ringlogctl: cannot reach ringlogd at " + (dir.path() / "none.sock").string() +
+                                                ": No such file or directory\n");
+}
+
+TEST(Ingest, RunExitsWithTheCommandsStatusAndRefusesBadOptionsBeforeRunningIt) {
+    TempDir dir;
+    Daemon d(dir.path());
+    EXPECT_EQ(ringlogctlRun(d, {"--id", "st", "--", "/bin/sh", "-c", "exit 7"}), 7);
+    SpawnOptions o;
+    o.stderr_file = (dir.path() / "err").string();
+    std::string marker = (dir.path() / "ran").string();
+    EXPECT_EQ(ringlogctlRun(d, {"--id", "bad", "--log-opt", "max-sise=1m", "--", "/usr/bin/touch", marker}, o), 125);
+    EXPECT_FALSE(fs::exists(marker)) << "the command must not run when ringlogd refuses it";
+    EXPECT_NE(readFile(dir.path() / "err").find("unknown log option \"max-sise\""), std::string::npos);
+    EXPECT_EQ(d.stop(), 0);
+}
+
+}  // namespace
+}  // namespace ringlog::test
