@@ -28,10 +28,13 @@ static void put_u16(unsigned char* p, uint16_t v) {
 }
 
 static void put_u32(unsigned char* p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
 }
 
-static uint16_t get_u16(const unsigned char* p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint16_t get_u16(const unsigned char* p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
 
 static uint32_t get_u32(const unsigned char* p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -39,9 +42,11 @@ static uint32_t get_u32(const unsigned char* p) {
 
 static int put_field(unsigned char* buf, size_t buf_len, size_t* off, uint16_t tag,
                      const char* value) {
-    if (value == NULL) return 0;
+    if (value == NULL)
+        return 0;
     size_t len = strlen(value);
-    if (*off + 8 + len > buf_len) return -EMSGSIZE;
+    if (*off + 8 + len > buf_len)
+        return -EMSGSIZE;
     put_u16(buf + *off, tag);
     put_u16(buf + *off + 2, 0);
     put_u32(buf + *off + 4, (uint32_t)len);
@@ -54,13 +59,15 @@ static int put_list(unsigned char* buf, size_t buf_len, size_t* off, uint16_t ta
                     const char* const* values) {
     for (; values != NULL && *values != NULL; values++) {
         int r = put_field(buf, buf_len, off, tag, *values);
-        if (r < 0) return r;
+        if (r < 0)
+            return r;
     }
     return 0;
 }
 
 long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, size_t buf_len) {
-    if (a == NULL || a->id == NULL || buf_len < 8) return -EINVAL;
+    if (a == NULL || a->id == NULL || buf_len < 8)
+        return -EINVAL;
     put_u32(buf, RINGLOG_REQUEST_MAGIC);
     put_u16(buf + 4, RINGLOG_PROTOCOL_VERSION);
     put_u16(buf + 6, RINGLOG_MSG_ATTACH);
@@ -74,8 +81,7 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_DRIVER, a->driver)) < 0 ||
         (r = put_list(buf, buf_len, &off, RINGLOG_FIELD_LOG_OPT, a->log_opts)) < 0 ||
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MODE, a->mode)) < 0 ||
-        (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MAX_BUFFER_SIZE, a->max_buffer_size)) <
-            0)
+        (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MAX_BUFFER_SIZE, a->max_buffer_size)) < 0)
         return r;
     return (long)off;
 }
@@ -92,7 +98,8 @@ static int fail(char* err, size_t err_len, int code, const char* fmt, ...) {
 
 int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a, char* err,
                         size_t err_len) {
-    if (socket_path == NULL) socket_path = RINGLOG_DEFAULT_SOCKET;
+    if (socket_path == NULL)
+        socket_path = RINGLOG_DEFAULT_SOCKET;
     if (a == NULL || a->id == NULL || a->stdout_fd < 0)
         return fail(err, err_len, -EINVAL, "attach request needs a container id and a stdout fd");
 
@@ -110,12 +117,12 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
     strcpy(addr.sun_path, socket_path);
 
     int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (sock < 0) return fail(err, err_len, -errno, "socket: %s", strerror(errno));
+    if (sock < 0)
+        return fail(err, err_len, -errno, "socket: %s", strerror(errno));
     if (connect(sock, (struct sockaddr*)&addr, sizeof(addr)) < 0) {
         int e = errno;
         close(sock);
-        return fail(err, err_len, -e, "cannot reach ringlogd at %s: %s", socket_path,
-                    strerror(e));
+        return fail(err, err_len, -e, "cannot reach ringlogd at %s: %s", socket_path, strerror(e));
     }
 
     int fds[2] = {a->stdout_fd, a->stderr_fd};
@@ -146,7 +153,8 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
 
     struct pollfd pfd = {.fd = sock, .events = POLLIN};
     int pr;
-    do pr = poll(&pfd, 1, RINGLOG_REPLY_TIMEOUT_MS);
+    do
+        pr = poll(&pfd, 1, RINGLOG_REPLY_TIMEOUT_MS);
     while (pr < 0 && errno == EINTR);
     if (pr == 0) {
         close(sock);
@@ -156,11 +164,13 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
 
     unsigned char reply[RINGLOG_MAX_REPLY_BYTES + 1];
     ssize_t n;
-    do n = recv(sock, reply, sizeof(reply) - 1, 0);
+    do
+        n = recv(sock, reply, sizeof(reply) - 1, 0);
     while (n < 0 && errno == EINTR);
     int e = errno;
     close(sock);
-    if (n < 0) return fail(err, err_len, -e, "reading ringlogd's reply: %s", strerror(e));
+    if (n < 0)
+        return fail(err, err_len, -e, "reading ringlogd's reply: %s", strerror(e));
     if (n < 8 || get_u32(reply) != RINGLOG_REPLY_MAGIC)
         return fail(err, err_len, -EPROTO, "ringlogd at %s sent no valid reply", socket_path);
     uint16_t status = get_u16(reply + 6);

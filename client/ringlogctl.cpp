@@ -1,6 +1,7 @@
 // ringlogctl: the command-line client of ringlogd.
 //   ringlogctl run [OPTIONS] -- CMD [ARGS…]     run CMD with its stdout/stderr attached to ringlogd
-//   ringlogctl attach [OPTIONS] --fifo PATH [--fifo PATH]   hand FIFOs an engine created to ringlogd
+//   ringlogctl attach [OPTIONS] --fifo PATH [--fifo PATH]   hand FIFOs an engine created to
+//   ringlogd
 // Exit codes follow docker run: 125 when ringlogd refuses or cannot be reached, 126 when CMD
 // cannot be executed, 127 when it is not found, otherwise CMD's own status (128+N for signal N).
 #include <fcntl.h>
@@ -23,23 +24,24 @@ namespace {
 constexpr int kExitDaemonError = 125;
 
 [[noreturn]] void usage(int code) {
-    std::fprintf(code == 0 ? stdout : stderr,
-                 "Usage:\n"
-                 "  ringlogctl run [OPTIONS] -- CMD [ARGS...]\n"
-                 "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n\n"
-                 "Options:\n"
-                 "  --socket PATH           ringlogd's ingest socket (default $RINGLOGD_SOCKET or %s)\n"
-                 "  --id ID                 full container id (run: a random 64-hex id by default)\n"
-                 "  --name NAME             container name\n"
-                 "  --image IMAGE           image name\n"
-                 "  --label KEY=VALUE       container label (repeatable)\n"
-                 "  --env KEY=VALUE         container environment, for the env log option (repeatable)\n"
-                 "  --log-driver DRIVER     json-file, none (default: ringlogd's default-driver)\n"
-                 "  --log-opt KEY=VALUE     driver option, as docker's --log-opt (repeatable)\n"
-                 "  --mode MODE             blocking (default) or non-blocking\n"
-                 "  --max-buffer-size SIZE  ring size, e.g. 1m\n"
-                 "  --print-id              print the container id on stdout once attached\n",
-                 RINGLOG_DEFAULT_SOCKET);
+    std::fprintf(
+        code == 0 ? stdout : stderr,
+        "Usage:\n"
+        "  ringlogctl run [OPTIONS] -- CMD [ARGS...]\n"
+        "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n\n"
+        "Options:\n"
+        "  --socket PATH           ringlogd's ingest socket (default $RINGLOGD_SOCKET or %s)\n"
+        "  --id ID                 full container id (run: a random 64-hex id by default)\n"
+        "  --name NAME             container name\n"
+        "  --image IMAGE           image name\n"
+        "  --label KEY=VALUE       container label (repeatable)\n"
+        "  --env KEY=VALUE         container environment, for the env log option (repeatable)\n"
+        "  --log-driver DRIVER     json-file, none (default: ringlogd's default-driver)\n"
+        "  --log-opt KEY=VALUE     driver option, as docker's --log-opt (repeatable)\n"
+        "  --mode MODE             blocking (default) or non-blocking\n"
+        "  --max-buffer-size SIZE  ring size, e.g. 1m\n"
+        "  --print-id              print the container id on stdout once attached\n",
+        RINGLOG_DEFAULT_SOCKET);
     std::exit(code);
 }
 
@@ -68,14 +70,17 @@ std::string randomId() {
 
 Options parse(int argc, char** argv, int first, bool is_run) {
     Options o;
-    if (const char* s = std::getenv("RINGLOGD_SOCKET")) o.socket = s;
+    if (const char* s = std::getenv("RINGLOGD_SOCKET"))
+        o.socket = s;
     for (int i = first; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--") {
-            for (++i; i < argc; ++i) o.command.push_back(argv[i]);
+            for (++i; i < argc; ++i)
+                o.command.push_back(argv[i]);
             break;
         }
-        if (a == "--help" || a == "-h") usage(0);
+        if (a == "--help" || a == "-h")
+            usage(0);
         if (a == "--print-id") {
             o.print_id = true;
             continue;
@@ -87,23 +92,35 @@ Options parse(int argc, char** argv, int first, bool is_run) {
         } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
             value = argv[++i];
         } else if (is_run && a.rfind("--", 0) != 0) {
-            for (; i < argc; ++i) o.command.push_back(argv[i]);  // CMD without "--"
+            for (; i < argc; ++i)
+                o.command.push_back(argv[i]);  // CMD without "--"
             break;
         } else {
             std::fprintf(stderr, "ringlogctl: option %s needs a value\n", a.c_str());
             usage(2);
         }
-        if (a == "--socket") o.socket = value;
-        else if (a == "--id") o.id = value;
-        else if (a == "--name") o.name = value;
-        else if (a == "--image") o.image = value;
-        else if (a == "--label") o.labels.push_back(value);
-        else if (a == "--env") o.env.push_back(value);
-        else if (a == "--log-driver") o.driver = value;
-        else if (a == "--log-opt") o.log_opts.push_back(value);
-        else if (a == "--mode") o.mode = value;
-        else if (a == "--max-buffer-size") o.max_buffer_size = value;
-        else if (a == "--fifo" && !is_run) o.fifos.push_back(value);
+        if (a == "--socket")
+            o.socket = value;
+        else if (a == "--id")
+            o.id = value;
+        else if (a == "--name")
+            o.name = value;
+        else if (a == "--image")
+            o.image = value;
+        else if (a == "--label")
+            o.labels.push_back(value);
+        else if (a == "--env")
+            o.env.push_back(value);
+        else if (a == "--log-driver")
+            o.driver = value;
+        else if (a == "--log-opt")
+            o.log_opts.push_back(value);
+        else if (a == "--mode")
+            o.mode = value;
+        else if (a == "--max-buffer-size")
+            o.max_buffer_size = value;
+        else if (a == "--fifo" && !is_run)
+            o.fifos.push_back(value);
         else {
             std::fprintf(stderr, "ringlogctl: unknown option %s\n", a.c_str());
             usage(2);
@@ -114,14 +131,16 @@ Options parse(int argc, char** argv, int first, bool is_run) {
 
 std::vector<const char*> nullTerminated(const std::vector<std::string>& v) {
     std::vector<const char*> out;
-    for (const auto& s : v) out.push_back(s.c_str());
+    for (const auto& s : v)
+        out.push_back(s.c_str());
     out.push_back(nullptr);
     return out;
 }
 
 // Sends the attach request; on failure prints ringlogd's (or the local) error and exits 125.
 void attachOrExit(const Options& o, int out_fd, int err_fd) {
-    auto labels = nullTerminated(o.labels), env = nullTerminated(o.env), opts = nullTerminated(o.log_opts);
+    auto labels = nullTerminated(o.labels), env = nullTerminated(o.env),
+         opts = nullTerminated(o.log_opts);
     ringlog_attach a;
     ringlog_attach_init(&a);
     a.id = o.id.c_str();
@@ -136,7 +155,8 @@ void attachOrExit(const Options& o, int out_fd, int err_fd) {
     a.stdout_fd = out_fd;
     a.stderr_fd = err_fd;
     char message[RINGLOG_MAX_REPLY_BYTES];
-    int r = ringlog_attach_send(o.socket.empty() ? nullptr : o.socket.c_str(), &a, message, sizeof(message));
+    int r = ringlog_attach_send(o.socket.empty() ? nullptr : o.socket.c_str(), &a, message,
+                                sizeof(message));
     if (r != 0) {
         std::fprintf(stderr, "ringlogctl: %s\n", message);
         std::exit(kExitDaemonError);
@@ -150,7 +170,8 @@ void attachOrExit(const Options& o, int out_fd, int err_fd) {
 pid_t child_pid = -1;
 
 void forward(int sig) {
-    if (child_pid > 0) kill(child_pid, sig);
+    if (child_pid > 0)
+        kill(child_pid, sig);
 }
 
 int run(Options o) {
@@ -158,7 +179,8 @@ int run(Options o) {
         std::fprintf(stderr, "ringlogctl run: no command given\n");
         usage(2);
     }
-    if (o.id.empty()) o.id = randomId();
+    if (o.id.empty())
+        o.id = randomId();
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
         std::perror("ringlogctl: pipe");
@@ -171,7 +193,8 @@ int run(Options o) {
 
     // CMD's status tells the engine whether it could run: 126/127 through a cloexec pipe.
     int status_pipe[2];
-    if (pipe2(status_pipe, O_CLOEXEC) != 0) return kExitDaemonError;
+    if (pipe2(status_pipe, O_CLOEXEC) != 0)
+        return kExitDaemonError;
     o.command.push_back(nullptr);
     child_pid = fork();
     if (child_pid < 0) {
@@ -190,13 +213,16 @@ int run(Options o) {
     close(err[1]);
     close(status_pipe[1]);
     int exec_errno = 0;
-    if (read(status_pipe[0], &exec_errno, sizeof(exec_errno)) == static_cast<ssize_t>(sizeof(exec_errno)))
-        std::fprintf(stderr, "ringlogctl: cannot run %s: %s\n", o.command[0], std::strerror(exec_errno));
+    if (read(status_pipe[0], &exec_errno, sizeof(exec_errno)) ==
+        static_cast<ssize_t>(sizeof(exec_errno)))
+        std::fprintf(stderr, "ringlogctl: cannot run %s: %s\n", o.command[0],
+                     std::strerror(exec_errno));
     close(status_pipe[0]);
 
     struct sigaction sa {};
     sa.sa_handler = forward;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+        sigaction(sig, &sa, nullptr);
     int status = 0;
     while (waitpid(child_pid, &status, 0) < 0) {
         if (errno != EINTR) {
@@ -204,8 +230,10 @@ int run(Options o) {
             return kExitDaemonError;
         }
     }
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
     return kExitDaemonError;
 }
 
@@ -219,7 +247,8 @@ int attachFifos(const Options& o) {
         // Non-blocking, so no writer needs to be there yet; ringlogd reads once one writes.
         fds[i] = open(o.fifos[i].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fds[i] < 0) {
-            std::fprintf(stderr, "ringlogctl: opening %s: %s\n", o.fifos[i].c_str(), std::strerror(errno));
+            std::fprintf(stderr, "ringlogctl: opening %s: %s\n", o.fifos[i].c_str(),
+                         std::strerror(errno));
             return kExitDaemonError;
         }
     }
@@ -230,15 +259,19 @@ int attachFifos(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) usage(2);
+    if (argc < 2)
+        usage(2);
     std::string verb = argv[1];
-    if (verb == "--help" || verb == "-h" || verb == "help") usage(0);
+    if (verb == "--help" || verb == "-h" || verb == "help")
+        usage(0);
     if (verb == "--version") {
         std::printf("ringlogctl %s\n", RINGLOG_VERSION);
         return 0;
     }
-    if (verb == "run") return run(parse(argc, argv, 2, true));
-    if (verb == "attach") return attachFifos(parse(argc, argv, 2, false));
+    if (verb == "run")
+        return run(parse(argc, argv, 2, true));
+    if (verb == "attach")
+        return attachFifos(parse(argc, argv, 2, false));
     std::fprintf(stderr, "ringlogctl: unknown command %s\n", verb.c_str());
     usage(2);
 }

@@ -71,22 +71,23 @@ struct WriteResult {
 };
 
 class LogDriver {
-public:
+  public:
     virtual ~LogDriver() = default;
 
     // Persists records; `dropped_before` is non-empty when non-blocking mode lost lines just
     // before records[0], which the driver marks on that record. Never throws.
-    WriteResult write(std::span<const RecordView> records, const DropCount& dropped_before) noexcept;
+    WriteResult write(std::span<const RecordView> records,
+                      const DropCount& dropped_before) noexcept;
     void close() noexcept;
 
     uint64_t recordsWritten() const { return records_written_; }
 
-protected:
+  protected:
     virtual WriteResult doWrite(std::span<const RecordView> records,
                                 const DropCount& dropped_before) = 0;
     virtual void doClose() {}
 
-private:
+  private:
     uint64_t records_written_ = 0;
     bool closed_ = false;
 };
@@ -106,7 +107,7 @@ const DriverDescriptor* findDriver(std::string_view name);
 
 // Checks `given` (docker --log-opt pairs) against the driver's table plus `common` (options the
 // daemon itself handles); fills in defaults. The error names the offending key.
-Result<OptionMap> validateOptions(const DriverDescriptor& driver, std::span<const OptionSpec> common,
-                                  const KeyValues& given);
+Result<OptionMap> validateOptions(const DriverDescriptor& driver,
+                                  std::span<const OptionSpec> common, const KeyValues& given);
 
 }  // namespace ringlog

@@ -18,77 +18,98 @@ const std::array kDrivers = {
 
 std::string typeName(OptionType t) {
     switch (t) {
-        case OptionType::kSize: return "a size such as 10m";
-        case OptionType::kInteger: return "a non-negative integer";
-        case OptionType::kBool: return "true or false";
-        case OptionType::kString: return "a string";
+        case OptionType::kSize:
+            return "a size such as 10m";
+        case OptionType::kInteger:
+            return "a non-negative integer";
+        case OptionType::kBool:
+            return "true or false";
+        case OptionType::kString:
+            return "a string";
     }
     return "?";
 }
 
 bool valueFits(OptionType t, const std::string& v) {
     switch (t) {
-        case OptionType::kSize: return v == "-1" || parseSize(v).has_value();
-        case OptionType::kInteger: return parseInteger(v).has_value();
-        case OptionType::kBool: return parseBool(v).has_value();
-        case OptionType::kString: return true;
+        case OptionType::kSize:
+            return v == "-1" || parseSize(v).has_value();
+        case OptionType::kInteger:
+            return parseInteger(v).has_value();
+        case OptionType::kBool:
+            return parseBool(v).has_value();
+        case OptionType::kString:
+            return true;
     }
     return false;
 }
 
 }  // namespace
 
-std::span<const DriverDescriptor> allDrivers() { return kDrivers; }
+std::span<const DriverDescriptor> allDrivers() {
+    return kDrivers;
+}
 
 const DriverDescriptor* findDriver(std::string_view name) {
     for (const auto& d : kDrivers)
-        if (d.name == name) return &d;
+        if (d.name == name)
+            return &d;
     return nullptr;
 }
 
-Result<OptionMap> validateOptions(const DriverDescriptor& driver, std::span<const OptionSpec> common,
-                                  const KeyValues& given) {
+Result<OptionMap> validateOptions(const DriverDescriptor& driver,
+                                  std::span<const OptionSpec> common, const KeyValues& given) {
     OptionMap out;
     auto find = [&](std::string_view key) -> const OptionSpec* {
         for (const auto& o : driver.options)
-            if (o.key == key) return &o;
+            if (o.key == key)
+                return &o;
         for (const auto& o : common)
-            if (o.key == key) return &o;
+            if (o.key == key)
+                return &o;
         return nullptr;
     };
     for (const auto& [key, value] : given) {
         const OptionSpec* spec = find(key);
         if (spec == nullptr) {
             std::string known;
-            for (const auto& o : driver.options) known += (known.empty() ? "" : ", ") + std::string(o.key);
-            for (const auto& o : common) known += (known.empty() ? "" : ", ") + std::string(o.key);
-            return invalid("unknown log option \"" + key + "\" for driver " + std::string(driver.name) +
-                           " (known: " + known + ")");
+            for (const auto& o : driver.options)
+                known += (known.empty() ? "" : ", ") + std::string(o.key);
+            for (const auto& o : common)
+                known += (known.empty() ? "" : ", ") + std::string(o.key);
+            return invalid("unknown log option \"" + key + "\" for driver " +
+                           std::string(driver.name) + " (known: " + known + ")");
         }
-        if (out.count(key) != 0) return invalid("log option \"" + key + "\" is given twice");
+        if (out.count(key) != 0)
+            return invalid("log option \"" + key + "\" is given twice");
         if (!valueFits(spec->type, value))
-            return invalid("log option \"" + key + "\": \"" + value + "\" is not " + typeName(spec->type));
+            return invalid("log option \"" + key + "\": \"" + value + "\" is not " +
+                           typeName(spec->type));
         out.emplace(key, value);
     }
     for (const auto& o : driver.options)
-        if (out.count(o.key) == 0) out.emplace(std::string(o.key), std::string(o.default_value));
+        if (out.count(o.key) == 0)
+            out.emplace(std::string(o.key), std::string(o.default_value));
     return out;
 }
 
-WriteResult LogDriver::write(std::span<const RecordView> records, const DropCount& dropped_before) noexcept {
+WriteResult LogDriver::write(std::span<const RecordView> records,
+                             const DropCount& dropped_before) noexcept {
     WriteResult result;
     try {
         result = doWrite(records, dropped_before);
     } catch (const std::exception& e) {
         result = {WriteStatus::kRetry, 0, std::string("driver error: ") + e.what()};
     }
-    if (result.status == WriteStatus::kOk) result.records_done = records.size();
+    if (result.status == WriteStatus::kOk)
+        result.records_done = records.size();
     records_written_ += result.records_done;
     return result;
 }
 
 void LogDriver::close() noexcept {
-    if (std::exchange(closed_, true)) return;
+    if (std::exchange(closed_, true))
+        return;
     try {
         doClose();
     } catch (...) {

@@ -13,8 +13,8 @@ namespace ringlog {
 
 struct AttachRequest {
     ContainerInfo info;
-    std::string driver;            // empty: the daemon's default
-    KeyValues log_opts;            // docker --log-opt pairs, in the order given
+    std::string driver;  // empty: the daemon's default
+    KeyValues log_opts;  // docker --log-opt pairs, in the order given
     std::optional<std::string> mode;
     std::optional<std::string> max_buffer_size;
 };
@@ -24,7 +24,7 @@ struct AttachLimits {
     static constexpr size_t kMaxIdBytes = 128;
     static constexpr size_t kMaxNameBytes = 128;
     static constexpr size_t kMaxImageBytes = 1024;
-    static constexpr size_t kMaxPairs = 256;        // labels, env entries, log options, each
+    static constexpr size_t kMaxPairs = 256;  // labels, env entries, log options, each
     static constexpr size_t kMaxKeyBytes = 256;
     static constexpr size_t kMaxValueBytes = 4096;
 };

@@ -17,7 +17,8 @@ const std::vector<SettingDoc> kSettingDocs = {
     {"socket-mode", "0660", "permissions of a socket ringlogd binds itself"},
     {"allowed-group", "ringlog", "group whose members may attach containers (root always may)"},
     {"log-root", "/var/log/ringlogd", "json-file logs go to <log-root>/<id>/<id>-json.log"},
-    {"allowed-log-roots", "(log-root)", "space-separated directories an explicit `path` log option may point into"},
+    {"allowed-log-roots", "(log-root)",
+     "space-separated directories an explicit `path` log option may point into"},
     {"default-driver", "json-file", "driver for attach requests that name none"},
     {"default-mode", "blocking", "blocking or non-blocking, for requests that name none"},
     {"default-max-buffer-size", "1m", "ring size for requests that name none"},
@@ -31,18 +32,21 @@ namespace {
 
 std::string trim(const std::string& s) {
     size_t b = s.find_first_not_of(" \t\r");
-    if (b == std::string::npos) return "";
+    if (b == std::string::npos)
+        return "";
     size_t e = s.find_last_not_of(" \t\r");
     return s.substr(b, e - b + 1);
 }
 
-std::optional<Error> badValue(const std::string& key, const std::string& value, const std::string& expected) {
+std::optional<Error> badValue(const std::string& key, const std::string& value,
+                              const std::string& expected) {
     return invalid("setting " + key + ": \"" + value + "\" is not " + expected);
 }
 
 std::optional<Error> readFile(const std::string& path, std::string& out) {
     std::ifstream in(path);
-    if (!in) return invalid("cannot read " + path + ": " + errnoText(errno));
+    if (!in)
+        return invalid("cannot read " + path + ": " + errnoText(errno));
     std::stringstream ss;
     ss << in.rdbuf();
     out = ss.str();
@@ -53,49 +57,59 @@ std::optional<Error> readFile(const std::string& path, std::string& out) {
 
 std::optional<Error> applySetting(Settings& s, const std::string& key, const std::string& value) {
     if (key == "socket") {
-        if (value.empty() || value.front() != '/') return badValue(key, value, "an absolute path");
+        if (value.empty() || value.front() != '/')
+            return badValue(key, value, "an absolute path");
         s.socket = value;
     } else if (key == "socket-mode") {
         char* end = nullptr;
         unsigned long mode = std::strtoul(value.c_str(), &end, 8);
-        if (value.empty() || *end != '\0' || mode > 0777) return badValue(key, value, "an octal mode such as 0660");
+        if (value.empty() || *end != '\0' || mode > 0777)
+            return badValue(key, value, "an octal mode such as 0660");
         s.socket_mode = static_cast<uint32_t>(mode);
     } else if (key == "allowed-group") {
         s.allowed_group = value;
     } else if (key == "log-root") {
-        if (value.empty() || value.front() != '/') return badValue(key, value, "an absolute path");
+        if (value.empty() || value.front() != '/')
+            return badValue(key, value, "an absolute path");
         s.log_root = value;
     } else if (key == "allowed-log-roots") {
         s.allowed_log_roots.clear();
         std::istringstream in(value);
         for (std::string root; in >> root;) {
-            if (root.front() != '/') return badValue(key, root, "an absolute path");
+            if (root.front() != '/')
+                return badValue(key, root, "an absolute path");
             s.allowed_log_roots.push_back(root);
         }
     } else if (key == "default-driver") {
         s.default_driver = value;
     } else if (key == "default-mode") {
-        if (value != "blocking" && value != "non-blocking") return badValue(key, value, "blocking or non-blocking");
+        if (value != "blocking" && value != "non-blocking")
+            return badValue(key, value, "blocking or non-blocking");
         s.default_mode = value;
     } else if (key == "default-max-buffer-size") {
         auto v = parseSize(value);
-        if (!v || *v <= 0) return badValue(key, value, "a size such as 1m");
+        if (!v || *v <= 0)
+            return badValue(key, value, "a size such as 1m");
         s.default_max_buffer_size = static_cast<uint64_t>(*v);
     } else if (key == "max-line") {
         auto v = parseSize(value);
-        if (!v || *v < 1024 || *v > (1 << 20)) return badValue(key, value, "a size from 1k to 1m");
+        if (!v || *v < 1024 || *v > (1 << 20))
+            return badValue(key, value, "a size from 1k to 1m");
         s.max_line = static_cast<uint32_t>(*v);
     } else if (key == "max-containers") {
         auto v = parseInteger(value);
-        if (!v || *v < 1 || *v > 1'000'000) return badValue(key, value, "a number from 1 to 1000000");
+        if (!v || *v < 1 || *v > 1'000'000)
+            return badValue(key, value, "a number from 1 to 1000000");
         s.max_containers = static_cast<uint32_t>(*v);
     } else if (key == "consumer-threads") {
         auto v = parseInteger(value);
-        if (!v || *v < 1 || *v > 64) return badValue(key, value, "a number from 1 to 64");
+        if (!v || *v < 1 || *v > 64)
+            return badValue(key, value, "a number from 1 to 64");
         s.consumer_threads = static_cast<uint32_t>(*v);
     } else if (key == "log-level") {
         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
-        if (std::none_of(std::begin(kLevels), std::end(kLevels), [&](const char* l) { return value == l; }))
+        if (std::none_of(std::begin(kLevels), std::end(kLevels),
+                         [&](const char* l) { return value == l; }))
             return badValue(key, value, "one of trace, debug, info, warn, error");
         s.log_level = value;
     } else {
@@ -104,16 +118,20 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
     return std::nullopt;
 }
 
-std::optional<Error> applyConfigText(Settings& s, const std::string& text, const std::string& origin) {
+std::optional<Error> applyConfigText(Settings& s, const std::string& text,
+                                     const std::string& origin) {
     std::istringstream in(text);
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         std::string t = trim(line);
-        if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+        if (t.empty() || t[0] == '#' || t[0] == ';')
+            continue;
         std::string where = origin + ":" + std::to_string(number) + ": ";
         size_t eq = t.find('=');
-        if (eq == std::string::npos) return invalid(where + "expected key = value, got \"" + t + "\"");
-        if (auto e = applySetting(s, trim(t.substr(0, eq)), trim(t.substr(eq + 1)))) return invalid(where + e->message);
+        if (eq == std::string::npos)
+            return invalid(where + "expected key = value, got \"" + t + "\"");
+        if (auto e = applySetting(s, trim(t.substr(0, eq)), trim(t.substr(eq + 1))))
+            return invalid(where + e->message);
     }
     return std::nullopt;
 }
@@ -125,9 +143,12 @@ void printHelp() {
         "Usage: ringlogd [--config FILE] [--KEY VALUE]...\n"
         "Container log daemon: takes containers' output pipes over a unix socket, buffers each\n"
         "container in a ring log and persists it through a log driver.\n\n"
-        "  --config FILE   configuration file (default /etc/ringlogd/ringlogd.conf; drop-ins in FILE.d/)\n"
-        "  --help, --version\n\nSettings (also as KEY = VALUE lines in the configuration files):\n");
-    for (const auto& d : kSettingDocs) std::printf("  --%-24s %s (default %s)\n", d.key, d.description, d.default_value);
+        "  --config FILE   configuration file (default /etc/ringlogd/ringlogd.conf; drop-ins in "
+        "FILE.d/)\n"
+        "  --help, --version\n\nSettings (also as KEY = VALUE lines in the configuration "
+        "files):\n");
+    for (const auto& d : kSettingDocs)
+        std::printf("  --%-24s %s (default %s)\n", d.key, d.description, d.default_value);
 }
 
 }  // namespace
@@ -149,7 +170,8 @@ Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
             exit_now = true;
             return s;
         }
-        if (arg.rfind("--", 0) != 0) return invalid("unexpected argument \"" + arg + "\" (see --help)");
+        if (arg.rfind("--", 0) != 0)
+            return invalid("unexpected argument \"" + arg + "\" (see --help)");
         std::string key = arg.substr(2), value;
         if (auto eq = key.find('='); eq != std::string::npos) {
             value = key.substr(eq + 1);
@@ -169,7 +191,8 @@ Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
 
     std::string text;
     if (auto e = readFile(s.config_file, text)) {
-        if (config_given || errno != ENOENT) return *e;  // the default file is optional
+        if (config_given || errno != ENOENT)
+            return *e;  // the default file is optional
     } else if (auto err = applyConfigText(s, text, s.config_file)) {
         return *err;
     }
@@ -178,19 +201,24 @@ Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
         std::vector<std::string> names;
         while (auto* ent = ::readdir(dir)) {
             std::string n = ent->d_name;
-            if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0) names.push_back(n);
+            if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0)
+                names.push_back(n);
         }
         ::closedir(dir);
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
             std::string path = dropin_dir + "/" + n;
-            if (auto e = readFile(path, text)) return *e;
-            if (auto e = applyConfigText(s, text, path)) return *e;
+            if (auto e = readFile(path, text))
+                return *e;
+            if (auto e = applyConfigText(s, text, path))
+                return *e;
         }
     }
     for (const auto& [key, value] : flags)
-        if (auto e = applySetting(s, key, value)) return invalid("--" + key + ": " + e->message);
-    if (s.allowed_log_roots.empty()) s.allowed_log_roots.push_back(s.log_root);
+        if (auto e = applySetting(s, key, value))
+            return invalid("--" + key + ": " + e->message);
+    if (s.allowed_log_roots.empty())
+        s.allowed_log_roots.push_back(s.log_root);
     return s;
 }
 

@@ -35,9 +35,11 @@ struct SettingDoc {
 extern const std::vector<SettingDoc> kSettingDocs;
 
 // Applies one "key = value" setting; the error names the key.
-std::optional<Error> applySetting(Settings& settings, const std::string& key, const std::string& value);
+std::optional<Error> applySetting(Settings& settings, const std::string& key,
+                                  const std::string& value);
 // Parses a configuration file's text; `origin` names it in errors ("file:line: …").
-std::optional<Error> applyConfigText(Settings& settings, const std::string& text, const std::string& origin);
+std::optional<Error> applyConfigText(Settings& settings, const std::string& text,
+                                     const std::string& origin);
 
 // Everything: --config (or the default) and its drop-ins, then the other flags.
 // Returns an error for unknown flags and keys, bad values and unreadable files. Sets `exit_now`

@@ -3,7 +3,8 @@
 namespace ringlog {
 
 ConsumerPool::ConsumerPool(size_t threads, Callbacks callbacks) : callbacks_(std::move(callbacks)) {
-    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    for (size_t i = 0; i < threads; ++i)
+        threads_.emplace_back([this] { run(); });
 }
 
 ConsumerPool::~ConsumerPool() {
@@ -12,11 +13,13 @@ ConsumerPool::~ConsumerPool() {
         stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+        t.join();
 }
 
 void ConsumerPool::schedule(const std::shared_ptr<Container>& container) {
-    if (container->scheduled.exchange(true)) return;
+    if (container->scheduled.exchange(true))
+        return;
     {
         std::lock_guard lock(mutex_);
         ready_.push_back(container);
@@ -35,9 +38,12 @@ void ConsumerPool::run() {
             timed_.pop();
         }
         if (ready_.empty()) {
-            if (stopping_) return;
-            if (timed_.empty()) cv_.wait(lock);
-            else cv_.wait_until(lock, timed_.top().at);
+            if (stopping_)
+                return;
+            if (timed_.empty())
+                cv_.wait(lock);
+            else
+                cv_.wait_until(lock, timed_.top().at);
             continue;
         }
         auto container = std::move(ready_.front());
@@ -45,10 +51,13 @@ void ConsumerPool::run() {
         lock.unlock();
 
         auto outcome = container->consume(scratch, ends, Clock::now());
-        if (outcome.wake_producer && callbacks_.producer_may_resume) callbacks_.producer_may_resume(container);
+        if (outcome.wake_producer && callbacks_.producer_may_resume)
+            callbacks_.producer_may_resume(container);
         bool requeue = false;
         switch (outcome.kind) {
-            case Container::ConsumeOutcome::kMore: requeue = true; break;
+            case Container::ConsumeOutcome::kMore:
+                requeue = true;
+                break;
             case Container::ConsumeOutcome::kRetryLater: {
                 std::lock_guard relock(mutex_);
                 timed_.push({outcome.retry_at, container});
@@ -57,19 +66,22 @@ void ConsumerPool::run() {
             case Container::ConsumeOutcome::kDrained:
                 if (!container->finished.exchange(true)) {
                     container->finish();
-                    if (callbacks_.drained) callbacks_.drained(container);
+                    if (callbacks_.drained)
+                        callbacks_.drained(container);
                 }
                 container->scheduled.store(false);
                 break;
             case Container::ConsumeOutcome::kIdle:
                 // Unqueue, then look again: a push that saw `scheduled` still set relies on this.
                 container->scheduled.store(false);
-                if (container->hasWork() && !container->finished.load() && !container->scheduled.exchange(true))
+                if (container->hasWork() && !container->finished.load() &&
+                    !container->scheduled.exchange(true))
                     requeue = true;
                 break;
         }
         lock.lock();
-        if (requeue) ready_.push_back(std::move(container));
+        if (requeue)
+            ready_.push_back(std::move(container));
     }
 }
 

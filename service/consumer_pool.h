@@ -17,7 +17,7 @@
 namespace ringlog {
 
 class ConsumerPool {
-public:
+  public:
     struct Callbacks {
         // A container's ring has room again for its blocked reader.
         std::function<void(const std::shared_ptr<Container>&)> producer_may_resume;
@@ -34,7 +34,7 @@ public:
     void schedule(const std::shared_ptr<Container>& container);
     size_t threadCount() const { return threads_.size(); }
 
-private:
+  private:
     using Clock = Container::Clock;
     struct Timed {
         Clock::time_point at;

@@ -36,8 +36,8 @@ void Container::addInput(Stream stream, UniqueFd fd) {
     inputs_.push_back(std::make_unique<Input>(*this, stream, std::move(fd), settings_.max_line));
 }
 
-bool Container::push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
-                     uint64_t& partial_id) {
+bool Container::push(Stream stream, std::string_view message, uint8_t flags,
+                     uint32_t partial_ordinal, uint64_t& partial_id) {
     RecordHeader h{};
     h.stream = static_cast<uint8_t>(stream);
     h.flags = flags;
@@ -46,33 +46,43 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags, uin
     h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
     // Each record gets its own clock reading: lines read together are still ordered in time.
     h.time_ns = realtimeNs();
-    if (ring_->push(h, message) == RingLog::PushResult::kFull) return false;
+    if (ring_->push(h, message) == RingLog::PushResult::kFull)
+        return false;
     partial_id = h.partial_id;
     ++next_sequence_;
     counters_.lines_in.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes_in.fetch_add(message.size() + ((flags & kRecordNewline) ? 1 : 0), std::memory_order_relaxed);
+    counters_.bytes_in.fetch_add(message.size() + ((flags & kRecordNewline) ? 1 : 0),
+                                 std::memory_order_relaxed);
     return true;
 }
 
 Container::PumpResult Container::pump(Input& in, char* buffer, size_t buffer_size, int max_reads) {
-    if (in.framer.hasBacklog() && !in.framer.feed({})) return PumpResult::kBlocked;
+    if (in.framer.hasBacklog() && !in.framer.feed({}))
+        return PumpResult::kBlocked;
     for (int i = 0; i < max_reads && !in.eof; ++i) {
         size_t want = buffer_size;
-        if (in.budget >= 0) want = std::min<size_t>(want, static_cast<size_t>(in.budget));
+        if (in.budget >= 0)
+            want = std::min<size_t>(want, static_cast<size_t>(in.budget));
         ssize_t n = want == 0 ? 0 : ::read(in.fd.get(), buffer, want);
         if (n > 0) {
-            if (in.budget >= 0) in.budget -= n;
-            if (!in.framer.feed({buffer, static_cast<size_t>(n)})) return PumpResult::kBlocked;
+            if (in.budget >= 0)
+                in.budget -= n;
+            if (!in.framer.feed({buffer, static_cast<size_t>(n)}))
+                return PumpResult::kBlocked;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return PumpResult::kDrained;
-        if (n < 0) spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
-                                streamName(in.framer.stream()), errnoText(errno));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return PumpResult::kDrained;
+        if (n < 0)
+            spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
+                         streamName(in.framer.stream()), errnoText(errno));
         in.eof = true;  // end of file, budget spent, or a read error
     }
     if (in.eof) {
-        if (!in.framer.flush()) return PumpResult::kBlocked;
+        if (!in.framer.flush())
+            return PumpResult::kBlocked;
         return PumpResult::kDrained;
     }
     return PumpResult::kMore;
@@ -80,42 +90,50 @@ Container::PumpResult Container::pump(Input& in, char* buffer, size_t buffer_siz
 
 bool Container::pushBacklog() {
     for (auto& in : inputs_) {
-        if (in->framer.hasBacklog() && !in->framer.feed({})) return false;
-        if (in->eof && !in->framer.flush()) return false;
+        if (in->framer.hasBacklog() && !in->framer.feed({}))
+            return false;
+        if (in->eof && !in->framer.flush())
+            return false;
     }
     return true;
 }
 
 bool Container::inputFinished() const {
     for (const auto& in : inputs_)
-        if (!in->eof || in->framer.hasBacklog()) return false;
+        if (!in->eof || in->framer.hasBacklog())
+            return false;
     return true;
 }
 
 bool Container::rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at) {
-    if (settings_.max_write_rate == 0) return true;
+    if (settings_.max_write_rate == 0)
+        return true;
     // A token bucket that may go into debt: a batch is allowed while the bucket is not in debt,
     // so batches larger than a tenth of a second's worth still pass, and the average holds.
     double rate = static_cast<double>(settings_.max_write_rate);
     double elapsed = std::chrono::duration<double>(now - rate_updated_).count();
-    if (rate_updated_ == Clock::time_point{}) elapsed = 0.1;
+    if (rate_updated_ == Clock::time_point{})
+        elapsed = 0.1;
     rate_updated_ = now;
     rate_tokens_ = std::min(rate_tokens_ + elapsed * rate, rate / 10);
     if (rate_tokens_ < 0) {
-        retry_at = now + std::chrono::microseconds(static_cast<int64_t>(-rate_tokens_ / rate * 1e6) + 1);
+        retry_at =
+            now + std::chrono::microseconds(static_cast<int64_t>(-rate_tokens_ / rate * 1e6) + 1);
         return false;
     }
     rate_tokens_ -= static_cast<double>(bytes);
     return true;
 }
 
-Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
-                                             Clock::time_point now) {
+Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
+                                             std::vector<uint32_t>& ends, Clock::time_point now) {
     ConsumeOutcome out;
-    if (waitingForPredecessor()) return out;  // the daemon schedules us when it has drained
+    if (waitingForPredecessor())
+        return out;  // the daemon schedules us when it has drained
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         RingLog::Batch batch;
-        if (!ring_->take(batch)) break;
+        if (!ring_->take(batch))
+            break;
         scratch.clear();
         ends.clear();
         uint64_t payload = 0;
@@ -133,11 +151,13 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch, s
         }
         WriteResult r = driver_->write(scratch, batch.dropped_before);
         size_t retire = r.records_done;
-        if (r.status == WriteStatus::kFatal) retire = scratch.size();
+        if (r.status == WriteStatus::kFatal)
+            retire = scratch.size();
         uint32_t upto = retire == 0 ? batch.begin : ends[retire - 1];
         out.wake_producer |= ring_->release(batch, upto, retire);
         counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
-        if (r.status == WriteStatus::kFatal) counters_.lines_failed.fetch_add(retire - r.records_done);
+        if (r.status == WriteStatus::kFatal)
+            counters_.lines_failed.fetch_add(retire - r.records_done);
         if (r.status == WriteStatus::kOk) {
             backoff_ = std::chrono::milliseconds(0);
             continue;
@@ -146,7 +166,9 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch, s
         if (now - last_error_log_ >= kErrorLogInterval) {
             spdlog::error("container {}: {}{}{}", info_.shortId(), r.error,
                           r.status == WriteStatus::kRetry ? " (will retry)" : " (records dropped)",
-                          errors_suppressed_ ? fmt::format(", {} similar errors suppressed", errors_suppressed_) : "");
+                          errors_suppressed_
+                              ? fmt::format(", {} similar errors suppressed", errors_suppressed_)
+                              : "");
             last_error_log_ = now;
             errors_suppressed_ = 0;
         } else {

@@ -38,7 +38,7 @@ struct ContainerCounters {
 enum class ContainerState { kAttached, kExited };
 
 class Container final : public RecordSink {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
@@ -54,7 +54,8 @@ public:
 
     // ---- Reader side: the event-loop thread only. ----
     struct Input {
-        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line) : fd(std::move(f)), framer(c, s, max_line) {}
+        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line)
+            : fd(std::move(f)), framer(c, s, max_line) {}
         UniqueFd fd;
         Framer framer;
         bool eof = false;
@@ -92,16 +93,19 @@ public:
         Clock::time_point retry_at{};
         bool wake_producer = false;
     };
-    ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends, Clock::time_point now);
+    ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
+                           Clock::time_point now);
     // Closes the driver and marks the container exited. Called once, after kDrained.
     void finish();
-    bool hasWork() const { return !waitingForPredecessor() && (!ring_->empty() || input_closed_.load()); }
+    bool hasWork() const {
+        return !waitingForPredecessor() && (!ring_->empty() || input_closed_.load());
+    }
 
     // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
     std::atomic<bool> scheduled{false};
     std::atomic<bool> finished{false};
 
-private:
+  private:
     bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
 

@@ -26,9 +26,9 @@ namespace ringlog {
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 64 * 1024;   // a default pipe's worth per read()
-constexpr int kReadsPerEvent = 4;                // then let other fds have their turn
-constexpr size_t kMaxPendingConnections = 128;   // engines connected but not yet answered
+constexpr size_t kReadBufferBytes = 64 * 1024;  // a default pipe's worth per read()
+constexpr int kReadsPerEvent = 4;               // then let other fds have their turn
+constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet answered
 constexpr std::chrono::seconds kConnectionTimeout{10};
 constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
 
@@ -63,7 +63,8 @@ struct Daemon::Attached {
     bool armed = false;
 };
 
-Daemon::Daemon(Settings settings) : settings_(std::move(settings)), read_buffer_(kReadBufferBytes) {}
+Daemon::Daemon(Settings settings)
+    : settings_(std::move(settings)), read_buffer_(kReadBufferBytes) {}
 
 Daemon::~Daemon() {
     pool_.reset();        // joins the consumers before the containers go
@@ -78,15 +79,19 @@ void Daemon::watch(int fd, Watch* w, uint32_t events) {
         spdlog::error("epoll_ctl ADD fd {}: {}", fd, errnoText(errno));
 }
 
-void Daemon::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void Daemon::unwatch(int fd) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 std::optional<Error> Daemon::bindSocket() {
     // Socket activation first: systemd passes the listening socket as fd 3.
     int n = sd_listen_fds(1);
-    if (n > 1) return invalid("systemd passed " + std::to_string(n) + " sockets; ringlogd takes one");
+    if (n > 1)
+        return invalid("systemd passed " + std::to_string(n) + " sockets; ringlogd takes one");
     if (n == 1) {
         if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, nullptr, 0) <= 0)
-            return invalid("the socket systemd passed is not a listening AF_UNIX SOCK_SEQPACKET socket");
+            return invalid(
+                "the socket systemd passed is not a listening AF_UNIX SOCK_SEQPACKET socket");
         listen_.reset(SD_LISTEN_FDS_START);
         ::fcntl(listen_.get(), F_SETFD, FD_CLOEXEC);
         ::fcntl(listen_.get(), F_SETFL, ::fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
@@ -96,16 +101,19 @@ std::optional<Error> Daemon::bindSocket() {
     const std::string& path = settings_.socket;
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) return invalid("socket path " + path + " is too long");
+    if (path.size() >= sizeof(addr.sun_path))
+        return invalid("socket path " + path + " is too long");
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
 
     listen_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!listen_) return invalid("socket(): " + errnoText(errno));
+    if (!listen_)
+        return invalid("socket(): " + errnoText(errno));
     struct stat st;
     if (::lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) return invalid(path + " exists and is not a socket");
+        if (!S_ISSOCK(st.st_mode))
+            return invalid(path + " exists and is not a socket");
         // A live daemon answers; a stale socket file from a crashed one does not.
         UniqueFd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
         if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
@@ -116,12 +124,15 @@ std::optional<Error> Daemon::bindSocket() {
     int r = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     int e = errno;
     ::umask(old);
-    if (r != 0) return invalid("binding " + path + ": " + errnoText(e));
+    if (r != 0)
+        return invalid("binding " + path + ": " + errnoText(e));
     bound_socket_ = true;
     ::chmod(path.c_str(), settings_.socket_mode);
     if (allowed_gid_ && ::chown(path.c_str(), static_cast<uid_t>(-1), *allowed_gid_) != 0)
-        spdlog::warn("cannot give {} to group {}: {}", path, settings_.allowed_group, errnoText(errno));
-    if (::listen(listen_.get(), SOMAXCONN) != 0) return invalid("listen on " + path + ": " + errnoText(errno));
+        spdlog::warn("cannot give {} to group {}: {}", path, settings_.allowed_group,
+                     errnoText(errno));
+    if (::listen(listen_.get(), SOMAXCONN) != 0)
+        return invalid("listen on " + path + ": " + errnoText(errno));
     spdlog::info("listening on {}", path);
     return std::nullopt;
 }
@@ -132,11 +143,13 @@ std::optional<Error> Daemon::start() {
     if (struct group* g = ::getgrnam(settings_.allowed_group.c_str())) {
         allowed_gid_ = g->gr_gid;
     } else {
-        spdlog::info("group {} does not exist: only root may attach containers", settings_.allowed_group);
+        spdlog::info("group {} does not exist: only root may attach containers",
+                     settings_.allowed_group);
     }
     std::error_code ec;
     std::filesystem::create_directories(settings_.log_root, ec);
-    if (ec) return invalid("creating log root " + settings_.log_root + ": " + ec.message());
+    if (ec)
+        return invalid("creating log root " + settings_.log_root + ": " + ec.message());
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -145,8 +158,10 @@ std::optional<Error> Daemon::start() {
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     signals_.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-    if (!epoll_ || !wake_ || !signals_) return invalid("setting up the event loop: " + errnoText(errno));
-    if (auto e = bindSocket()) return e;
+    if (!epoll_ || !wake_ || !signals_)
+        return invalid("setting up the event loop: " + errnoText(errno));
+    if (auto e = bindSocket())
+        return e;
 
     listen_watch_ = std::make_unique<Watch>(Watch{Watch::kListen});
     wake_watch_ = std::make_unique<Watch>(Watch{Watch::kWake});
@@ -158,9 +173,12 @@ std::optional<Error> Daemon::start() {
     background_ = std::make_unique<TaskQueue>();
     driver_env_ = {settings_.log_root, settings_.allowed_log_roots, background_.get()};
     pool_ = std::make_unique<ConsumerPool>(
-        settings_.consumer_threads,
-        ConsumerPool::Callbacks{[this](const auto& c) { postEvent({Event::kResume, c}); },
-                                [this](const auto& c) { postEvent({Event::kDrained, c}); }});
+        settings_.consumer_threads, ConsumerPool::Callbacks{[this](const auto& c) {
+                                                                postEvent({Event::kResume, c});
+                                                            },
+                                                            [this](const auto& c) {
+                                                                postEvent({Event::kDrained, c});
+                                                            }});
     sd_notify(0, "READY=1\nSTATUS=No containers attached");
     return std::nullopt;
 }
@@ -186,11 +204,21 @@ int Daemon::run() {
         for (int i = 0; i < n; ++i) {
             auto* w = static_cast<Watch*>(events[i].data.ptr);
             switch (w->kind) {
-                case Watch::kListen: acceptConnections(); break;
-                case Watch::kConnection: onConnection(w->connection); break;
-                case Watch::kInput: serviceInput(*w->attached, *w->input); break;
-                case Watch::kWake: onWake(); break;
-                case Watch::kSignal: onSignal(); break;
+                case Watch::kListen:
+                    acceptConnections();
+                    break;
+                case Watch::kConnection:
+                    onConnection(w->connection);
+                    break;
+                case Watch::kInput:
+                    serviceInput(*w->attached, *w->input);
+                    break;
+                case Watch::kWake:
+                    onWake();
+                    break;
+                case Watch::kSignal:
+                    onSignal();
+                    break;
             }
             // serviceInput and onConnection may free watches of later events in this batch only
             // through onWake (drained containers), which defers removal to its own event.
@@ -198,20 +226,22 @@ int Daemon::run() {
         auto now = std::chrono::steady_clock::now();
         for (auto it = connections_.begin(); it != connections_.end();) {
             auto* c = (it++)->first;
-            if (c->deadline <= now) closeConnection(c);
+            if (c->deadline <= now)
+                closeConnection(c);
         }
     }
     if (force_exit_) {
         for (const auto& [id, a] : attached_) {
             auto s = a->container->ringStats();
-            spdlog::error("container {}: exiting with {} bytes not persisted", a->container->info().shortId(),
-                          s.bytes_buffered);
+            spdlog::error("container {}: exiting with {} bytes not persisted",
+                          a->container->info().shortId(), s.bytes_buffered);
         }
         return 1;
     }
     pool_.reset();
     background_->drain();
-    if (bound_socket_) ::unlink(settings_.socket.c_str());
+    if (bound_socket_)
+        ::unlink(settings_.socket.c_str());
     spdlog::info("stopped: every accepted line is persisted");
     return 0;
 }
@@ -220,12 +250,15 @@ void Daemon::acceptConnections() {
     for (;;) {
         UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN) spdlog::warn("accept: {}", errnoText(errno));
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                spdlog::warn("accept: {}", errnoText(errno));
             return;
         }
         if (connections_.size() >= kMaxPendingConnections) {
-            std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, "too many engines connecting at once; try again");
+            std::string reply =
+                encodeReply(RINGLOG_STATUS_LIMIT, "too many engines connecting at once; try again");
             (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             continue;
         }
@@ -234,7 +267,8 @@ void Daemon::acceptConnections() {
         ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &conn->cred, &len);
         std::vector<gid_t> groups(64);
         socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0 && errno == ERANGE) {
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0 &&
+            errno == ERANGE) {
             groups.resize(glen / sizeof(gid_t));
             ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen);
         }
@@ -254,23 +288,29 @@ void Daemon::closeConnection(Connection* conn) {
 }
 
 bool Daemon::peerMayAttach(const Connection& conn) const {
-    if (conn.cred.uid == 0) return true;
-    if (!allowed_gid_) return false;
-    if (conn.cred.gid == *allowed_gid_) return true;
+    if (conn.cred.uid == 0)
+        return true;
+    if (!allowed_gid_)
+        return false;
+    if (conn.cred.gid == *allowed_gid_)
+        return true;
     return std::find(conn.groups.begin(), conn.groups.end(), *allowed_gid_) != conn.groups.end();
 }
 
 void Daemon::onConnection(Connection* conn) {
     std::vector<char> buf(RINGLOG_MAX_REQUEST_BYTES + 1);
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxControlFds)];
-    struct iovec iov {buf.data(), buf.size()};
+    struct iovec iov {
+        buf.data(), buf.size()
+    };
     struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
     ssize_t n = ::recvmsg(conn->fd.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
 
     // Own every fd that arrived before looking at anything else.
     std::vector<UniqueFd> fds;
@@ -298,12 +338,15 @@ void Daemon::onConnection(Connection* conn) {
                         "permission denied: uid " + std::to_string(conn->cred.uid) +
                             " is neither root nor in group " + settings_.allowed_group};
     } else if (msg.msg_flags & MSG_TRUNC) {
-        outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
-                        "request is larger than " + std::to_string(RINGLOG_MAX_REQUEST_BYTES) + " bytes"};
+        outcome =
+            Error{RINGLOG_STATUS_BAD_REQUEST,
+                  "request is larger than " + std::to_string(RINGLOG_MAX_REQUEST_BYTES) + " bytes"};
     } else if (msg.msg_flags & MSG_CTRUNC) {
-        outcome = Error{RINGLOG_STATUS_BAD_FDS, "control message truncated: send 1 or 2 file descriptors"};
+        outcome = Error{RINGLOG_STATUS_BAD_FDS,
+                        "control message truncated: send 1 or 2 file descriptors"};
     } else if (foreign_control) {
-        outcome = Error{RINGLOG_STATUS_BAD_REQUEST, "unexpected control message (only SCM_RIGHTS is accepted)"};
+        outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
+                        "unexpected control message (only SCM_RIGHTS is accepted)"};
     } else {
         // Whatever a request contains, it costs at most its own refusal.
         try {
@@ -323,7 +366,9 @@ void Daemon::onConnection(Connection* conn) {
         if (now - last_refusal_log_ >= std::chrono::seconds(10)) {
             spdlog::warn("refused attach from pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
                          outcome.error().message,
-                         refusals_suppressed_ ? fmt::format(" ({} more refusals since)", refusals_suppressed_) : "");
+                         refusals_suppressed_
+                             ? fmt::format(" ({} more refusals since)", refusals_suppressed_)
+                             : "");
             last_refusal_log_ = now;
             refusals_suppressed_ = 0;
         } else {
@@ -337,58 +382,74 @@ void Daemon::onConnection(Connection* conn) {
 // only buffered data left): a new attach with its id is a restart, not a duplicate.
 bool Daemon::writersGone(Container& c) {
     for (auto& in : c.inputs()) {
-        if (in->eof) continue;
-        struct pollfd p {in->fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP)) return false;
+        if (in->eof)
+            continue;
+        struct pollfd p {
+            in->fd.get(), POLLIN, 0
+        };
+        if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP))
+            return false;
     }
     return true;
 }
 
-Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, std::vector<UniqueFd>& fds) {
+Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
+                                   std::vector<UniqueFd>& fds) {
     auto decoded = decodeAttachRequest(datagram);
-    if (!decoded) return decoded.error();
+    if (!decoded)
+        return decoded.error();
     AttachRequest& req = *decoded;
     if (fds.empty() || fds.size() > RINGLOG_MAX_FDS)
-        return Error{RINGLOG_STATUS_BAD_FDS, "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
-                                                 std::to_string(fds.size())};
+        return Error{RINGLOG_STATUS_BAD_FDS,
+                     "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
+                         std::to_string(fds.size())};
     const std::string& id = req.info.id;
     for (size_t i = 0; i < fds.size(); ++i) {
         const char* which = i == 0 ? (fds.size() == 1 ? "stdout/stderr" : "stdout") : "stderr";
         struct stat st;
-        if (::fstat(fds[i].get(), &st) != 0) return Error{RINGLOG_STATUS_BAD_FDS, std::string("cannot stat the ") + which + " fd"};
-        bool ok = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || (S_ISCHR(st.st_mode) && ::isatty(fds[i].get()));
+        if (::fstat(fds[i].get(), &st) != 0)
+            return Error{RINGLOG_STATUS_BAD_FDS, std::string("cannot stat the ") + which + " fd"};
+        bool ok = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+                  (S_ISCHR(st.st_mode) && ::isatty(fds[i].get()));
         if (!ok)
-            return Error{RINGLOG_STATUS_BAD_FDS, std::string("the ") + which +
-                                                     " fd is not a pipe, FIFO, pty or socket"};
+            return Error{RINGLOG_STATUS_BAD_FDS,
+                         std::string("the ") + which + " fd is not a pipe, FIFO, pty or socket"};
         int fl = ::fcntl(fds[i].get(), F_GETFL);
         if ((fl & O_ACCMODE) == O_WRONLY)
-            return Error{RINGLOG_STATUS_BAD_FDS, std::string("the ") + which + " fd is write-only: pass the read end"};
+            return Error{RINGLOG_STATUS_BAD_FDS,
+                         std::string("the ") + which + " fd is write-only: pass the read end"};
     }
-    if (shutting_down_) return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
+    if (shutting_down_)
+        return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
     std::shared_ptr<Container> predecessor;
     if (auto it = attached_.find(id); it != attached_.end()) {
         if (!writersGone(*it->second->container))
-            return Error{RINGLOG_STATUS_BUSY, "container " + id + " is attached already and its output is still open"};
+            return Error{RINGLOG_STATUS_BUSY,
+                         "container " + id + " is attached already and its output is still open"};
         predecessor = it->second->container;  // restarted while its last lines are being persisted
     }
     if (attached_.size() >= settings_.max_containers)
-        return Error{RINGLOG_STATUS_LIMIT, "the limit of " + std::to_string(settings_.max_containers) +
+        return Error{RINGLOG_STATUS_LIMIT, "the limit of " +
+                                               std::to_string(settings_.max_containers) +
                                                " attached containers (max-containers) is reached"};
 
     std::string driver_name = req.driver.empty() ? settings_.default_driver : req.driver;
     const DriverDescriptor* driver = findDriver(driver_name);
     if (driver == nullptr) {
         std::string names;
-        for (const auto& d : allDrivers()) names += (names.empty() ? "" : ", ") + std::string(d.name);
+        for (const auto& d : allDrivers())
+            names += (names.empty() ? "" : ", ") + std::string(d.name);
         return invalid("unknown log driver \"" + driver_name + "\" (available: " + names + ")");
     }
     auto options = validateOptions(*driver, kCommonOptions, req.log_opts);
-    if (!options) return options.error();
+    if (!options)
+        return options.error();
 
     AttachSettings as;
     as.driver = driver_name;
     as.max_line = settings_.max_line;
-    auto common = [&](const char* key, const std::optional<std::string>& field) -> Result<std::string> {
+    auto common = [&](const char* key,
+                      const std::optional<std::string>& field) -> Result<std::string> {
         auto it = options->find(key);
         std::optional<std::string> opt;
         if (it != options->end()) {
@@ -396,36 +457,49 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, 
             options->erase(it);
         }
         if (field && opt && *field != *opt)
-            return invalid(std::string(key) + " is given both as a field (\"" + *field + "\") and as a log option (\"" + *opt + "\")");
+            return invalid(std::string(key) + " is given both as a field (\"" + *field +
+                           "\") and as a log option (\"" + *opt + "\")");
         return field ? *field : opt.value_or("");
     };
     auto mode = common("mode", req.mode);
-    if (!mode) return mode.error();
+    if (!mode)
+        return mode.error();
     std::string mode_name = mode->empty() ? settings_.default_mode : *mode;
-    if (mode_name == "non-blocking") as.policy = OverflowPolicy::kDropOldest;
-    else if (mode_name == "blocking") as.policy = OverflowPolicy::kBlock;
-    else return invalid("mode \"" + mode_name + "\" is not blocking or non-blocking");
+    if (mode_name == "non-blocking")
+        as.policy = OverflowPolicy::kDropOldest;
+    else if (mode_name == "blocking")
+        as.policy = OverflowPolicy::kBlock;
+    else
+        return invalid("mode \"" + mode_name + "\" is not blocking or non-blocking");
     auto mbs = common("max-buffer-size", req.max_buffer_size);
-    if (!mbs) return mbs.error();
+    if (!mbs)
+        return mbs.error();
     as.max_buffer_size = settings_.default_max_buffer_size;
     if (!mbs->empty()) {
         auto v = parseSize(*mbs);
-        if (!v || *v <= 0) return invalid("max-buffer-size \"" + *mbs + "\" is not a size such as 1m");
+        if (!v || *v <= 0)
+            return invalid("max-buffer-size \"" + *mbs + "\" is not a size such as 1m");
         as.max_buffer_size = static_cast<uint64_t>(*v);
     }
     auto rate = common("max-write-rate", std::nullopt);
-    if (!rate) return rate.error();
-    if (!rate->empty()) as.max_write_rate = static_cast<uint64_t>(*parseSize(*rate));
+    if (!rate)
+        return rate.error();
+    if (!rate->empty())
+        as.max_write_rate = static_cast<uint64_t>(*parseSize(*rate));
     as.driver_options = *options;
 
     auto geometry = RingGeometry::forLimits(as.max_buffer_size, as.max_line);
-    if (!geometry) return geometry.error();
+    if (!geometry)
+        return geometry.error();
     auto ring = RingLog::create(req.info.shortId(), *geometry, as.policy);
-    if (!ring) return ring.error();
+    if (!ring)
+        return ring.error();
     auto log_driver = driver->create(req.info, as.driver_options, driver_env_);
-    if (!log_driver) return log_driver.error();
+    if (!log_driver)
+        return log_driver.error();
 
-    for (auto& fd : fds) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+    for (auto& fd : fds)
+        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
 
     uint64_t first_sequence = 1;
     if (predecessor) {
@@ -437,42 +511,54 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram, 
         first_sequence = it->second.next_sequence;  // a restarted container continues its log
         exited_.erase(it);
     }
-    auto container = std::make_shared<Container>(req.info, as, std::move(*ring), std::move(*log_driver), first_sequence);
-    if (predecessor) container->follow(predecessor);
+    auto container = std::make_shared<Container>(req.info, as, std::move(*ring),
+                                                 std::move(*log_driver), first_sequence);
+    if (predecessor)
+        container->follow(predecessor);
     auto a = std::make_unique<Attached>();
     a->container = container;
     container->addInput(Stream::kStdout, std::move(fds[0]));
-    if (fds.size() == 2) container->addInput(Stream::kStderr, std::move(fds[1]));
+    if (fds.size() == 2)
+        container->addInput(Stream::kStderr, std::move(fds[1]));
     for (auto& in : container->inputs())
-        a->watches.push_back(std::make_unique<Watch>(Watch{Watch::kInput, nullptr, a.get(), in.get()}));
+        a->watches.push_back(
+            std::make_unique<Watch>(Watch{Watch::kInput, nullptr, a.get(), in.get()}));
     armInputs(*a, true);
-    std::string summary = fmt::format("attached {} (driver {}, {}, ring {})", req.info.shortId(), driver_name,
-                                      mode_name, describeSize(static_cast<int64_t>(as.max_buffer_size)));
-    spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid, conn.cred.uid, summary);
+    std::string summary =
+        fmt::format("attached {} (driver {}, {}, ring {})", req.info.shortId(), driver_name,
+                    mode_name, describeSize(static_cast<int64_t>(as.max_buffer_size)));
+    spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
+                 conn.cred.uid, summary);
     attached_.emplace(id, std::move(a));
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
     return summary;
 }
 
 void Daemon::armInputs(Attached& a, bool on) {
-    if (a.armed == on) return;
+    if (a.armed == on)
+        return;
     a.armed = on;
     auto& inputs = a.container->inputs();
     for (size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i]->eof) continue;
+        if (inputs[i]->eof)
+            continue;
         // Removed rather than muted: a pipe whose writers are gone reports EPOLLHUP even with no
         // events requested, and a blocked container must not spin the loop.
-        if (on) watch(inputs[i]->fd.get(), a.watches[i].get(), EPOLLIN);
-        else unwatch(inputs[i]->fd.get());
+        if (on)
+            watch(inputs[i]->fd.get(), a.watches[i].get(), EPOLLIN);
+        else
+            unwatch(inputs[i]->fd.get());
     }
 }
 
 void Daemon::serviceInput(Attached& a, Container::Input& input) {
     auto& c = a.container;
-    if (c->blocked() || input.eof) return;
+    if (c->blocked() || input.eof)
+        return;
     auto result = c->pump(input, read_buffer_.data(), read_buffer_.size(), kReadsPerEvent);
     if (input.eof && input.fd) {
-        if (a.armed) unwatch(input.fd.get());
+        if (a.armed)
+            unwatch(input.fd.get());
         input.fd.reset();
     }
     if (result == Container::PumpResult::kBlocked) {
@@ -484,7 +570,8 @@ void Daemon::serviceInput(Attached& a, Container::Input& input) {
 
 void Daemon::afterInput(Attached& a) {
     auto& c = a.container;
-    if (!c->blocked() && c->inputFinished()) c->closeInput();
+    if (!c->blocked() && c->inputFinished())
+        c->closeInput();
     pool_->schedule(c);
 }
 
@@ -502,10 +589,12 @@ void Daemon::onWake() {
             continue;
         }
         auto it = attached_.find(e.container->info().id);
-        if (it == attached_.end() || it->second->container != e.container) continue;
+        if (it == attached_.end() || it->second->container != e.container)
+            continue;
         Attached& a = *it->second;
         auto& c = a.container;
-        if (!c->blocked()) continue;
+        if (!c->blocked())
+            continue;
         if (!c->pushBacklog()) {  // still full: the consumer will wake us again
             pool_->schedule(c);
             continue;
@@ -519,18 +608,23 @@ void Daemon::onWake() {
 void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     const auto& n = c->counters();
     auto ring = c->ringStats();
-    spdlog::info("container {} exited: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} lines_failed={}",
-                 c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
-                 ring.dropped_bytes, n.lines_failed.load());
-    auto drained = std::find_if(draining_.begin(), draining_.end(), [&](const auto& a) { return a->container == c; });
+    spdlog::info(
+        "container {} exited: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} "
+        "lines_failed={}",
+        c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
+        ring.dropped_bytes, n.lines_failed.load());
+    auto drained = std::find_if(draining_.begin(), draining_.end(),
+                                [&](const auto& a) { return a->container == c; });
     if (drained != draining_.end()) {
         draining_.erase(drained);
         // Its successor may persist now.
-        if (auto it = attached_.find(c->info().id); it != attached_.end()) pool_->schedule(it->second->container);
+        if (auto it = attached_.find(c->info().id); it != attached_.end())
+            pool_->schedule(it->second->container);
         return;
     }
     auto it = attached_.find(c->info().id);
-    if (it == attached_.end() || it->second->container != c) return;
+    if (it == attached_.end() || it->second->container != c)
+        return;
     exited_[c->info().id] = Exited{c->info(), c->nextSequence()};
     attached_.erase(it);
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
@@ -544,7 +638,8 @@ void Daemon::onSignal() {
             force_exit_ = true;
             return;
         }
-        spdlog::info("signal {}: persisting what every container has written, then exiting", info.ssi_signo);
+        spdlog::info("signal {}: persisting what every container has written, then exiting",
+                     info.ssi_signo);
         beginShutdown();
     }
 }
@@ -558,18 +653,23 @@ void Daemon::beginShutdown() {
         ::unlink(settings_.socket.c_str());
         bound_socket_ = false;
     }
-    while (!connections_.empty()) closeConnection(connections_.begin()->first);
+    while (!connections_.empty())
+        closeConnection(connections_.begin()->first);
     // Read what each pipe holds right now, no more: a writer that keeps writing cannot hold the
     // shutdown up. (Under systemd, the fd store keeps the pipes for the next instance instead.)
     std::vector<Attached*> all;
-    for (auto& [id, a] : attached_) all.push_back(a.get());
+    for (auto& [id, a] : attached_)
+        all.push_back(a.get());
     for (Attached* a : all) {
         for (auto& in : a->container->inputs()) {
-            if (in->eof) continue;
+            if (in->eof)
+                continue;
             int available = 0;
-            if (::ioctl(in->fd.get(), FIONREAD, &available) != 0) available = 0;
+            if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
+                available = 0;
             in->budget = available;
-            if (!a->container->blocked()) serviceInput(*a, *in);
+            if (!a->container->blocked())
+                serviceInput(*a, *in);
         }
         afterInput(*a);
     }

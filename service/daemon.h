@@ -24,7 +24,7 @@
 namespace ringlog {
 
 class Daemon {
-public:
+  public:
     explicit Daemon(Settings settings);
     ~Daemon();
     Daemon(const Daemon&) = delete;
@@ -36,7 +36,7 @@ public:
     // Runs until SIGTERM/SIGINT and everything accepted is persisted. Returns the exit code.
     int run();
 
-private:
+  private:
     struct Watch;
     struct Connection;
     struct Attached;
@@ -54,7 +54,8 @@ private:
     void unwatch(int fd);
     void acceptConnections();
     void onConnection(Connection* conn);
-    Result<std::string> attach(Connection& conn, std::string_view datagram, std::vector<UniqueFd>& fds);
+    Result<std::string> attach(Connection& conn, std::string_view datagram,
+                               std::vector<UniqueFd>& fds);
     bool peerMayAttach(const Connection& conn) const;
     static bool writersGone(Container& c);
     void closeConnection(Connection* conn);

@@ -11,12 +11,15 @@ bool Framer::emit(std::string_view message, bool newline, bool cut) {
         // Part of a split line: docker's partial metadata (id, 1-based ordinal, last).
         ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
         flags |= kRecordPartial;
-        if (!cut) flags |= kRecordPartialLast;
+        if (!cut)
+            flags |= kRecordPartialLast;
     }
     uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
-    if (!sink_->push(stream_, message, flags, ordinal, partial_id)) return false;
+    if (!sink_->push(stream_, message, flags, ordinal, partial_id))
+        return false;
     if (cut) {
-        if (ordinal == 1) partial_id_ = partial_id;  // the sink named the group after this record
+        if (ordinal == 1)
+            partial_id_ = partial_id;  // the sink named the group after this record
         next_ordinal_ = ordinal + 1;
     } else {
         next_ordinal_ = 0;
@@ -58,7 +61,8 @@ bool Framer::feed(std::string_view data) {
             backlog_.append(data.data(), data.size());
             return false;
         }
-        if (data.empty()) return true;
+        if (data.empty())
+            return true;
         // The backlog is now one incomplete line: complete it with just enough new bytes, so the
         // bulk of `data` is framed in place, without a copy.
         size_t window = std::min(size_t{max_line_} + 1 - backlog_.size(), data.size());
@@ -73,13 +77,16 @@ bool Framer::feed(std::string_view data) {
 }
 
 bool Framer::flush() {
-    if (!feed({})) return false;
-    if (backlog_.empty()) return true;
+    if (!feed({}))
+        return false;
+    if (backlog_.empty())
+        return true;
     // A last line without '\n': one partial record that is also the last of its group.
     uint8_t flags = kRecordPartial | kRecordPartialLast;
     uint32_t ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
     uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
-    if (!sink_->push(stream_, backlog_, flags, ordinal, partial_id)) return false;
+    if (!sink_->push(stream_, backlog_, flags, ordinal, partial_id))
+        return false;
     backlog_.clear();
     next_ordinal_ = 0;
     return true;

@@ -14,14 +14,14 @@ namespace ringlog {
 // Where framed records go. push() returns false when the record cannot be taken now (a full ring
 // in blocking mode): the framer keeps the bytes and offers the same record again later.
 class RecordSink {
-public:
+  public:
     virtual ~RecordSink() = default;
     virtual bool push(Stream stream, std::string_view message, uint8_t flags,
                       uint32_t partial_ordinal, uint64_t& partial_id) = 0;
 };
 
 class Framer {
-public:
+  public:
     Framer(RecordSink& sink, Stream stream, uint32_t max_line)
         : sink_(&sink), stream_(stream), max_line_(max_line) {}
 
@@ -36,7 +36,7 @@ public:
     size_t backlogBytes() const { return backlog_.size(); }
     Stream stream() const { return stream_; }
 
-private:
+  private:
     // Pushes the complete records at the start of `data`; returns bytes consumed, and sets
     // `refused` when the sink said no.
     size_t frame(std::string_view data, bool& refused);
@@ -45,7 +45,7 @@ private:
     RecordSink* sink_;
     Stream stream_;
     uint32_t max_line_;
-    std::string backlog_;       // bytes read but not yet pushed (an incomplete line, or refused)
+    std::string backlog_;        // bytes read but not yet pushed (an incomplete line, or refused)
     uint32_t next_ordinal_ = 0;  // != 0 while a split line is being emitted
     uint64_t partial_id_ = 0;
 };

@@ -14,14 +14,16 @@
 int main(int argc, char** argv) {
     bool exit_now = false;
     auto settings = ringlog::loadSettings(argc, argv, exit_now);
-    if (exit_now) return 0;
+    if (exit_now)
+        return 0;
     if (!settings) {
         std::fprintf(stderr, "ringlogd: %s\n", settings.error().message.c_str());
         return 2;
     }
     auto logger = spdlog::stderr_logger_st("ringlogd");
     // Under systemd the journal adds time and identity; by hand, show the time.
-    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%Y-%m-%dT%H:%M:%S.%e ringlogd[%P] %l: %v");
+    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v"
+                                                      : "%Y-%m-%dT%H:%M:%S.%e ringlogd[%P] %l: %v");
     logger->set_level(spdlog::level::from_str(settings->log_level));
     spdlog::set_default_logger(logger);
 

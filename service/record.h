@@ -8,7 +8,9 @@ namespace ringlog {
 
 enum class Stream : uint8_t { kStdout = 1, kStderr = 2 };
 
-inline const char* streamName(Stream s) { return s == Stream::kStderr ? "stderr" : "stdout"; }
+inline const char* streamName(Stream s) {
+    return s == Stream::kStderr ? "stderr" : "stdout";
+}
 
 enum RecordFlag : uint8_t {
     kRecordNewline = 1,      // the line ended with '\n' (not stored in the message bytes)
@@ -26,9 +28,9 @@ struct RecordHeader {
     uint16_t reserved;
     uint32_t partial_ordinal;  // 1-based position within a partial group, 0 for a whole line
     uint32_t reserved2;
-    int64_t time_ns;           // CLOCK_REALTIME when the line was read
-    uint64_t sequence;         // per container, shared by stdout and stderr
-    uint64_t partial_id;       // sequence of the group's first part, 0 for a whole line
+    int64_t time_ns;      // CLOCK_REALTIME when the line was read
+    uint64_t sequence;    // per container, shared by stdout and stderr
+    uint64_t partial_id;  // sequence of the group's first part, 0 for a whole line
 };
 static_assert(sizeof(RecordHeader) == 40);
 

@@ -15,7 +15,9 @@ constexpr uint64_t kArenaMagic = 0x31474e49524c5252ull;  // "RRLRING1"
 constexpr uint32_t kNone = UINT32_MAX;
 constexpr uint32_t kPage = 4096;
 
-uint64_t roundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+uint64_t roundUp(uint64_t v, uint64_t to) {
+    return (v + to - 1) / to * to;
+}
 
 }  // namespace
 
@@ -46,7 +48,8 @@ struct RingLog::ArenaHeader {
     std::atomic<uint64_t> dropped_bytes;
 };
 
-static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free,
+static_assert(std::atomic<uint32_t>::is_always_lock_free &&
+                  std::atomic<uint64_t>::is_always_lock_free,
               "ring state is shared through a memfd: its atomics must not need a lock");
 
 uint32_t RingLog::recordSpace(size_t payload) {
@@ -57,14 +60,16 @@ Result<RingGeometry> RingGeometry::forLimits(uint64_t max_bytes, uint32_t max_re
     // Cells big enough for the longest record, about a sixteenth of the ring (so it grows in
     // small steps), at most 64 KiB (one pipe's worth: one write() to the driver per cell).
     uint64_t min_cell = roundUp(RingLog::recordSpace(max_record_payload), kPage);
-    uint64_t cell = std::max<uint64_t>(min_cell, std::min<uint64_t>(64 * 1024, roundUp(max_bytes / 16, kPage)));
+    uint64_t cell =
+        std::max<uint64_t>(min_cell, std::min<uint64_t>(64 * 1024, roundUp(max_bytes / 16, kPage)));
     uint64_t cells = max_bytes / cell;
     if (cells < 3) {
         return invalid("max-buffer-size " + std::to_string(max_bytes) +
                        " is too small: the ring needs at least " + std::to_string(3 * min_cell) +
                        " bytes (three cells of a max-line record)");
     }
-    if (cells > 1u << 20) return invalid("max-buffer-size " + std::to_string(max_bytes) + " is too large");
+    if (cells > 1u << 20)
+        return invalid("max-buffer-size " + std::to_string(max_bytes) + " is too large");
     return RingGeometry{static_cast<uint32_t>(cell), static_cast<uint32_t>(cells)};
 }
 
@@ -72,17 +77,21 @@ Result<std::unique_ptr<RingLog>> RingLog::create(std::string_view name, RingGeom
                                                  OverflowPolicy policy) {
     std::string memfd_name = "ringlog:" + std::string(name.substr(0, 200));
     UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd) return Error{RINGLOG_STATUS_LIMIT, "memfd_create for the ring: " + errnoText(errno)};
-    uint64_t meta = roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
+    if (!fd)
+        return Error{RINGLOG_STATUS_LIMIT, "memfd_create for the ring: " + errnoText(errno)};
+    uint64_t meta =
+        roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
     uint64_t size = meta + uint64_t{geometry.cell_size} * geometry.max_cells;
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
         return Error{RINGLOG_STATUS_LIMIT, "sizing the ring memfd: " + errnoText(errno)};
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (base == MAP_FAILED) return Error{RINGLOG_STATUS_LIMIT, "mapping the ring: " + errnoText(errno)};
+    if (base == MAP_FAILED)
+        return Error{RINGLOG_STATUS_LIMIT, "mapping the ring: " + errnoText(errno)};
     return std::unique_ptr<RingLog>(new RingLog(std::move(fd), base, size, geometry, policy));
 }
 
-RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry, OverflowPolicy policy)
+RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry,
+                 OverflowPolicy policy)
     : memfd_(std::move(memfd)), base_(base), size_(size), geometry_(geometry), policy_(policy) {
     auto* bytes = static_cast<char*>(base_);
     arena_ = new (bytes) ArenaHeader{};
@@ -94,17 +103,23 @@ RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry,
     arena_->producer_cell = 0;
     arena_->consumer_cell = 0;
     cells_ = reinterpret_cast<CellHeader*>(bytes + sizeof(ArenaHeader));
-    data_ = bytes + roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
+    data_ = bytes +
+            roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
     new (&cells_[0]) CellHeader{};
     cells_[0].prev = cells_[0].next = 0;
 }
 
 RingLog::~RingLog() {
-    if (base_ != nullptr) ::munmap(base_, size_);
+    if (base_ != nullptr)
+        ::munmap(base_, size_);
 }
 
-RingLog::CellHeader& RingLog::cell(uint32_t index) const { return cells_[index]; }
-char* RingLog::cellData(uint32_t index) const { return data_ + uint64_t{index} * geometry_.cell_size; }
+RingLog::CellHeader& RingLog::cell(uint32_t index) const {
+    return cells_[index];
+}
+char* RingLog::cellData(uint32_t index) const {
+    return data_ + uint64_t{index} * geometry_.cell_size;
+}
 
 void RingLog::resetCellLocked(uint32_t index) {
     CellHeader& c = cell(index);
@@ -163,7 +178,8 @@ bool RingLog::advanceProducerLocked() {
     } else {
         // Drop the oldest cell, unless the consumer is persisting it right now: then the one after.
         uint32_t victim = arena_->consumer_cell;
-        if (consumer_busy_ && busy_cell_ == victim) victim = cell(victim).next;
+        if (consumer_busy_ && busy_cell_ == victim)
+            victim = cell(victim).next;
         dropCellLocked(victim);
         if (victim == arena_->consumer_cell) {
             arena_->consumer_cell = cell(victim).next;
@@ -190,7 +206,8 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     uint32_t off = cell(cur).committed.load(std::memory_order_relaxed);
     if (off + need > geometry_.cell_size) {
         std::lock_guard lock(mutex_);
-        if (!advanceProducerLocked()) return PushResult::kFull;
+        if (!advanceProducerLocked())
+            return PushResult::kFull;
         cur = arena_->producer_cell;
         off = 0;
     }
@@ -220,7 +237,8 @@ bool RingLog::take(Batch& batch) {
             busy_cell_ = c;
             return true;
         }
-        if (c == arena_->producer_cell || h.state != static_cast<uint32_t>(CellState::kFull)) return false;
+        if (c == arena_->producer_cell || h.state != static_cast<uint32_t>(CellState::kFull))
+            return false;
         // A sealed cell fully persisted: free it and look at the next one.
         resetCellLocked(c);
         arena_->consumer_cell = h.next;

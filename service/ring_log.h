@@ -60,7 +60,7 @@ struct RingStats {
 };
 
 class RingLog {
-public:
+  public:
     static constexpr uint32_t kFormatVersion = 1;
 
     enum class PushResult { kOk, kFull };
@@ -103,7 +103,7 @@ public:
     static uint32_t decode(const char* cell_data, uint32_t offset, RecordView& out);
     static uint32_t recordSpace(size_t payload);
 
-private:
+  private:
     struct CellHeader;
     struct ArenaHeader;
 
@@ -125,8 +125,8 @@ private:
     CellHeader* cells_ = nullptr;
     char* data_ = nullptr;
     mutable std::mutex mutex_;
-    bool consumer_busy_ = false;   // guarded by mutex_
-    uint32_t busy_cell_ = 0;       // guarded by mutex_
+    bool consumer_busy_ = false;     // guarded by mutex_
+    uint32_t busy_cell_ = 0;         // guarded by mutex_
     bool producer_blocked_ = false;  // guarded by mutex_
 };
 

@@ -30,7 +30,8 @@ void TaskQueue::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
         cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;  // stopping, and everything queued has run
+        if (tasks_.empty())
+            return;  // stopping, and everything queued has run
         auto task = std::move(tasks_.front());
         tasks_.pop_front();
         ++running_;

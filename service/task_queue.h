@@ -11,7 +11,7 @@
 namespace ringlog {
 
 class TaskQueue {
-public:
+  public:
     TaskQueue();
     ~TaskQueue();
     TaskQueue(const TaskQueue&) = delete;
@@ -20,7 +20,7 @@ public:
     void post(std::function<void()> task);
     void drain();
 
-private:
+  private:
     void run();
 
     std::mutex mutex_;

@@ -16,22 +16,30 @@ size_t utf8Length(std::string_view s, size_t i, uint32_t& rune) {
     size_t n = s.size() - i;
     auto cont = [&](size_t k) { return k < n && (b(k) & 0xC0) == 0x80; };
     if (c >= 0xC2 && c <= 0xDF) {
-        if (!cont(1)) return 0;
+        if (!cont(1))
+            return 0;
         rune = ((c & 0x1Fu) << 6) | (b(1) & 0x3Fu);
         return 2;
     }
     if (c >= 0xE0 && c <= 0xEF) {
-        if (!cont(1) || !cont(2)) return 0;
-        if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
-        if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
+        if (!cont(1) || !cont(2))
+            return 0;
+        if (c == 0xE0 && b(1) < 0xA0)
+            return 0;  // overlong
+        if (c == 0xED && b(1) > 0x9F)
+            return 0;  // surrogate
         rune = ((c & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (!cont(1) || !cont(2) || !cont(3)) return 0;
-        if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
-        if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
-        rune = ((c & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
+        if (!cont(1) || !cont(2) || !cont(3))
+            return 0;
+        if (c == 0xF0 && b(1) < 0x90)
+            return 0;  // overlong
+        if (c == 0xF4 && b(1) > 0x8F)
+            return 0;  // above U+10FFFF
+        rune =
+            ((c & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
         return 4;
     }
     return 0;
@@ -43,7 +51,8 @@ void appendString(std::string& out, std::string_view s) {
     size_t start = 0;
     size_t i = 0;
     auto flush = [&] {
-        if (start < i) out.append(s.data() + start, i - start);
+        if (start < i)
+            out.append(s.data() + start, i - start);
     };
     while (i < s.size()) {
         unsigned char c = static_cast<unsigned char>(s[i]);
@@ -54,10 +63,18 @@ void appendString(std::string& out, std::string_view s) {
             }
             flush();
             switch (c) {
-                case '\\': out.append("\\\\"); break;
-                case '"': out.append("\\\""); break;
-                case '\n': out.append("\\n"); break;
-                case '\r': out.append("\\r"); break;
+                case '\\':
+                    out.append("\\\\");
+                    break;
+                case '"':
+                    out.append("\\\"");
+                    break;
+                case '\n':
+                    out.append("\\n");
+                    break;
+                case '\r':
+                    out.append("\\r");
+                    break;
                 case '\t':
                     if (kGoShortForms) {
                         out.append("\\t");
@@ -102,8 +119,12 @@ void appendString(std::string& out, std::string_view s) {
 
 }  // namespace
 
-void appendDockerString(std::string& out, std::string_view bytes) { appendString<false>(out, bytes); }
-void appendGoString(std::string& out, std::string_view bytes) { appendString<true>(out, bytes); }
+void appendDockerString(std::string& out, std::string_view bytes) {
+    appendString<false>(out, bytes);
+}
+void appendGoString(std::string& out, std::string_view bytes) {
+    appendString<true>(out, bytes);
+}
 
 void appendRfc3339Nano(std::string& out, int64_t time_ns) {
     int64_t secs = time_ns / 1'000'000'000;
@@ -125,7 +146,8 @@ void appendRfc3339Nano(std::string& out, int64_t time_ns) {
             frac /= 10;
         }
         int len = 9;
-        while (len > 0 && digits[len - 1] == '0') --len;
+        while (len > 0 && digits[len - 1] == '0')
+            --len;
         out.push_back('.');
         out.append(digits, static_cast<size_t>(len));
     }
@@ -135,7 +157,8 @@ void appendRfc3339Nano(std::string& out, int64_t time_ns) {
 std::string encodeAttrs(const std::map<std::string, std::string>& attrs) {
     std::string out = "{";
     for (const auto& [k, v] : attrs) {
-        if (out.size() > 1) out.push_back(',');
+        if (out.size() > 1)
+            out.push_back(',');
         appendGoString(out, k);
         out.push_back(':');
         appendGoString(out, v);

@@ -33,8 +33,10 @@ std::vector<std::string> splitComma(const std::string& s) {
     size_t start = 0;
     while (start <= s.size()) {
         size_t end = s.find(',', start);
-        if (end == std::string::npos) end = s.size();
-        if (end > start) out.push_back(s.substr(start, end - start));
+        if (end == std::string::npos)
+            end = s.size();
+        if (end > start)
+            out.push_back(s.substr(start, end - start));
         start = end + 1;
     }
     return out;
@@ -51,50 +53,68 @@ Result<std::string> expandTag(const std::string& tmpl, const ContainerInfo& info
         }
         out += tmpl.substr(pos, open - pos);
         size_t close = tmpl.find("}}", open);
-        if (close == std::string::npos) return invalid("log option \"tag\": unclosed {{ in \"" + tmpl + "\"");
+        if (close == std::string::npos)
+            return invalid("log option \"tag\": unclosed {{ in \"" + tmpl + "\"");
         std::string field = tmpl.substr(open + 2, close - open - 2);
-        while (!field.empty() && field.front() == ' ') field.erase(0, 1);
-        while (!field.empty() && field.back() == ' ') field.pop_back();
-        if (field == ".ID") out += info.shortId();
-        else if (field == ".FullID") out += info.id;
-        else if (field == ".Name") out += info.name;
-        else if (field == ".ImageName") out += info.image;
-        else if (field == ".DaemonName") out += "ringlogd";
-        else return invalid("log option \"tag\": unsupported template field {{" + field + "}}");
+        while (!field.empty() && field.front() == ' ')
+            field.erase(0, 1);
+        while (!field.empty() && field.back() == ' ')
+            field.pop_back();
+        if (field == ".ID")
+            out += info.shortId();
+        else if (field == ".FullID")
+            out += info.id;
+        else if (field == ".Name")
+            out += info.name;
+        else if (field == ".ImageName")
+            out += info.image;
+        else if (field == ".DaemonName")
+            out += "ringlogd";
+        else
+            return invalid("log option \"tag\": unsupported template field {{" + field + "}}");
         pos = close + 2;
     }
     return out;
 }
 
-Result<std::map<std::string, std::string>> buildAttrs(const ContainerInfo& info, const OptionMap& o) {
+Result<std::map<std::string, std::string>> buildAttrs(const ContainerInfo& info,
+                                                      const OptionMap& o) {
     // Docker's logger.Info.ExtraAttributes, then the tag.
     std::map<std::string, std::string> attrs;
     auto lookup = [](const KeyValues& kv, const std::string& key) -> const std::string* {
         for (const auto& [k, v] : kv)
-            if (k == key) return &v;
+            if (k == key)
+                return &v;
         return nullptr;
     };
     auto addMatching = [&](const KeyValues& kv, const std::string& option) -> std::optional<Error> {
         const std::string& pattern = o.at(option);
-        if (pattern.empty()) return std::nullopt;
+        if (pattern.empty())
+            return std::nullopt;
         try {
             std::regex re(pattern);
             for (const auto& [k, v] : kv)
-                if (std::regex_search(k, re)) attrs[k] = v;
+                if (std::regex_search(k, re))
+                    attrs[k] = v;
         } catch (const std::regex_error& e) {
             return invalid("log option \"" + option + "\": bad regular expression: " + e.what());
         }
         return std::nullopt;
     };
     for (const auto& key : splitComma(o.at("labels")))
-        if (const auto* v = lookup(info.labels, key)) attrs[key] = *v;
-    if (auto e = addMatching(info.labels, "labels-regex")) return *e;
+        if (const auto* v = lookup(info.labels, key))
+            attrs[key] = *v;
+    if (auto e = addMatching(info.labels, "labels-regex"))
+        return *e;
     for (const auto& key : splitComma(o.at("env")))
-        if (const auto* v = lookup(info.env, key)) attrs[key] = *v;
-    if (auto e = addMatching(info.env, "env-regex")) return *e;
+        if (const auto* v = lookup(info.env, key))
+            attrs[key] = *v;
+    if (auto e = addMatching(info.env, "env-regex"))
+        return *e;
     if (!o.at("tag").empty()) {
         auto tag = expandTag(o.at("tag"), info);
-        if (!tag) return tag.error();
+        if (!tag)
+            return tag.error();
         attrs["tag"] = *tag;
     }
     return attrs;
@@ -104,28 +124,37 @@ UniqueFd openBeneath(int root, const std::string& relative, uint64_t flags) {
     struct open_how how = {};
     how.flags = flags | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how))));
+    return UniqueFd(
+        static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how))));
 }
 
 // The directory that will hold the log and the file's name in it.
-Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& info, const OptionMap& o,
+Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& info,
+                                                          const OptionMap& o,
                                                           const DriverEnvironment& env) {
     const std::string& path = o.at("path");
     if (path.empty()) {
         UniqueFd root(::open(env.log_root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-        if (!root) return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + env.log_root + ": " + errnoText(errno)};
+        if (!root)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "log root " + env.log_root + ": " + errnoText(errno)};
         if (::mkdirat(root.get(), info.id.c_str(), 0750) != 0 && errno != EEXIST)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR, "creating " + env.log_root + "/" + info.id + ": " + errnoText(errno)};
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "creating " + env.log_root + "/" + info.id + ": " + errnoText(errno)};
         UniqueFd dir = openBeneath(root.get(), info.id, O_DIRECTORY | O_RDONLY);
         if (!dir)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR, "opening " + env.log_root + "/" + info.id +
-                                                          (errno == ELOOP ? ": refusing a symbolic link" : ": " + errnoText(errno))};
+            return Error{
+                RINGLOG_STATUS_DRIVER_ERROR,
+                "opening " + env.log_root + "/" + info.id +
+                    (errno == ELOOP ? ": refusing a symbolic link" : ": " + errnoText(errno))};
         return std::pair{std::move(dir), info.id + "-json.log"};
     }
-    if (path.front() != '/') return invalid("log option \"path\": \"" + path + "\" is not an absolute path");
+    if (path.front() != '/')
+        return invalid("log option \"path\": \"" + path + "\" is not an absolute path");
     for (const auto& root : env.allowed_roots) {
         std::string prefix = root.back() == '/' ? root : root + "/";
-        if (path.compare(0, prefix.size(), prefix) != 0) continue;
+        if (path.compare(0, prefix.size(), prefix) != 0)
+            continue;
         std::string relative = path.substr(prefix.size());
         size_t slash = relative.rfind('/');
         std::string parent = slash == std::string::npos ? "." : relative.substr(0, slash);
@@ -133,48 +162,64 @@ Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& i
         if (name.empty() || name == "." || name == "..")
             return invalid("log option \"path\": \"" + path + "\" does not name a file");
         UniqueFd root_fd(::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-        if (!root_fd) return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + root + ": " + errnoText(errno)};
+        if (!root_fd)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + root + ": " + errnoText(errno)};
         UniqueFd dir = openBeneath(root_fd.get(), parent, O_DIRECTORY | O_RDONLY);
         if (!dir) {
             int e = errno;
             if (e == EXDEV || e == ELOOP)
-                return invalid("log option \"path\": \"" + path + "\" leaves " + root + " or goes through a symbolic link");
-            return Error{RINGLOG_STATUS_DRIVER_ERROR, "log option \"path\": directory of " + path + ": " + errnoText(e)};
+                return invalid("log option \"path\": \"" + path + "\" leaves " + root +
+                               " or goes through a symbolic link");
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "log option \"path\": directory of " + path + ": " + errnoText(e)};
         }
         return std::pair{std::move(dir), name};
     }
     std::string roots;
-    for (const auto& r : env.allowed_roots) roots += (roots.empty() ? "" : ", ") + r;
-    return invalid("log option \"path\": \"" + path + "\" is not under an allowed log root (" + roots + ")");
+    for (const auto& r : env.allowed_roots)
+        roots += (roots.empty() ? "" : ", ") + r;
+    return invalid("log option \"path\": \"" + path + "\" is not under an allowed log root (" +
+                   roots + ")");
 }
 
-Result<UniqueFd> openLogFile(int dir, const std::string& name, const std::string& display, bool truncate) {
-    int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (truncate ? O_TRUNC : 0);
+Result<UniqueFd> openLogFile(int dir, const std::string& name, const std::string& display,
+                             bool truncate) {
+    int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                (truncate ? O_TRUNC : 0);
     UniqueFd fd(::openat(dir, name.c_str(), flags, 0640));
     if (!fd) {
         int e = errno;
-        if (e == ELOOP) return Error{RINGLOG_STATUS_DRIVER_ERROR, "refusing " + display + ": it is a symbolic link"};
-        if (e == ENXIO) return Error{RINGLOG_STATUS_DRIVER_ERROR, "refusing " + display + ": it is not a regular file"};
+        if (e == ELOOP)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "refusing " + display + ": it is a symbolic link"};
+        if (e == ENXIO)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "refusing " + display + ": it is not a regular file"};
         return Error{RINGLOG_STATUS_DRIVER_ERROR, "opening " + display + ": " + errnoText(e)};
     }
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return Error{RINGLOG_STATUS_DRIVER_ERROR, "refusing " + display + ": it is not a regular file"};
+        return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                     "refusing " + display + ": it is not a regular file"};
     return fd;
 }
 
 bool transient(int err) {
-    return err == ENOSPC || err == EDQUOT || err == EIO || err == EAGAIN || err == EINTR || err == ENOMEM;
+    return err == ENOSPC || err == EDQUOT || err == EIO || err == EAGAIN || err == EINTR ||
+           err == ENOMEM;
 }
 
 // Compresses <dir>/<name> to <name>.gz and removes the original, as docker does after rotation;
 // the gzip header's extra field carries {"lastTime":…} like docker's.
 std::string compressFile(int dir, const std::string& name, int64_t last_time_ns) {
     UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!in) return errno == ENOENT ? std::string() : "opening " + name + ": " + errnoText(errno);
+    if (!in)
+        return errno == ENOENT ? std::string() : "opening " + name + ": " + errnoText(errno);
     std::string gz_name = name + ".gz";
-    UniqueFd out(::openat(dir, gz_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
-    if (!out) return "creating " + gz_name + ": " + errnoText(errno);
+    UniqueFd out(::openat(dir, gz_name.c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
+    if (!out)
+        return "creating " + gz_name + ": " + errnoText(errno);
 
     std::string extra = "{\"lastTime\":\"";
     json::appendRfc3339Nano(extra, last_time_ns);
@@ -194,7 +239,8 @@ std::string compressFile(int dir, const std::string& name, int64_t last_time_ns)
     while (error.empty() && flush != Z_FINISH) {
         ssize_t n = ::read(in.get(), ibuf.data(), ibuf.size());
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             error = "reading " + name + ": " + errnoText(errno);
             break;
         }
@@ -208,7 +254,8 @@ std::string compressFile(int dir, const std::string& name, int64_t last_time_ns)
             size_t have = obuf.size() - z.avail_out;
             for (size_t done = 0; done < have;) {
                 ssize_t w = ::write(out.get(), obuf.data() + done, have - done);
-                if (w < 0 && errno == EINTR) continue;
+                if (w < 0 && errno == EINTR)
+                    continue;
                 if (w < 0) {
                     error = "writing " + gz_name + ": " + errnoText(errno);
                     break;
@@ -228,35 +275,46 @@ std::string compressFile(int dir, const std::string& name, int64_t last_time_ns)
 
 }  // namespace
 
-Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& info, const OptionMap& o,
+Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& info,
+                                                          const OptionMap& o,
                                                           const DriverEnvironment& env) {
     Settings s;
     s.max_size = o.at("max-size") == "-1" ? -1 : *parseSize(o.at("max-size"));
     s.max_file = *parseInteger(o.at("max-file"));
     s.compress = *parseBool(o.at("compress"));
-    if (s.max_size == 0) return invalid("log option \"max-size\": must be positive, or -1 for no limit");
-    if (s.max_file < 1) return invalid("log option \"max-file\": must be at least 1");
-    if (s.max_file > 1 && s.max_size < 0) return invalid("log option \"max-file\": needs max-size");
-    if (s.compress && s.max_file < 2) return invalid("log option \"compress\": needs max-file of 2 or more");
+    if (s.max_size == 0)
+        return invalid("log option \"max-size\": must be positive, or -1 for no limit");
+    if (s.max_file < 1)
+        return invalid("log option \"max-file\": must be at least 1");
+    if (s.max_file > 1 && s.max_size < 0)
+        return invalid("log option \"max-file\": needs max-size");
+    if (s.compress && s.max_file < 2)
+        return invalid("log option \"compress\": needs max-file of 2 or more");
     auto attrs = buildAttrs(info, o);
-    if (!attrs) return attrs.error();
+    if (!attrs)
+        return attrs.error();
     s.attr_map = *attrs;
-    if (!s.attr_map.empty()) s.attrs = json::encodeAttrs(s.attr_map);
+    if (!s.attr_map.empty())
+        s.attrs = json::encodeAttrs(s.attr_map);
 
     auto where = resolveDirectory(info, o, env);
-    if (!where) return where.error();
+    if (!where)
+        return where.error();
     auto& [dir, name] = *where;
-    std::string display = o.at("path").empty() ? env.log_root + "/" + info.id + "/" + name : o.at("path");
+    std::string display =
+        o.at("path").empty() ? env.log_root + "/" + info.id + "/" + name : o.at("path");
     auto file = openLogFile(dir.get(), name, display, false);
-    if (!file) return file.error();
+    if (!file)
+        return file.error();
     struct stat st;
     ::fstat(file->get(), &st);
-    return std::unique_ptr<LogDriver>(new JsonFileDriver(std::move(dir), name, display, std::move(*file),
-                                                         st.st_size, std::move(s), env.background));
+    return std::unique_ptr<LogDriver>(new JsonFileDriver(
+        std::move(dir), name, display, std::move(*file), st.st_size, std::move(s), env.background));
 }
 
-JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
-                               int64_t size, Settings settings, TaskQueue* background)
+JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path,
+                               UniqueFd file, int64_t size, Settings settings,
+                               TaskQueue* background)
     : dir_(std::move(dir)),
       name_(std::move(name)),
       display_path_(std::move(display_path)),
@@ -275,7 +333,8 @@ void JsonFileDriver::encode(const RecordView& r, const DropCount* dropped) {
         buffer_.pop_back();
         buffer_.append("\\n\"", 3);
     }
-    buffer_.append(r.stream == Stream::kStderr ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"", 18);
+    buffer_.append(
+        r.stream == Stream::kStderr ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"", 18);
     if (dropped != nullptr) {
         auto attrs = settings_.attr_map;
         attrs["ringlog.dropped_bytes"] = std::to_string(dropped->bytes);
@@ -304,7 +363,8 @@ void JsonFileDriver::encode(const RecordView& r, const DropCount* dropped) {
             frac /= 10;
         }
         int len = 9;
-        while (digits[len - 1] == '0') --len;
+        while (digits[len - 1] == '0')
+            --len;
         buffer_.push_back('.');
         buffer_.append(digits, static_cast<size_t>(len));
     }
@@ -318,7 +378,8 @@ WriteResult JsonFileDriver::flushBuffer(size_t& records_flushed) {
     while (written < buffer_.size()) {
         ssize_t n = ::write(file_.get(), buffer_.data() + written, buffer_.size() - written);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             err = errno;
             break;
         }
@@ -327,17 +388,20 @@ WriteResult JsonFileDriver::flushBuffer(size_t& records_flushed) {
     size_t complete = record_ends_.size();
     if (err != 0) {
         // Keep the file valid JSON lines: cut a torn record; it is written again on retry.
-        complete = static_cast<size_t>(std::upper_bound(record_ends_.begin(), record_ends_.end(), written) -
-                                       record_ends_.begin());
+        complete = static_cast<size_t>(
+            std::upper_bound(record_ends_.begin(), record_ends_.end(), written) -
+            record_ends_.begin());
         size_t keep = complete == 0 ? 0 : record_ends_[complete - 1];
-        if (keep != written) (void)::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep));
+        if (keep != written)
+            (void)::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep));
         written = keep;
     }
     size_ += static_cast<int64_t>(written);
     records_flushed += complete;
     buffer_.clear();
     record_ends_.clear();
-    if (err == 0) return {WriteStatus::kOk, records_flushed, {}};
+    if (err == 0)
+        return {WriteStatus::kOk, records_flushed, {}};
     return {transient(err) ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed,
             "writing " + display_path_ + ": " + errnoText(err)};
 }
@@ -350,18 +414,23 @@ std::string JsonFileDriver::rotate() {
     std::string ext = settings_.compress ? ".gz" : "";
     auto numbered = [&](int64_t i) { return name_ + "." + std::to_string(i) + ext; };
     if (settings_.max_file >= 2) {
-        if (::unlinkat(dir_.get(), numbered(settings_.max_file - 1).c_str(), 0) != 0 && errno != ENOENT)
+        if (::unlinkat(dir_.get(), numbered(settings_.max_file - 1).c_str(), 0) != 0 &&
+            errno != ENOENT)
             return "removing the oldest log file: " + errnoText(errno);
         for (int64_t i = settings_.max_file - 1; i > 1; --i) {
-            if (::renameat(dir_.get(), numbered(i - 1).c_str(), dir_.get(), numbered(i).c_str()) != 0 && errno != ENOENT)
+            if (::renameat(dir_.get(), numbered(i - 1).c_str(), dir_.get(), numbered(i).c_str()) !=
+                    0 &&
+                errno != ENOENT)
                 return "rotating " + numbered(i - 1) + ": " + errnoText(errno);
         }
         std::string first = name_ + ".1";
-        if (::renameat(dir_.get(), name_.c_str(), dir_.get(), first.c_str()) != 0 && errno != ENOENT)
+        if (::renameat(dir_.get(), name_.c_str(), dir_.get(), first.c_str()) != 0 &&
+            errno != ENOENT)
             return "rotating " + display_path_ + ": " + errnoText(errno);
     }
     auto fresh = openLogFile(dir_.get(), name_, display_path_, true);
-    if (!fresh) return fresh.error().message;
+    if (!fresh)
+        return fresh.error().message;
     file_ = std::move(*fresh);
     size_ = 0;
 
@@ -376,23 +445,29 @@ std::string JsonFileDriver::rotate() {
         int64_t last = last_time_ns_;
         auto job = [state, dir, name, last] {
             std::string error = compressFile(dir->get(), name, last);
-            if (!error.empty()) spdlog::warn("json-file: compressing {}: {}", name, error);
+            if (!error.empty())
+                spdlog::warn("json-file: compressing {}: {}", name, error);
             std::lock_guard lock(state->mutex);
             state->running = false;
             state->done.notify_all();
         };
-        if (background_ != nullptr) background_->post(std::move(job));
-        else job();
+        if (background_ != nullptr)
+            background_->post(std::move(job));
+        else
+            job();
     }
     return {};
 }
 
-WriteResult JsonFileDriver::doWrite(std::span<const RecordView> records, const DropCount& dropped_before) {
+WriteResult JsonFileDriver::doWrite(std::span<const RecordView> records,
+                                    const DropCount& dropped_before) {
     size_t flushed = 0;
     for (size_t i = 0; i < records.size(); ++i) {
         // Docker rotates before a message once the file has reached max-size.
-        if (settings_.max_size > 0 && size_ + static_cast<int64_t>(buffer_.size()) >= settings_.max_size) {
-            if (auto r = flushBuffer(flushed); r.status != WriteStatus::kOk) return r;
+        if (settings_.max_size > 0 &&
+            size_ + static_cast<int64_t>(buffer_.size()) >= settings_.max_size) {
+            if (auto r = flushBuffer(flushed); r.status != WriteStatus::kOk)
+                return r;
             if (auto error = rotate(); !error.empty())
                 return {WriteStatus::kRetry, flushed, error};
         }

@@ -17,7 +17,7 @@
 namespace ringlog {
 
 class JsonFileDriver final : public LogDriver {
-public:
+  public:
     static constexpr std::array<OptionSpec, 9> kOptions{{
         {"max-size", OptionType::kSize, "-1", "rotate when the file reaches this size (-1: never)"},
         {"max-file", OptionType::kInteger, "1", "how many files to keep, the current one included"},
@@ -25,12 +25,15 @@ public:
         {"labels", OptionType::kString, "", "comma-separated container labels to add as attrs"},
         {"labels-regex", OptionType::kString, "", "labels whose key matches this regex, as attrs"},
         {"env", OptionType::kString, "", "comma-separated environment variables to add as attrs"},
-        {"env-regex", OptionType::kString, "", "environment variables matching this regex, as attrs"},
-        {"tag", OptionType::kString, "", "a tag attr: text with {{.ID}} {{.FullID}} {{.Name}} {{.ImageName}} {{.DaemonName}}"},
+        {"env-regex", OptionType::kString, "",
+         "environment variables matching this regex, as attrs"},
+        {"tag", OptionType::kString, "",
+         "a tag attr: text with {{.ID}} {{.FullID}} {{.Name}} {{.ImageName}} {{.DaemonName}}"},
         {"path", OptionType::kString, "", "explicit log file, under an allowed log root"},
     }};
 
-    static Result<std::unique_ptr<LogDriver>> create(const ContainerInfo& info, const OptionMap& options,
+    static Result<std::unique_ptr<LogDriver>> create(const ContainerInfo& info,
+                                                     const OptionMap& options,
                                                      const DriverEnvironment& env);
     ~JsonFileDriver() override;
 
@@ -42,15 +45,16 @@ public:
         std::map<std::string, std::string> attr_map;
     };
 
-protected:
-    WriteResult doWrite(std::span<const RecordView> records, const DropCount& dropped_before) override;
+  protected:
+    WriteResult doWrite(std::span<const RecordView> records,
+                        const DropCount& dropped_before) override;
     void doClose() override;
 
-private:
+  private:
     struct Compression;
 
-    JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file, int64_t size,
-                   Settings settings, TaskQueue* background);
+    JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
+                   int64_t size, Settings settings, TaskQueue* background);
     void encode(const RecordView& record, const DropCount* dropped);
     WriteResult flushBuffer(size_t& records_flushed);
     std::string rotate();

@@ -8,12 +8,12 @@
 namespace ringlog {
 
 class NoneDriver final : public LogDriver {
-public:
+  public:
     static constexpr std::array<OptionSpec, 0> kOptions{};
     static Result<std::unique_ptr<LogDriver>> create(const ContainerInfo&, const OptionMap&,
                                                      const DriverEnvironment&);
 
-protected:
+  protected:
     WriteResult doWrite(std::span<const RecordView> records, const DropCount&) override {
         return {WriteStatus::kOk, records.size(), {}};
     }

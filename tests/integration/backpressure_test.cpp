@@ -17,7 +17,8 @@ constexpr int kWidth = 20;  // 10,000,000 bytes in all
 double runWriter(const Daemon& d, const std::string& id, const std::vector<std::string>& extra) {
     std::vector<std::string> args = {"--id", id};
     args.insert(args.end(), extra.begin(), extra.end());
-    for (const auto& a : {"--", "LW", "--lines", "500000", "--width", "20"}) args.push_back(a == std::string("LW") ? lineWriterPath() : a);
+    for (const auto& a : {"--", "LW", "--lines", "500000", "--width", "20"})
+        args.push_back(a == std::string("LW") ? lineWriterPath() : a);
     auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(ringlogctlRun(d, args), 0);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -45,13 +46,16 @@ TEST(Backpressure, BlockingModeSlowsTheWriterAndLosesNothing) {
         ASSERT_EQ(records[static_cast<size_t>(i)].log.rfind(expected, 0), 0u) << i;
         ASSERT_TRUE(records[static_cast<size_t>(i)].attrs.empty());
     }
-    EXPECT_NE(d.log().find("lines_in=500000 lines_written=500000 lines_dropped=0"), std::string::npos) << d.log();
+    EXPECT_NE(d.log().find("lines_in=500000 lines_written=500000 lines_dropped=0"),
+              std::string::npos)
+        << d.log();
 }
 
 TEST(Backpressure, NonBlockingModeNeverSlowsTheWriterAndCountsEveryDroppedLine) {
     TempDir dir;
     Daemon d(dir.path());
-    double seconds = runWriter(d, "fast", {"--mode", "non-blocking", "--log-opt", "max-write-rate=1m"});
+    double seconds =
+        runWriter(d, "fast", {"--mode", "non-blocking", "--log-opt", "max-write-rate=1m"});
     // Persisting it all would take 9.5 s at this rate; the writer must not wait for that.
     EXPECT_LT(seconds, 4.75);
     ASSERT_EQ(d.stop(), 0);

@@ -17,13 +17,20 @@
 
 namespace ringlog::test {
 
-std::string ringlogdPath() { return RINGLOGD_PATH; }
-std::string ringlogctlPath() { return RINGLOGCTL_PATH; }
-std::string lineWriterPath() { return LINE_WRITER_PATH; }
+std::string ringlogdPath() {
+    return RINGLOGD_PATH;
+}
+std::string ringlogctlPath() {
+    return RINGLOGCTL_PATH;
+}
+std::string lineWriterPath() {
+    return LINE_WRITER_PATH;
+}
 
 TempDir::TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("ringlog-it-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() /
+            ("ringlog-it-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(path_);
 }
 
@@ -35,31 +42,41 @@ TempDir::~TempDir() {
 int Process::wait() {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return -1;
+        if (errno != EINTR)
+            return -1;
     }
     pid = -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
     return -1;
 }
 
 void Process::kill(int sig) const {
-    if (pid > 0) ::kill(pid, sig);
+    if (pid > 0)
+        ::kill(pid, sig);
 }
 
 Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
     if (pid == 0) {
         int in = o.stdin_fd >= 0 ? o.stdin_fd : open("/dev/null", O_RDONLY);
         dup2(in, 0);
-        if (!o.stdout_file.empty()) dup2(open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644), 1);
-        if (!o.stderr_file.empty()) dup2(open(o.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644), 2);
-        for (int fd : o.keep_fds) fcntl(fd, F_SETFD, 0);
-        for (const auto& [k, v] : o.env) setenv(k.c_str(), v.c_str(), 1);
+        if (!o.stdout_file.empty())
+            dup2(open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644), 1);
+        if (!o.stderr_file.empty())
+            dup2(open(o.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644), 2);
+        for (int fd : o.keep_fds)
+            fcntl(fd, F_SETFD, 0);
+        for (const auto& [k, v] : o.env)
+            setenv(k.c_str(), v.c_str(), 1);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -73,17 +90,20 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
 Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args) : dir_(dir) {
     socket_ = (dir / "ingest.sock").string();
     fs::create_directories(dir);
-    std::ofstream(dir / "ringlogd.conf") << "# test configuration: everything is on the command line\n";
+    std::ofstream(dir / "ringlogd.conf")
+        << "# test configuration: everything is on the command line\n";
     std::string notify = (dir / "notify.sock").string();
     int ns = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, notify.c_str(), sizeof(addr.sun_path) - 1);
     ::unlink(notify.c_str());
-    if (::bind(ns, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) throw std::runtime_error("bind notify");
+    if (::bind(ns, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        throw std::runtime_error("bind notify");
 
-    std::vector<std::string> argv = {ringlogdPath(), "--config", (dir / "ringlogd.conf").string(), "--socket", socket_,
-                                     "--log-root", (dir / "logs").string()};
+    std::vector<std::string> argv = {
+        ringlogdPath(), "--config",   (dir / "ringlogd.conf").string(), "--socket",
+        socket_,        "--log-root", (dir / "logs").string()};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     SpawnOptions o;
     o.stderr_file = (dir / "ringlogd.log").string();
@@ -92,15 +112,19 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args) : dir_(
 
     std::string got;
     for (;;) {
-        struct pollfd p {ns, POLLIN, 0};
+        struct pollfd p {
+            ns, POLLIN, 0
+        };
         if (poll(&p, 1, 30000) <= 0) {
             ::close(ns);
             throw std::runtime_error("ringlogd did not become ready; its log:\n" + log());
         }
         char buf[4096];
         ssize_t n = recv(ns, buf, sizeof buf, 0);
-        if (n > 0) got.assign(buf, static_cast<size_t>(n));
-        if (got.find("READY=1") != std::string::npos) break;
+        if (n > 0)
+            got.assign(buf, static_cast<size_t>(n));
+        if (got.find("READY=1") != std::string::npos)
+            break;
     }
     ::close(ns);
 }
@@ -122,13 +146,17 @@ int Daemon::threadCount() const {
     std::ifstream in("/proc/" + std::to_string(process_.pid) + "/status");
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+        if (line.rfind("Threads:", 0) == 0)
+            return std::stoi(line.substr(8));
     return -1;
 }
 
-std::string Daemon::log() const { return readFile(dir_ / "ringlogd.log"); }
+std::string Daemon::log() const {
+    return readFile(dir_ / "ringlogd.log");
+}
 
-int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args, const SpawnOptions& options) {
+int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args,
+                  const SpawnOptions& options) {
     std::vector<std::string> argv = {ringlogctlPath(), "run", "--socket", d.socket()};
     argv.insert(argv.end(), args.begin(), args.end());
     return spawn(argv, options).wait();
@@ -143,11 +171,13 @@ std::string readFile(const fs::path& file) {
 
 std::string readGzip(const fs::path& file) {
     gzFile gz = gzopen(file.c_str(), "rb");
-    if (gz == nullptr) return {};
+    if (gz == nullptr)
+        return {};
     std::string out;
     char buf[65536];
     int n;
-    while ((n = gzread(gz, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = gzread(gz, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
     gzclose(gz);
     return out;
 }
@@ -157,7 +187,8 @@ std::vector<std::string> splitLines(const std::string& text) {
     size_t start = 0;
     while (start < text.size()) {
         size_t nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
+        if (nl == std::string::npos)
+            nl = text.size();
         out.push_back(text.substr(start, nl - start));
         start = nl + 1;
     }
@@ -177,11 +208,21 @@ size_t decodeString(const std::string& s, size_t pos, std::string& out) {
         }
         char e = s[pos++];
         switch (e) {
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
             case 'u': {
                 unsigned cp = static_cast<unsigned>(std::stoul(s.substr(pos, 4), nullptr, 16));
                 pos += 4;
@@ -197,7 +238,8 @@ size_t decodeString(const std::string& s, size_t pos, std::string& out) {
                 }
                 break;
             }
-            default: out.push_back(e);
+            default:
+                out.push_back(e);
         }
     }
     return pos + 1;
@@ -207,7 +249,8 @@ JsonRecord parseRecord(const std::string& line) {
     JsonRecord r;
     auto field = [&](const char* key, std::string& out) {
         size_t k = line.find(key);
-        if (k != std::string::npos) decodeString(line, k + std::strlen(key), out);
+        if (k != std::string::npos)
+            decodeString(line, k + std::strlen(key), out);
     };
     field("{\"log\":", r.log);
     field(",\"stream\":", r.stream);
@@ -225,13 +268,15 @@ JsonRecord parseRecord(const std::string& line) {
 std::vector<JsonRecord> readJsonLog(const fs::path& file) {
     std::string text = file.extension() == ".gz" ? readGzip(file) : readFile(file);
     std::vector<JsonRecord> out;
-    for (const auto& line : splitLines(text)) out.push_back(parseRecord(line));
+    for (const auto& line : splitLines(text))
+        out.push_back(parseRecord(line));
     return out;
 }
 
 Pipe::Pipe() {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe2");
     read_fd = fds[0];
     write_fd = fds[1];
 }
@@ -242,12 +287,14 @@ Pipe::~Pipe() {
 }
 
 void Pipe::closeRead() {
-    if (read_fd >= 0) ::close(read_fd);
+    if (read_fd >= 0)
+        ::close(read_fd);
     read_fd = -1;
 }
 
 void Pipe::closeWrite() {
-    if (write_fd >= 0) ::close(write_fd);
+    if (write_fd >= 0)
+        ::close(write_fd);
     write_fd = -1;
 }
 
@@ -256,14 +303,20 @@ std::string readSome(int fd, size_t n, int timeout_ms, bool stop_at_newline) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (out.size() < n) {
         int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         deadline - std::chrono::steady_clock::now()).count());
-        struct pollfd p {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left) <= 0) break;
+                                        deadline - std::chrono::steady_clock::now())
+                                        .count());
+        struct pollfd p {
+            fd, POLLIN, 0
+        };
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
         char buf[4096];
         ssize_t r = ::read(fd, buf, stop_at_newline ? 1 : std::min(sizeof buf, n - out.size()));
-        if (r <= 0) break;
+        if (r <= 0)
+            break;
         out.append(buf, static_cast<size_t>(r));
-        if (stop_at_newline && out.back() == '\n') break;
+        if (stop_at_newline && out.back() == '\n')
+            break;
     }
     return out;
 }

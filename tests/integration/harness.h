@@ -20,20 +20,20 @@ std::string lineWriterPath();
 
 // A fresh directory under /tmp, removed at the end.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     const fs::path& path() const { return path_; }
 
-private:
+  private:
     fs::path path_;
 };
 
 struct SpawnOptions {
-    int stdin_fd = -1;                 // -1: /dev/null
-    std::string stdout_file;           // empty: inherit
+    int stdin_fd = -1;        // -1: /dev/null
+    std::string stdout_file;  // empty: inherit
     std::string stderr_file;
-    std::vector<int> keep_fds;         // fds the child inherits under the same numbers
+    std::vector<int> keep_fds;  // fds the child inherits under the same numbers
     std::map<std::string, std::string> env;
 };
 
@@ -47,7 +47,7 @@ struct Process {
 Process spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
 class Daemon {
-public:
+  public:
     // Starts ringlogd on <dir>/ingest.sock with logs under <dir>/logs and waits for READY=1.
     explicit Daemon(const fs::path& dir, std::vector<std::string> extra_args = {});
     ~Daemon();
@@ -60,7 +60,7 @@ public:
     fs::path logFile(const std::string& id) const { return logRoot() / id / (id + "-json.log"); }
     pid_t pid() const { return process_.pid; }
 
-private:
+  private:
     fs::path dir_;
     std::string socket_;
     Process process_;
@@ -68,7 +68,8 @@ private:
 };
 
 // Runs `ringlogctl run --socket S <args…>` and returns its exit code.
-int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args, const SpawnOptions& options = {});
+int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args,
+                  const SpawnOptions& options = {});
 
 // A docker json-file record, decoded.
 struct JsonRecord {
@@ -93,6 +94,8 @@ struct Pipe {
 
 // Reads from fd until `n` bytes, EOF or (if asked) a newline, waiting at most `timeout_ms` in all.
 std::string readSome(int fd, size_t n, int timeout_ms = 30000, bool stop_at_newline = false);
-inline std::string readLine(int fd) { return readSome(fd, 4096, 30000, true); }
+inline std::string readLine(int fd) {
+    return readSome(fd, 4096, 30000, true);
+}
 
 }  // namespace ringlog::test

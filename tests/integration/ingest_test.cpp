@@ -17,14 +17,16 @@ namespace ringlog::test {
 namespace {
 
 // Checks that `records` of one stream hold lines 0..count-1 of line_writer, in order, once each.
-void expectNumberedLines(const std::vector<JsonRecord>& records, const std::string& stream, long long count,
-                         int width) {
+void expectNumberedLines(const std::vector<JsonRecord>& records, const std::string& stream,
+                         long long count, int width) {
     long long next = 0;
     for (const auto& r : records) {
-        if (r.stream != stream) continue;
+        if (r.stream != stream)
+            continue;
         char expected[32];
         std::snprintf(expected, sizeof expected, "%s-%09lld-", stream.c_str(), next);
-        ASSERT_EQ(r.log.compare(0, std::strlen(expected), expected), 0) << "line " << next << " of " << stream << ": " << r.log;
+        ASSERT_EQ(r.log.compare(0, std::strlen(expected), expected), 0)
+            << "line " << next << " of " << stream << ": " << r.log;
         ASSERT_EQ(r.log.size(), static_cast<size_t>(width)) << r.log;
         ++next;
     }
@@ -34,8 +36,9 @@ void expectNumberedLines(const std::vector<JsonRecord>& records, const std::stri
 TEST(Ingest, AMillionInterleavedLinesArriveInOrderPerStreamNoneLostNoneDuplicated) {
     TempDir dir;
     Daemon d(dir.path());
-    ASSERT_EQ(ringlogctlRun(d, {"--id", "million", "--", lineWriterPath(), "--lines", "1000000", "--width", "60",
-                                "--stream", "both"}), 0);
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "million", "--", lineWriterPath(), "--lines", "1000000",
+                                "--width", "60", "--stream", "both"}),
+              0);
     ASSERT_EQ(d.stop(), 0) << d.log();
     auto records = readJsonLog(d.logFile("million"));
     ASSERT_EQ(records.size(), 1'000'000u);
@@ -46,10 +49,12 @@ TEST(Ingest, AMillionInterleavedLinesArriveInOrderPerStreamNoneLostNoneDuplicate
 std::string normalizeTimes(const std::string& text, const std::string& stream) {
     // Keep this stream's records, and check and blank each time: RFC 3339, UTC, nanoseconds at
     // most, no trailing zeros.
-    static const std::regex time_re(R"re("time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z"\}$)re");
+    static const std::regex time_re(
+        R"re("time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z"\}$)re");
     std::string out;
     for (const auto& line : splitLines(text)) {
-        if (line.find("\"stream\":\"" + stream + "\"") == std::string::npos) continue;
+        if (line.find("\"stream\":\"" + stream + "\"") == std::string::npos)
+            continue;
         std::smatch m;
         EXPECT_TRUE(std::regex_search(line, m, time_re)) << line.substr(0, 200);
         out += std::regex_replace(line, time_re, "\"time\":\"TIME\"}") + "\n";
@@ -62,7 +67,8 @@ TEST(Ingest, JsonFileBytesEqualWhatDockerWritesForNulCrInvalidUtf8LongLinesAndAM
     Daemon d(dir.path());
     std::string golden = GOLDEN_DIR;
     ASSERT_EQ(ringlogctlRun(d, {"--id", "golden", "--", "/bin/sh", "-c",
-                                "cat " + golden + "/input-stdout.bin; cat " + golden + "/input-stderr.bin >&2"}),
+                                "cat " + golden + "/input-stdout.bin; cat " + golden +
+                                    "/input-stderr.bin >&2"}),
               0);
     ASSERT_EQ(d.stop(), 0) << d.log();
     std::string text = readFile(d.logFile("golden"));
@@ -75,9 +81,22 @@ TEST(Ingest, TheContainerKeepsLoggingAfterTheAttachingProcessIsKilled) {
     TempDir dir;
     Daemon d(dir.path());
     Pipe ready, go;
-    std::vector<std::string> argv = {ringlogctlPath(), "run", "--socket", d.socket(), "--id", "orphan", "--",
-                                     lineWriterPath(), "--lines", "200000", "--width", "50", "--ready-fd",
-                                     std::to_string(ready.write_fd), "--go-fd", std::to_string(go.read_fd)};
+    std::vector<std::string> argv = {ringlogctlPath(),
+                                     "run",
+                                     "--socket",
+                                     d.socket(),
+                                     "--id",
+                                     "orphan",
+                                     "--",
+                                     lineWriterPath(),
+                                     "--lines",
+                                     "200000",
+                                     "--width",
+                                     "50",
+                                     "--ready-fd",
+                                     std::to_string(ready.write_fd),
+                                     "--go-fd",
+                                     std::to_string(go.read_fd)};
     SpawnOptions o;
     o.keep_fds = {ready.write_fd, go.read_fd};
     Process ctl = spawn(argv, o);
@@ -105,14 +124,19 @@ TEST(Ingest, FifosAttachedBeforeTheContainerStartsAreRead) {
     ASSERT_EQ(mkfifo(out.c_str(), 0600), 0);
     ASSERT_EQ(mkfifo(err.c_str(), 0600), 0);
     // ringlogctl returns as soon as ringlogd has the FIFOs, before any writer exists.
-    ASSERT_EQ(spawn({ringlogctlPath(), "attach", "--socket", d.socket(), "--id", "fifo", "--name", "web", "--fifo",
-                     out, "--fifo", err}).wait(), 0);
-    ASSERT_EQ(spawn({"/bin/sh", "-c", "echo to-stdout > " + out + "; echo to-stderr > " + err}).wait(), 0);
+    ASSERT_EQ(spawn({ringlogctlPath(), "attach", "--socket", d.socket(), "--id", "fifo", "--name",
+                     "web", "--fifo", out, "--fifo", err})
+                  .wait(),
+              0);
+    ASSERT_EQ(
+        spawn({"/bin/sh", "-c", "echo to-stdout > " + out + "; echo to-stderr > " + err}).wait(),
+        0);
     ASSERT_EQ(d.stop(), 0);
     auto records = readJsonLog(d.logFile("fifo"));
     ASSERT_EQ(records.size(), 2u);
     std::map<std::string, std::string> by_stream;
-    for (const auto& r : records) by_stream[r.stream] = r.log;
+    for (const auto& r : records)
+        by_stream[r.stream] = r.log;
     EXPECT_EQ(by_stream["stdout"], "to-stdout\n");
     EXPECT_EQ(by_stream["stderr"], "to-stderr\n");
 }
@@ -134,9 +158,13 @@ TEST(Ingest, RingloctlNamesTheSocketWhenNoDaemonListens) {
     TempDir dir;
     SpawnOptions o;
     o.stderr_file = (dir.path() / "err").string();
-    int rc = spawn({ringlogctlPath(), "run", "--socket", (dir.path() / "none.sock").string(), "--", "/bin/true"}, o).wait();
+    int rc = spawn({ringlogctlPath(), "run", "--socket", (dir.path() / "none.sock").string(), "--",
+                    "/bin/true"},
+                   o)
+                 .wait();
     EXPECT_EQ(rc, 125);
-    EXPECT_EQ(readFile(dir.path() / "err"), "ringlogctl: cannot reach ringlogd at " + (dir.path() / "none.sock").string() +
+    EXPECT_EQ(readFile(dir.path() / "err"), "ringlogctl: cannot reach ringlogd at " +
+                                                (dir.path() / "none.sock").string() +
                                                 ": No such file or directory\n");
 }
 
@@ -147,9 +175,13 @@ TEST(Ingest, RunExitsWithTheCommandsStatusAndRefusesBadOptionsBeforeRunningIt) {
     SpawnOptions o;
     o.stderr_file = (dir.path() / "err").string();
     std::string marker = (dir.path() / "ran").string();
-    EXPECT_EQ(ringlogctlRun(d, {"--id", "bad", "--log-opt", "max-sise=1m", "--", "/usr/bin/touch", marker}, o), 125);
+    EXPECT_EQ(
+        ringlogctlRun(
+            d, {"--id", "bad", "--log-opt", "max-sise=1m", "--", "/usr/bin/touch", marker}, o),
+        125);
     EXPECT_FALSE(fs::exists(marker)) << "the command must not run when ringlogd refuses it";
-    EXPECT_NE(readFile(dir.path() / "err").find("unknown log option \"max-sise\""), std::string::npos);
+    EXPECT_NE(readFile(dir.path() / "err").find("unknown log option \"max-sise\""),
+              std::string::npos);
     EXPECT_EQ(d.stop(), 0);
 }
 

@@ -24,8 +24,8 @@ struct Reply {
 };
 
 // Sends one raw datagram with `fds` and returns ringlogd's reply.
-Reply sendRaw(const std::string& socket_path, const std::string& payload, const std::vector<int>& fds,
-              int sndbuf = 0) {
+Reply sendRaw(const std::string& socket_path, const std::string& payload,
+              const std::vector<int>& fds, int sndbuf = 0) {
     int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
@@ -35,7 +35,9 @@ Reply sendRaw(const std::string& socket_path, const std::string& payload, const 
         EXPECT_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf), 0);
     }
     std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
-    struct iovec iov {const_cast<char*>(payload.data()), payload.size()};
+    struct iovec iov {
+        const_cast<char*>(payload.data()), payload.size()
+    };
     struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -57,7 +59,8 @@ Reply sendRaw(const std::string& socket_path, const std::string& payload, const 
     std::string reply = readSome(s, 4096, 30000);
     ::close(s);
     if (reply.size() >= 8) {
-        r.status = static_cast<unsigned char>(reply[6]) | (static_cast<unsigned char>(reply[7]) << 8);
+        r.status =
+            static_cast<unsigned char>(reply[6]) | (static_cast<unsigned char>(reply[7]) << 8);
         r.message = reply.substr(8);
     }
     return r;
@@ -80,7 +83,8 @@ int attach(const Daemon& d, const char* id, int out_fd, std::string* message = n
     a.stdout_fd = out_fd;
     char err[512];
     int rc = ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err);
-    if (message) *message = err;
+    if (message)
+        *message = err;
     return rc;
 }
 
@@ -88,9 +92,23 @@ TEST(Robustness, SigtermUnderLoadPersistsEveryLineAlreadyAccepted) {
     TempDir dir;
     Daemon d(dir.path());
     Pipe progress, count;
-    std::vector<std::string> argv = {ringlogctlPath(), "run", "--socket", d.socket(), "--id", "load", "--",
-                                     lineWriterPath(), "--lines", "-1", "--width", "100", "--progress-fd",
-                                     std::to_string(progress.write_fd), "--progress-every", "100000", "--count-fd",
+    std::vector<std::string> argv = {ringlogctlPath(),
+                                     "run",
+                                     "--socket",
+                                     d.socket(),
+                                     "--id",
+                                     "load",
+                                     "--",
+                                     lineWriterPath(),
+                                     "--lines",
+                                     "-1",
+                                     "--width",
+                                     "100",
+                                     "--progress-fd",
+                                     std::to_string(progress.write_fd),
+                                     "--progress-every",
+                                     "100000",
+                                     "--count-fd",
                                      std::to_string(count.write_fd)};
     SpawnOptions o;
     o.keep_fds = {progress.write_fd, count.write_fd};
@@ -111,8 +129,10 @@ TEST(Robustness, SigtermUnderLoadPersistsEveryLineAlreadyAccepted) {
         ASSERT_EQ(records[i].log.rfind(expected, 0), 0u) << i;
     }
     std::string n = std::to_string(records.size());
-    EXPECT_NE(d.log().find("lines_in=" + n + " lines_written=" + n + " lines_dropped=0"), std::string::npos)
-        << "every accepted line is on disk:\n" << d.log();
+    EXPECT_NE(d.log().find("lines_in=" + n + " lines_written=" + n + " lines_dropped=0"),
+              std::string::npos)
+        << "every accepted line is on disk:\n"
+        << d.log();
 }
 
 TEST(Robustness, AThousandContainersAttachedAtOnceUseNoMoreThreadsThanOne) {
@@ -142,7 +162,8 @@ TEST(Robustness, AThousandContainersAttachedAtOnceUseNoMoreThreadsThanOne) {
     EXPECT_LE(with_many, 5);
     for (int i = 0; i < 1000; ++i) {
         std::string line = "hello from " + std::to_string(i) + "\n";
-        ASSERT_EQ(::write(pipes[static_cast<size_t>(i)]->write_fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+        ASSERT_EQ(::write(pipes[static_cast<size_t>(i)]->write_fd, line.data(), line.size()),
+                  static_cast<ssize_t>(line.size()));
         pipes[static_cast<size_t>(i)]->closeWrite();
     }
     EXPECT_EQ(d.threadCount(), with_many);
@@ -202,7 +223,9 @@ TEST(Robustness, BadClientsGetAnErrorReplyAndTheDaemonKeepsServing_Root) {
 
     Reply traversal = sendRaw(d.socket(), attachRequest("../../etc"), {p.read_fd});
     EXPECT_EQ(traversal.status, RINGLOG_STATUS_INVALID_ARGUMENT);
-    EXPECT_EQ(traversal.message, "container id \"../../etc\" has a character other than letters, digits, '_', '-', '.'");
+    EXPECT_EQ(
+        traversal.message,
+        "container id \"../../etc\" has a character other than letters, digits, '_', '-', '.'");
     EXPECT_FALSE(fs::exists(d.logRoot() / ".." / "etc"));
 
     Reply duplicate = sendRaw(d.socket(), attachRequest("survivor"), {p.read_fd});
@@ -228,9 +251,11 @@ TEST(Robustness, BadClientsGetAnErrorReplyAndTheDaemonKeepsServing_Root) {
 int attachAs(const Daemon& d, const char* id, gid_t gid) {
     pid_t pid = fork();
     if (pid == 0) {
-        if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(65534) != 0) _exit(100);
+        if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(65534) != 0)
+            _exit(100);
         int fds[2];
-        if (pipe(fds) != 0) _exit(101);
+        if (pipe(fds) != 0)
+            _exit(101);
         ringlog_attach a;
         ringlog_attach_init(&a);
         a.id = id;
@@ -252,7 +277,8 @@ TEST(Robustness, OnlyRootAndTheAllowedGroupMayAttach_Root) {
     Daemon d(dir.path(), {"--socket-mode", "0666", "--allowed-group", "nogroup"});
     EXPECT_EQ(attachAs(d, "outsider", 12345), RINGLOG_STATUS_PERMISSION_DENIED);
     EXPECT_EQ(attachAs(d, "member", nogroup->gr_gid), RINGLOG_STATUS_OK);
-    EXPECT_NE(d.log().find("permission denied: uid 65534 is neither root nor in group nogroup"), std::string::npos);
+    EXPECT_NE(d.log().find("permission denied: uid 65534 is neither root nor in group nogroup"),
+              std::string::npos);
     EXPECT_EQ(d.stop(), 0);
     EXPECT_FALSE(fs::exists(d.logRoot() / "outsider"));
 }

@@ -11,17 +11,21 @@ namespace {
 TEST(Rotation, MaxSizeMaxFileAndCompressKeepThreeFilesWithDockersNamesAndEveryLineOnce) {
     TempDir dir;
     Daemon d(dir.path());
-    ASSERT_EQ(ringlogctlRun(d, {"--id", "rot", "--log-opt", "max-size=1m", "--log-opt", "max-file=3", "--log-opt",
-                                "compress=true", "--", lineWriterPath(), "--lines", "200000", "--width", "100"}),
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "rot", "--log-opt", "max-size=1m", "--log-opt",
+                                "max-file=3", "--log-opt", "compress=true", "--", lineWriterPath(),
+                                "--lines", "200000", "--width", "100"}),
               0);
     ASSERT_EQ(d.stop(), 0) << d.log();
     std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(d.logRoot() / "rot")) names.insert(e.path().filename().string());
-    EXPECT_EQ(names, (std::set<std::string>{"rot-json.log", "rot-json.log.1.gz", "rot-json.log.2.gz"}));
+    for (const auto& e : fs::directory_iterator(d.logRoot() / "rot"))
+        names.insert(e.path().filename().string());
+    EXPECT_EQ(names,
+              (std::set<std::string>{"rot-json.log", "rot-json.log.1.gz", "rot-json.log.2.gz"}));
 
     fs::path base = d.logRoot() / "rot" / "rot-json.log";
     std::vector<JsonRecord> all;
-    for (const auto& f : {fs::path(base.string() + ".2.gz"), fs::path(base.string() + ".1.gz"), base}) {
+    for (const auto& f :
+         {fs::path(base.string() + ".2.gz"), fs::path(base.string() + ".1.gz"), base}) {
         auto part = readJsonLog(f);
         ASSERT_FALSE(part.empty()) << f;
         EXPECT_LE(readFile(f).size(), f.extension() == ".gz" ? 1u << 20 : (1u << 20) + 200);
@@ -31,7 +35,8 @@ TEST(Rotation, MaxSizeMaxFileAndCompressKeepThreeFilesWithDockersNamesAndEveryLi
     long long first = std::stoll(all.front().log.substr(7, 9));
     for (size_t i = 0; i < all.size(); ++i) {
         char expected[32];
-        std::snprintf(expected, sizeof expected, "stdout-%09lld-", first + static_cast<long long>(i));
+        std::snprintf(expected, sizeof expected, "stdout-%09lld-",
+                      first + static_cast<long long>(i));
         ASSERT_EQ(all[i].log.rfind(expected, 0), 0u) << i;
     }
     EXPECT_EQ(first + static_cast<long long>(all.size()), 200000);

@@ -26,21 +26,31 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         const char* v = argv[i + 1];
-        if (a == "--lines") lines = std::atoll(v);
-        else if (a == "--width") width = std::atoi(v);
-        else if (a == "--stream") stream = v;
-        else if (a == "--batch") batch = std::atoi(v);
-        else if (a == "--ready-fd") ready_fd = std::atoi(v);
-        else if (a == "--go-fd") go_fd = std::atoi(v);
-        else if (a == "--progress-fd") progress_fd = std::atoi(v);
-        else if (a == "--progress-every") progress_every = std::atoll(v);
-        else if (a == "--count-fd") count_fd = std::atoi(v);
+        if (a == "--lines")
+            lines = std::atoll(v);
+        else if (a == "--width")
+            width = std::atoi(v);
+        else if (a == "--stream")
+            stream = v;
+        else if (a == "--batch")
+            batch = std::atoi(v);
+        else if (a == "--ready-fd")
+            ready_fd = std::atoi(v);
+        else if (a == "--go-fd")
+            go_fd = std::atoi(v);
+        else if (a == "--progress-fd")
+            progress_fd = std::atoi(v);
+        else if (a == "--progress-every")
+            progress_every = std::atoll(v);
+        else if (a == "--count-fd")
+            count_fd = std::atoi(v);
         else {
             std::fprintf(stderr, "line_writer: unknown option %s\n", a.c_str());
             return 2;
         }
     }
-    if (width < 17) width = 17;
+    if (width < 17)
+        width = 17;
     signal(SIGPIPE, SIG_IGN);
     if (ready_fd >= 0) {
         std::string pid = std::to_string(getpid()) + "\n";
@@ -59,7 +69,8 @@ int main(int argc, char** argv) {
         size_t done = 0;
         while (done < buf.size()) {
             ssize_t n = write(fd, buf.data() + done, buf.size() - done);
-            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n <= 0) {
                 failed = true;
                 return;
@@ -73,10 +84,12 @@ int main(int argc, char** argv) {
     for (long long i = 0; (lines < 0 || i < lines) && !failed; ++i) {
         int which = stream == "stderr" ? 1 : stream == "both" ? static_cast<int>(i % 2) : 0;
         std::string& buf = which == 0 ? out_buf : err_buf;
-        int n = std::snprintf(line, sizeof line, "%s-%09lld-", which == 0 ? "stdout" : "stderr", counters[which]++);
+        int n = std::snprintf(line, sizeof line, "%s-%09lld-", which == 0 ? "stdout" : "stderr",
+                              counters[which]++);
         std::memset(line + n, 'x', static_cast<size_t>(width - 1 - n));
         line[width - 1] = '\n';
-        if (buf.size() + static_cast<size_t>(width) > static_cast<size_t>(batch)) flush(buf, which == 0 ? 1 : 2);
+        if (buf.size() + static_cast<size_t>(width) > static_cast<size_t>(batch))
+            flush(buf, which == 0 ? 1 : 2);
         buf.append(line, static_cast<size_t>(width));
         if (progress_fd >= 0 && progress_every > 0 && (i + 1) % progress_every == 0) {
             flush(out_buf, 1);
@@ -84,8 +97,10 @@ int main(int argc, char** argv) {
             (void)!write(progress_fd, "p", 1);
         }
     }
-    if (!failed) flush(out_buf, 1);
-    if (!failed) flush(err_buf, 2);
+    if (!failed)
+        flush(out_buf, 1);
+    if (!failed)
+        flush(err_buf, 2);
     if (count_fd >= 0) {
         std::string c = std::to_string(written) + "\n";
         (void)!write(count_fd, c.data(), c.size());

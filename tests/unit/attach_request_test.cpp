@@ -91,7 +91,8 @@ TEST(AttachRequest, RefusesIdsThatCouldLeaveTheLogDirectory) {
 }
 
 TEST(AttachRequest, RefusesNamesWithSlashesDotsOrControlCharacters) {
-    for (const std::string& name : std::vector<std::string>{"a/b", "..", "x..y", "tab\there", std::string("n\0", 2)})
+    for (const std::string& name :
+         std::vector<std::string>{"a/b", "..", "x..y", "tab\there", std::string("n\0", 2)})
         EXPECT_TRUE(checkContainerName(name).has_value()) << name;
     EXPECT_FALSE(checkContainerName("k8s_web_default-1").has_value());
 }

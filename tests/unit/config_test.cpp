@@ -9,7 +9,9 @@ namespace {
 
 TEST(Config, AppliesKeyValueLinesAndIgnoresComments) {
     Settings s;
-    auto e = applyConfigText(s, "# comment\n; also\n\nsocket = /run/x.sock\nmax-line=64k\nconsumer-threads = 4\n", "f.conf");
+    auto e = applyConfigText(
+        s, "# comment\n; also\n\nsocket = /run/x.sock\nmax-line=64k\nconsumer-threads = 4\n",
+        "f.conf");
     ASSERT_FALSE(e.has_value()) << e->message;
     EXPECT_EQ(s.socket, "/run/x.sock");
     EXPECT_EQ(s.max_line, 64u * 1024);
@@ -18,7 +20,8 @@ TEST(Config, AppliesKeyValueLinesAndIgnoresComments) {
 
 TEST(Config, NamesFileLineAndKeyOfAnUnknownSetting) {
     Settings s;
-    auto e = applyConfigText(s, "socket = /run/x.sock\nsockt = /run/y\n", "/etc/ringlogd/ringlogd.conf");
+    auto e =
+        applyConfigText(s, "socket = /run/x.sock\nsockt = /run/y\n", "/etc/ringlogd/ringlogd.conf");
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(e->message, "/etc/ringlogd/ringlogd.conf:2: unknown setting \"sockt\"");
 }

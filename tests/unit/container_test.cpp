@@ -12,7 +12,7 @@ using ::testing::_;
 using ::testing::Return;
 
 class MockDriver : public LogDriver {
-public:
+  public:
     MOCK_METHOD(WriteResult, doWrite, (std::span<const RecordView>, const DropCount&), (override));
     MOCK_METHOD(void, doClose, (), (override));
 };
@@ -21,10 +21,12 @@ struct Fixture {
     Fixture() {
         AttachSettings s;
         s.max_line = 1024;
-        auto ring = RingLog::create("mock", *RingGeometry::forLimits(64 * 1024, 1024), OverflowPolicy::kBlock);
+        auto ring = RingLog::create("mock", *RingGeometry::forLimits(64 * 1024, 1024),
+                                    OverflowPolicy::kBlock);
         auto d = std::make_unique<MockDriver>();
         driver = d.get();
-        container = std::make_shared<Container>(ContainerInfo{"c1", "n", "i", {}, {}}, s, std::move(*ring), std::move(d), 1);
+        container = std::make_shared<Container>(ContainerInfo{"c1", "n", "i", {}, {}}, s,
+                                                std::move(*ring), std::move(d), 1);
     }
     void pushLines(int n) {
         for (int i = 0; i < n; ++i) {
@@ -32,7 +34,9 @@ struct Fixture {
             ASSERT_TRUE(container->push(Stream::kStdout, "line", kRecordNewline, 0, pid));
         }
     }
-    Container::ConsumeOutcome consume() { return container->consume(scratch, ends, Container::Clock::now()); }
+    Container::ConsumeOutcome consume() {
+        return container->consume(scratch, ends, Container::Clock::now());
+    }
 
     MockDriver* driver;
     std::shared_ptr<Container> container;
@@ -44,10 +48,12 @@ TEST(ContainerConsumer, PersistsRecordsInOrderWithSequenceNumbers) {
     Fixture f;
     f.pushLines(3);
     std::vector<uint64_t> seen;
-    EXPECT_CALL(*f.driver, doWrite(_, _)).WillOnce([&](std::span<const RecordView> rs, const DropCount&) {
-        for (const auto& r : rs) seen.push_back(r.sequence);
-        return WriteResult{WriteStatus::kOk, rs.size(), {}};
-    });
+    EXPECT_CALL(*f.driver, doWrite(_, _))
+        .WillOnce([&](std::span<const RecordView> rs, const DropCount&) {
+            for (const auto& r : rs)
+                seen.push_back(r.sequence);
+            return WriteResult{WriteStatus::kOk, rs.size(), {}};
+        });
     EXPECT_EQ(f.consume().kind, Container::ConsumeOutcome::kIdle);
     EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3}));
     EXPECT_EQ(f.container->counters().lines_written.load(), 3u);
@@ -73,7 +79,8 @@ TEST(ContainerConsumer, ARetryKeepsTheUnwrittenRecordsForLater) {
 TEST(ContainerConsumer, AFatalResultRetiresTheRecordsAndCountsThemAsFailed) {
     Fixture f;
     f.pushLines(2);
-    EXPECT_CALL(*f.driver, doWrite(_, _)).WillOnce(Return(WriteResult{WriteStatus::kFatal, 0, "bad"}));
+    EXPECT_CALL(*f.driver, doWrite(_, _))
+        .WillOnce(Return(WriteResult{WriteStatus::kFatal, 0, "bad"}));
     EXPECT_EQ(f.consume().kind, Container::ConsumeOutcome::kIdle);
     EXPECT_EQ(f.container->counters().lines_failed.load(), 2u);
 }
@@ -93,7 +100,9 @@ TEST(ContainerConsumer, ADriverExceptionBecomesARetryNotACrash) {
     Fixture f;
     f.pushLines(1);
     EXPECT_CALL(*f.driver, doWrite(_, _))
-        .WillOnce([](std::span<const RecordView>, const DropCount&) -> WriteResult { throw std::runtime_error("boom"); })
+        .WillOnce([](std::span<const RecordView>, const DropCount&) -> WriteResult {
+            throw std::runtime_error("boom");
+        })
         .WillOnce(Return(WriteResult{WriteStatus::kOk, 1, {}}));
     EXPECT_EQ(f.consume().kind, Container::ConsumeOutcome::kRetryLater);
     EXPECT_EQ(f.consume().kind, Container::ConsumeOutcome::kIdle);

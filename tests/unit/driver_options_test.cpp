@@ -5,7 +5,9 @@
 namespace ringlog {
 namespace {
 
-const DriverDescriptor& jsonFile() { return *findDriver("json-file"); }
+const DriverDescriptor& jsonFile() {
+    return *findDriver("json-file");
+}
 
 TEST(DriverRegistry, ListsJsonFileAndNone) {
     EXPECT_NE(findDriver("json-file"), nullptr);
@@ -24,7 +26,8 @@ TEST(DriverOptions, FillsInDefaults) {
 TEST(DriverOptions, AnUnknownKeyIsAnErrorThatNamesIt) {
     auto o = validateOptions(jsonFile(), {}, {{"max-sise", "10m"}});
     ASSERT_FALSE(o.ok());
-    EXPECT_EQ(o.error().message.rfind("unknown log option \"max-sise\" for driver json-file", 0), 0u);
+    EXPECT_EQ(o.error().message.rfind("unknown log option \"max-sise\" for driver json-file", 0),
+              0u);
 }
 
 TEST(DriverOptions, AMalformedValueIsAnErrorThatNamesTheKey) {

@@ -19,10 +19,13 @@ struct Captured {
 
 // A sink that records what it gets and can refuse, like a full ring in blocking mode.
 class CapturingSink : public RecordSink {
-public:
-    bool push(Stream, std::string_view message, uint8_t flags, uint32_t ordinal, uint64_t& partial_id) override {
-        if (refuse_after >= 0 && static_cast<int>(records.size()) >= refuse_after) return false;
-        if (ordinal == 1) partial_id = ++next_id;
+  public:
+    bool push(Stream, std::string_view message, uint8_t flags, uint32_t ordinal,
+              uint64_t& partial_id) override {
+        if (refuse_after >= 0 && static_cast<int>(records.size()) >= refuse_after)
+            return false;
+        if (ordinal == 1)
+            partial_id = ++next_id;
         records.push_back({std::string(message), flags, ordinal, partial_id});
         return true;
     }
@@ -33,7 +36,8 @@ public:
 
 std::string messages(const std::vector<Captured>& rs) {
     std::string out;
-    for (const auto& r : rs) out += "[" + r.message + (r.flags & kRecordNewline ? "\\n" : "") + "]";
+    for (const auto& r : rs)
+        out += "[" + r.message + (r.flags & kRecordNewline ? "\\n" : "") + "]";
     return out;
 }
 
@@ -81,7 +85,8 @@ TEST(Framer, ALineOfExactlyMaxLineBytesIsWhole) {
 TEST(Framer, ALongLineArrivingInPiecesIsCutTheSameWay) {
     CapturingSink sink;
     Framer f(sink, Stream::kStdout, 4);
-    for (char c : std::string("abcdefghij\n")) ASSERT_TRUE(f.feed(std::string(1, c)));
+    for (char c : std::string("abcdefghij\n"))
+        ASSERT_TRUE(f.feed(std::string(1, c)));
     EXPECT_EQ(messages(sink.records), "[abcd][efgh][ij\\n]");
     EXPECT_EQ(sink.records[2].ordinal, 3u);
 }
@@ -92,7 +97,8 @@ TEST(Framer, FlushEmitsALastLineWithoutNewlineAsPartialLast) {
     ASSERT_TRUE(f.feed("done\nno newline"));
     ASSERT_TRUE(f.flush());
     ASSERT_EQ(sink.records.size(), 2u);
-    EXPECT_EQ(sink.records[1], (Captured{"no newline", kRecordPartial | kRecordPartialLast, 1, 101}));
+    EXPECT_EQ(sink.records[1],
+              (Captured{"no newline", kRecordPartial | kRecordPartialLast, 1, 101}));
     EXPECT_FALSE(f.hasBacklog());
 }
 
@@ -115,9 +121,11 @@ TEST(Framer, ARefusedPartialKeepsItsOrdinal) {
     EXPECT_FALSE(f.feed("abcdef\n"));
     sink.refuse_after = -1;
     ASSERT_TRUE(f.feed({}));
-    EXPECT_EQ(sink.records, (std::vector<Captured>{{"ab", kRecordPartial, 1, 101},
-                                                   {"cd", kRecordPartial, 2, 101},
-                                                   {"ef", kRecordPartial | kRecordPartialLast | kRecordNewline, 3, 101}}));
+    EXPECT_EQ(sink.records,
+              (std::vector<Captured>{
+                  {"ab", kRecordPartial, 1, 101},
+                  {"cd", kRecordPartial, 2, 101},
+                  {"ef", kRecordPartial | kRecordPartialLast | kRecordNewline, 3, 101}}));
 }
 
 }  // namespace

@@ -20,14 +20,17 @@ TEST(DockerJsonString, UsesShortFormsOnlyForNewlineAndCarriageReturn) {
 }
 
 TEST(DockerJsonString, ReplacesEachInvalidUtf8ByteWithReplacementCharacter) {
-    EXPECT_EQ(docker("a\xff\xfe" "b"), R"("a\ufffd\ufffdb")");
-    EXPECT_EQ(docker("\xc3"), R"("\ufffd")");               // truncated sequence
-    EXPECT_EQ(docker("\xc0\xaf"), R"("\ufffd\ufffd")");     // overlong
+    EXPECT_EQ(docker("a\xff\xfe"
+                     "b"),
+              R"("a\ufffd\ufffdb")");
+    EXPECT_EQ(docker("\xc3"), R"("\ufffd")");                      // truncated sequence
+    EXPECT_EQ(docker("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong
     EXPECT_EQ(docker("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // surrogate
 }
 
 TEST(DockerJsonString, KeepsValidUtf8AndEscapesLineAndParagraphSeparators) {
-    EXPECT_EQ(docker("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"), "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    EXPECT_EQ(docker("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"),
+              "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"");
     EXPECT_EQ(docker("\xe2\x80\xa8\xe2\x80\xa9"), R"("\u2028\u2029")");
 }
 

@@ -17,10 +17,11 @@ namespace {
 namespace fs = std::filesystem;
 
 class JsonFileDriverTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        root_ = fs::temp_directory_path() / ("ringlog-jf-" + std::to_string(getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        root_ = fs::temp_directory_path() /
+                ("ringlog-jf-" + std::to_string(getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(root_);
         fs::create_directories(root_);
         env_ = {root_.string(), {root_.string()}, &background_};
@@ -33,7 +34,8 @@ protected:
 
     Result<std::unique_ptr<LogDriver>> make(KeyValues opts) {
         auto o = validateOptions(*findDriver("json-file"), {}, opts);
-        if (!o) return o.error();
+        if (!o)
+            return o.error();
         return JsonFileDriver::create(info_, *o, env_);
     }
 
@@ -44,7 +46,8 @@ protected:
         return ss.str();
     }
 
-    static RecordView record(std::string_view msg, Stream s = Stream::kStdout, uint8_t flags = kRecordNewline) {
+    static RecordView record(std::string_view msg, Stream s = Stream::kStdout,
+                             uint8_t flags = kRecordNewline) {
         RecordView v;
         v.stream = s;
         v.flags = flags;
@@ -62,7 +65,8 @@ protected:
 TEST_F(JsonFileDriverTest, WritesDockersRecordFormat) {
     auto d = make({});
     ASSERT_TRUE(d.ok()) << d.error().message;
-    std::vector<RecordView> rs = {record("hello"), record("oops", Stream::kStderr), record("cut", Stream::kStdout, kRecordPartial)};
+    std::vector<RecordView> rs = {record("hello"), record("oops", Stream::kStderr),
+                                  record("cut", Stream::kStdout, kRecordPartial)};
     auto r = (*d)->write(rs, {});
     EXPECT_EQ(r.status, WriteStatus::kOk);
     (*d)->close();
@@ -82,7 +86,8 @@ TEST_F(JsonFileDriverTest, AddsAttrsForLabelsEnvAndTagAndMarksDrops) {
     (*d)->close();
     EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
               "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"attrs\":{\"LANG\":\"C\",\"app\":\"shop\","
-              "\"ringlog.dropped_bytes\":\"3400\",\"ringlog.dropped_lines\":\"12\",\"tag\":\"web/c0ffee\"},"
+              "\"ringlog.dropped_bytes\":\"3400\",\"ringlog.dropped_lines\":\"12\",\"tag\":\"web/"
+              "c0ffee\"},"
               "\"time\":\"2023-11-14T22:13:20.5Z\"}\n");
 }
 
@@ -90,7 +95,8 @@ TEST_F(JsonFileDriverTest, RotatesAtMaxSizeKeepingMaxFileFilesWithDockersNames) 
     auto d = make({{"max-size", "100"}, {"max-file", "3"}});
     ASSERT_TRUE(d.ok());
     std::vector<std::string> lines;
-    for (int i = 0; i < 10; ++i) lines.push_back("line-" + std::to_string(i));
+    for (int i = 0; i < 10; ++i)
+        lines.push_back("line-" + std::to_string(i));
     for (const auto& l : lines) {
         std::vector<RecordView> one = {record(l)};
         ASSERT_EQ((*d)->write(one, {}).status, WriteStatus::kOk);
@@ -102,7 +108,8 @@ TEST_F(JsonFileDriverTest, RotatesAtMaxSizeKeepingMaxFileFilesWithDockersNames) 
     EXPECT_TRUE(fs::exists(dir / "c0ffee-json.log.1"));
     EXPECT_TRUE(fs::exists(dir / "c0ffee-json.log.2"));
     EXPECT_FALSE(fs::exists(dir / "c0ffee-json.log.3"));
-    std::string all = read(dir / "c0ffee-json.log.2") + read(dir / "c0ffee-json.log.1") + read(dir / "c0ffee-json.log");
+    std::string all = read(dir / "c0ffee-json.log.2") + read(dir / "c0ffee-json.log.1") +
+                      read(dir / "c0ffee-json.log");
     EXPECT_NE(all.find("line-4\\n"), std::string::npos);
     EXPECT_EQ(all.find("line-3\\n"), std::string::npos) << "rotated away";
     EXPECT_NE(all.find("line-9\\n"), std::string::npos);
@@ -113,7 +120,8 @@ TEST_F(JsonFileDriverTest, RefusesASymlinkPlantedWhereTheLogGoes) {
     fs::create_symlink("/etc/passwd", root_ / "c0ffee" / "c0ffee-json.log");
     auto d = make({});
     ASSERT_FALSE(d.ok());
-    EXPECT_EQ(d.error().message, "refusing " + (root_ / "c0ffee" / "c0ffee-json.log").string() + ": it is a symbolic link");
+    EXPECT_EQ(d.error().message, "refusing " + (root_ / "c0ffee" / "c0ffee-json.log").string() +
+                                     ": it is a symbolic link");
 }
 
 TEST_F(JsonFileDriverTest, RefusesAPathOutsideTheAllowedRoots) {
@@ -132,7 +140,8 @@ TEST_F(JsonFileDriverTest, WritesToAnExplicitPathUnderAnAllowedRoot) {
     std::vector<RecordView> rs = {record("hi")};
     (*d)->write(rs, {});
     (*d)->close();
-    EXPECT_NE(read(root_ / "engine" / "c0ffee" / "console.log").find("\"log\":\"hi\\n\""), std::string::npos);
+    EXPECT_NE(read(root_ / "engine" / "c0ffee" / "console.log").find("\"log\":\"hi\\n\""),
+              std::string::npos);
 }
 
 TEST_F(JsonFileDriverTest, RefusesCompressWithoutRotation) {

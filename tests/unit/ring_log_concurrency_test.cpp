@@ -27,7 +27,8 @@ Tally runPair(OverflowPolicy policy, uint64_t records) {
             bool finished = done.load();
             RingLog::Batch b;
             if (!ring->take(b)) {
-                if (finished) return;
+                if (finished)
+                    return;
                 std::this_thread::yield();
                 continue;
             }
@@ -36,9 +37,11 @@ Tally runPair(OverflowPolicy policy, uint64_t records) {
             RecordView v;
             for (uint32_t off = b.begin; off < b.end; ++n) {
                 off = RingLog::decode(b.data, off, v);
-                if (v.sequence <= tally.last_seq) tally.ordered = false;
+                if (v.sequence <= tally.last_seq)
+                    tally.ordered = false;
                 tally.last_seq = v.sequence;
-                if (v.message.size() != v.sequence % 200) tally.ordered = false;
+                if (v.message.size() != v.sequence % 200)
+                    tally.ordered = false;
             }
             tally.persisted += n;
             ring->release(b, b.end, n);
@@ -48,8 +51,11 @@ Tally runPair(OverflowPolicy policy, uint64_t records) {
     for (uint64_t seq = 1; seq <= records;) {
         RecordHeader h{};
         h.sequence = seq;
-        if (ring->push(h, std::string_view(payload).substr(0, seq % 200)) == RingLog::PushResult::kOk) ++seq;
-        else std::this_thread::yield();  // blocking mode: wait for the consumer
+        if (ring->push(h, std::string_view(payload).substr(0, seq % 200)) ==
+            RingLog::PushResult::kOk)
+            ++seq;
+        else
+            std::this_thread::yield();  // blocking mode: wait for the consumer
     }
     done.store(true);
     consumer.join();

@@ -33,8 +33,10 @@ std::unique_ptr<RingLog> makeRing(OverflowPolicy policy) {
 std::vector<uint64_t> consumeBatch(RingLog& ring, DropCount* dropped = nullptr) {
     RingLog::Batch b;
     std::vector<uint64_t> seqs;
-    if (!ring.take(b)) return seqs;
-    if (dropped) *dropped = b.dropped_before;
+    if (!ring.take(b))
+        return seqs;
+    if (dropped)
+        *dropped = b.dropped_before;
     RecordView v;
     uint32_t off = b.begin;
     while (off < b.end) {
@@ -78,11 +80,13 @@ TEST(RingLog, StartsEmptyWithOneCell) {
 TEST(RingLog, GrowsCellByCellUpToItsLimitAndNeverBeyond) {
     auto ring = makeRing(OverflowPolicy::kBlock);
     uint64_t seq = 0;
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
     EXPECT_EQ(ring->stats().cells_in_use, 1u);
     ASSERT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
     EXPECT_EQ(ring->stats().cells_in_use, 2u);
-    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk) ++seq;
+    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk)
+        ++seq;
     EXPECT_EQ(seq, 9u);  // three cells of three records
     EXPECT_EQ(ring->stats().cells_in_use, 3u);
 }
@@ -90,21 +94,24 @@ TEST(RingLog, GrowsCellByCellUpToItsLimitAndNeverBeyond) {
 TEST(RingLog, BlockingRingRefusesWhenFullAndWakesTheProducerWhenACellIsFreed) {
     auto ring = makeRing(OverflowPolicy::kBlock);
     uint64_t seq = 0;
-    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk) ++seq;
+    while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk)
+        ++seq;
     EXPECT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kFull);
     RingLog::Batch b;
     ASSERT_TRUE(ring->take(b));
     EXPECT_TRUE(ring->release(b, b.end, 3));  // the oldest cell is free: the producer may go on
     EXPECT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
     std::vector<uint64_t> expected;
-    for (uint64_t i = 3; i < seq; ++i) expected.push_back(i);
+    for (uint64_t i = 3; i < seq; ++i)
+        expected.push_back(i);
     EXPECT_EQ(consumeAll(*ring), expected);
     EXPECT_EQ(ring->stats().dropped_lines, 0u);
 }
 
 TEST(RingLog, NonBlockingRingDropsTheOldestCellAndCountsItsLinesAndBytes) {
     auto ring = makeRing(OverflowPolicy::kDropOldest);
-    for (uint64_t seq = 0; seq < 10; ++seq) ASSERT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kOk);
+    for (uint64_t seq = 0; seq < 10; ++seq)
+        ASSERT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kOk);
     auto s = ring->stats();
     EXPECT_EQ(s.dropped_lines, 3u);
     EXPECT_EQ(s.dropped_bytes, 3u * 1001);  // message bytes plus the '\n' of each line
@@ -121,9 +128,10 @@ TEST(RingLog, NonBlockingRingDropsTheOldestCellAndCountsItsLinesAndBytes) {
 TEST(RingLog, DropSkipsTheCellBeingPersisted) {
     auto ring = makeRing(OverflowPolicy::kDropOldest);
     uint64_t seq = 0;
-    for (; seq < 9; ++seq) ring->push(header(seq), kPayload);
+    for (; seq < 9; ++seq)
+        ring->push(header(seq), kPayload);
     RingLog::Batch busy;
-    ASSERT_TRUE(ring->take(busy));  // the consumer is writing records 0..2
+    ASSERT_TRUE(ring->take(busy));        // the consumer is writing records 0..2
     ring->push(header(seq++), kPayload);  // must drop 3..5, not 0..2
     ring->release(busy, busy.end, 3);
     EXPECT_EQ(consumeAll(*ring), (std::vector<uint64_t>{6, 7, 8, 9}));
@@ -144,7 +152,8 @@ TEST(RingLog, ABatchHandedBackUnpersistedIsOfferedAgain) {
 
 TEST(RingLog, APartlyPersistedBatchKeepsItsRest) {
     auto ring = makeRing(OverflowPolicy::kBlock);
-    for (uint64_t s = 1; s <= 3; ++s) ring->push(header(s), kPayload);
+    for (uint64_t s = 1; s <= 3; ++s)
+        ring->push(header(s), kPayload);
     RingLog::Batch b;
     ASSERT_TRUE(ring->take(b));
     RecordView v;

@@ -24,18 +24,18 @@ extern "C" {
 #endif
 
 struct ringlog_attach {
-    const char* id;               /* required: full container id */
-    const char* name;             /* optional */
-    const char* image;            /* optional */
-    const char* const* labels;    /* optional, NULL-terminated "key=value" */
-    const char* const* env;       /* optional, NULL-terminated "KEY=value" */
-    const char* driver;           /* optional: the daemon's default driver when NULL */
-    const char* const* log_opts;  /* optional, NULL-terminated "key=value" */
-    const char* mode;             /* optional: "blocking" or "non-blocking" */
-    const char* max_buffer_size;  /* optional: e.g. "4m" */
-    int stdout_fd;                /* required: read end of the container's stdout */
-    int stderr_fd;                /* optional (-1): read end of stderr; without it every
-                                     line is attributed to stdout */
+    const char* id;              /* required: full container id */
+    const char* name;            /* optional */
+    const char* image;           /* optional */
+    const char* const* labels;   /* optional, NULL-terminated "key=value" */
+    const char* const* env;      /* optional, NULL-terminated "KEY=value" */
+    const char* driver;          /* optional: the daemon's default driver when NULL */
+    const char* const* log_opts; /* optional, NULL-terminated "key=value" */
+    const char* mode;            /* optional: "blocking" or "non-blocking" */
+    const char* max_buffer_size; /* optional: e.g. "4m" */
+    int stdout_fd;               /* required: read end of the container's stdout */
+    int stderr_fd;               /* optional (-1): read end of stderr; without it every
+                                    line is attributed to stdout */
 };
 
 /* Sets every pointer to NULL and both fds to -1. */

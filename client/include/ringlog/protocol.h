@@ -60,7 +60,8 @@ enum ringlog_status {
     RINGLOG_STATUS_LIMIT = 7,             /* a configured limit was reached */
     RINGLOG_STATUS_DRIVER_ERROR = 8,      /* the log driver could not start */
     RINGLOG_STATUS_SHUTTING_DOWN = 9,     /* the daemon is stopping */
-    RINGLOG_STATUS_INTERNAL = 10,         /* a bug in ringlogd: the request was refused, nothing else harmed */
+    RINGLOG_STATUS_INTERNAL =
+        10, /* a bug in ringlogd: the request was refused, nothing else harmed */
 };
 
 #endif

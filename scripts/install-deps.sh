@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package ringlogd's build, tests and demo need. Idempotent; run as root.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # formatting check
+  clang-format
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (apt-get install)" >&2
+  exit 1
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#packages[@]} packages present"
