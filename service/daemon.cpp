@@ -30,7 +30,9 @@ constexpr size_t kReadBufferBytes = 64 * 1024;  // a default pipe's worth per re
 constexpr int kReadsPerEvent = 4;               // then let other fds have their turn
 constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet answered
 constexpr std::chrono::seconds kConnectionTimeout{10};
-constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
+constexpr size_t kMaxControlFds = 8;
+constexpr size_t kMaxRememberedExited =
+    16384;  // room to see that a client sent too many, then refuse
 
 // The options every driver accepts because the daemon handles them (docker's generic log-opts).
 constexpr std::array<OptionSpec, 3> kCommonOptions{{
@@ -508,8 +510,9 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         draining_.push_back(std::move(it->second));
         attached_.erase(it);
     } else if (auto it = exited_.find(id); it != exited_.end()) {
-        first_sequence = it->second.next_sequence;  // a restarted container continues its log
-        exited_.erase(it);
+        // A restarted container continues its log. The entry stays (and is overwritten at the
+        // next exit), so exited_order_ holds each id once.
+        first_sequence = it->second.next_sequence;
     }
     auto container = std::make_shared<Container>(req.info, as, std::move(*ring),
                                                  std::move(*log_driver), first_sequence);
@@ -588,10 +591,10 @@ void Daemon::onWake() {
             onDrained(e.container);
             continue;
         }
-        auto it = attached_.find(e.container->info().id);
-        if (it == attached_.end() || it->second->container != e.container)
+        Attached* found = findAttached(e.container);
+        if (found == nullptr)
             continue;
-        Attached& a = *it->second;
+        Attached& a = *found;
         auto& c = a.container;
         if (!c->blocked())
             continue;
@@ -603,6 +606,15 @@ void Daemon::onWake() {
         armInputs(a, true);
         afterInput(a);
     }
+}
+
+Daemon::Attached* Daemon::findAttached(const std::shared_ptr<Container>& c) {
+    if (auto it = attached_.find(c->info().id); it != attached_.end() && it->second->container == c)
+        return it->second.get();
+    for (auto& a : draining_)
+        if (a->container == c)
+            return a.get();
+    return nullptr;
 }
 
 void Daemon::onDrained(const std::shared_ptr<Container>& c) {
@@ -625,7 +637,14 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     auto it = attached_.find(c->info().id);
     if (it == attached_.end() || it->second->container != c)
         return;
-    exited_[c->info().id] = Exited{c->info(), c->nextSequence()};
+    // Exited containers are remembered so a restart continues their sequence; the oldest are
+    // forgotten beyond a bound, as a host runs an unbounded number of containers over time.
+    if (exited_.insert_or_assign(c->info().id, Exited{c->info(), c->nextSequence()}).second)
+        exited_order_.push_back(c->info().id);
+    while (exited_order_.size() > kMaxRememberedExited) {
+        exited_.erase(exited_order_.front());
+        exited_order_.pop_front();
+    }
     attached_.erase(it);
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
 }
@@ -659,6 +678,8 @@ void Daemon::beginShutdown() {
     // shutdown up. (Under systemd, the fd store keeps the pipes for the next instance instead.)
     std::vector<Attached*> all;
     for (auto& [id, a] : attached_)
+        all.push_back(a.get());
+    for (auto& a : draining_)
         all.push_back(a.get());
     for (Attached* a : all) {
         for (auto& in : a->container->inputs()) {

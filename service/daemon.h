@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,7 @@ class Daemon {
                                std::vector<UniqueFd>& fds);
     bool peerMayAttach(const Connection& conn) const;
     static bool writersGone(Container& c);
+    Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     void serviceInput(Attached& a, Container::Input& input);
     void afterInput(Attached& a);
@@ -80,6 +82,7 @@ class Daemon {
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
     std::map<std::string, std::unique_ptr<Attached>, std::less<>> attached_;
     std::map<std::string, Exited, std::less<>> exited_;
+    std::deque<std::string> exited_order_;             // oldest first, to bound exited_
     std::vector<std::unique_ptr<Attached>> draining_;  // replaced by a restart, still persisting
     std::unique_ptr<TaskQueue> background_;
     std::unique_ptr<ConsumerPool> pool_;

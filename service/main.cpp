@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ringlogd: %s\n", settings.error().message.c_str());
         return 2;
     }
-    auto logger = spdlog::stderr_logger_st("ringlogd");
+    auto logger = spdlog::stderr_logger_mt("ringlogd");
     // Under systemd the journal adds time and identity; by hand, show the time.
     logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v"
                                                       : "%Y-%m-%dT%H:%M:%S.%e ringlogd[%P] %l: %v");

@@ -154,6 +154,22 @@ TEST(Ingest, ARestartedContainerAppendsToItsLogAndContinuesItsSequence) {
     EXPECT_EQ(records[1].log, "second run\n");
 }
 
+TEST(Ingest, ARestartWhileThePreviousRunIsStillBackloggedKeepsEveryLineInOrder) {
+    TempDir dir;
+    Daemon d(dir.path());
+    // The first run's writer exits with ~1 MiB still in the ring, held back by a 1 MiB/s sink.
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "backlog", "--log-opt", "max-write-rate=1m", "--",
+                                lineWriterPath(), "--lines", "100000", "--width", "30"}),
+              0);
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "backlog", "--", "/bin/echo", "second run"}), 0);
+    ASSERT_EQ(d.stop(), 0) << d.log();
+    auto records = readJsonLog(d.logFile("backlog"));
+    ASSERT_EQ(records.size(), 100001u);
+    records.pop_back();
+    expectNumberedLines(records, "stdout", 100000, 30);
+    EXPECT_EQ(readJsonLog(d.logFile("backlog")).back().log, "second run\n");
+}
+
 TEST(Ingest, RingloctlNamesTheSocketWhenNoDaemonListens) {
     TempDir dir;
     SpawnOptions o;
