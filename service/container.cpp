@@ -12,7 +12,6 @@ namespace {
 constexpr int kBatchesPerTurn = 16;  // then yield to other containers
 constexpr std::chrono::milliseconds kFirstBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
-constexpr std::chrono::seconds kErrorLogInterval{10};
 
 int64_t realtimeNs() {
     struct timespec ts;
@@ -162,17 +161,11 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
             backoff_ = std::chrono::milliseconds(0);
             continue;
         }
-        // Reported once per interval, with how many more failures there were since.
-        if (now - last_error_log_ >= kErrorLogInterval) {
-            spdlog::error("container {}: {}{}{}", info_.shortId(), r.error,
-                          r.status == WriteStatus::kRetry ? " (will retry)" : " (records dropped)",
-                          errors_suppressed_
-                              ? fmt::format(", {} similar errors suppressed", errors_suppressed_)
-                              : "");
-            last_error_log_ = now;
-            errors_suppressed_ = 0;
-        } else {
-            ++errors_suppressed_;
+        if (auto suppressed = error_log_.allow(now)) {
+            spdlog::error(
+                "container {}: {}{}{}", info_.shortId(), r.error,
+                r.status == WriteStatus::kRetry ? " (will retry)" : " (records dropped)",
+                *suppressed ? fmt::format(", {} similar errors suppressed", *suppressed) : "");
         }
         if (r.status == WriteStatus::kRetry) {
             backoff_ = std::min(kMaxBackoff, backoff_.count() == 0 ? kFirstBackoff : backoff_ * 2);

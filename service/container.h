@@ -13,6 +13,7 @@
 
 #include "framer.h"
 #include "log_driver.h"
+#include "log_limiter.h"
 #include "ring_log.h"
 #include "unique_fd.h"
 
@@ -127,8 +128,7 @@ class Container final : public RecordSink {
     std::chrono::milliseconds backoff_{0};
     double rate_tokens_ = 0;
     Clock::time_point rate_updated_{};
-    Clock::time_point last_error_log_{};
-    uint64_t errors_suppressed_ = 0;
+    LogLimiter error_log_;
 };
 
 }  // namespace ringlog

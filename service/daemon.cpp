@@ -364,17 +364,10 @@ void Daemon::onConnection(Connection* conn) {
         spdlog::debug("reply to pid {}: {}", conn->cred.pid, errnoText(errno));
     if (!outcome) {
         // A misbehaving client must not flood our log: first refusals in full, then a count.
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_refusal_log_ >= std::chrono::seconds(10)) {
+        if (auto suppressed = refusal_log_.allow()) {
             spdlog::warn("refused attach from pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
                          outcome.error().message,
-                         refusals_suppressed_
-                             ? fmt::format(" ({} more refusals since)", refusals_suppressed_)
-                             : "");
-            last_refusal_log_ = now;
-            refusals_suppressed_ = 0;
-        } else {
-            ++refusals_suppressed_;
+                         *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
         }
     }
     closeConnection(conn);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "consumer_pool.h"
 #include "container.h"
+#include "log_limiter.h"
 #include "task_queue.h"
 #include "unique_fd.h"
 
@@ -91,8 +92,7 @@ class Daemon {
     std::vector<char> read_buffer_;
     bool shutting_down_ = false;
     bool force_exit_ = false;
-    std::chrono::steady_clock::time_point last_refusal_log_{};
-    uint64_t refusals_suppressed_ = 0;
+    LogLimiter refusal_log_;
 };
 
 }  // namespace ringlog

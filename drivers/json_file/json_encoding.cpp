@@ -126,6 +126,21 @@ void appendGoString(std::string& out, std::string_view bytes) {
     appendString<true>(out, bytes);
 }
 
+void appendNanoFraction(std::string& out, int64_t frac) {
+    if (frac == 0)
+        return;
+    char digits[10];
+    for (int k = 8; k >= 0; --k) {
+        digits[k] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    int len = 9;
+    while (digits[len - 1] == '0')
+        --len;
+    out.push_back('.');
+    out.append(digits, static_cast<size_t>(len));
+}
+
 void appendRfc3339Nano(std::string& out, int64_t time_ns) {
     int64_t secs = time_ns / 1'000'000'000;
     int64_t frac = time_ns % 1'000'000'000;
@@ -139,18 +154,7 @@ void appendRfc3339Nano(std::string& out, int64_t time_ns) {
     char buf[48];
     size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     out.append(buf, n);
-    if (frac != 0) {
-        char digits[10];
-        for (int k = 8; k >= 0; --k) {
-            digits[k] = static_cast<char>('0' + frac % 10);
-            frac /= 10;
-        }
-        int len = 9;
-        while (len > 0 && digits[len - 1] == '0')
-            --len;
-        out.push_back('.');
-        out.append(digits, static_cast<size_t>(len));
-    }
+    appendNanoFraction(out, frac);
     out.push_back('Z');
 }
 

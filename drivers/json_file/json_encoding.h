@@ -21,6 +21,10 @@ void appendGoString(std::string& out, std::string_view bytes);
 // trimmed, no dot when it is zero.
 void appendRfc3339Nano(std::string& out, int64_t time_ns);
 
+// The fraction of a second of RFC3339Nano: "" for 0, else "." and up to 9 digits, trailing zeros
+// trimmed. Exposed so a writer can cache the rest, which changes once a second.
+void appendNanoFraction(std::string& out, int64_t nanoseconds);
+
 // {"k":"v",…} with keys sorted, as Go marshals a map[string]string.
 std::string encodeAttrs(const std::map<std::string, std::string>& attrs);
 

@@ -355,19 +355,7 @@ void JsonFileDriver::encode(const RecordView& r, const DropCount* dropped) {
         cached_second_ = second;
     }
     buffer_.append(cached_prefix_);
-    int64_t frac = r.time_ns - second * 1'000'000'000;
-    if (frac != 0) {
-        char digits[10];
-        for (int k = 8; k >= 0; --k) {
-            digits[k] = static_cast<char>('0' + frac % 10);
-            frac /= 10;
-        }
-        int len = 9;
-        while (digits[len - 1] == '0')
-            --len;
-        buffer_.push_back('.');
-        buffer_.append(digits, static_cast<size_t>(len));
-    }
+    json::appendNanoFraction(buffer_, r.time_ns - second * 1'000'000'000);
     buffer_.append("Z\"}\n", 4);
     last_time_ns_ = r.time_ns;
 }
