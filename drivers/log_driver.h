@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,6 +91,39 @@ class LogDriver {
   private:
     uint64_t records_written_ = 0;
     bool closed_ = false;
+};
+
+// What a reader is asked for: docker logs' --since, --until, --tail and a stream choice.
+// Times are inclusive at both ends, as docker's.
+struct ReadFilter {
+    std::optional<int64_t> since_ns;
+    std::optional<int64_t> until_ns;
+    std::optional<uint64_t> tail;  // the last N records that pass the other filters
+    bool stdout_stream = true;
+    bool stderr_stream = true;
+
+    bool wants(Stream s) const { return s == Stream::kStderr ? stderr_stream : stdout_stream; }
+    bool inTime(int64_t t) const {
+        return (!since_ns || t >= *since_ns) && (!until_ns || t <= *until_ns);
+    }
+};
+
+// A record read back from where a driver persisted it.
+struct StoredRecord {
+    Stream stream = Stream::kStdout;
+    int64_t time_ns = 0;
+    std::string message;   // without the trailing '\n'
+    bool newline = false;  // false: a partial record (a cut line, or a last line without '\n')
+    std::string attrs;     // driver-specific extra attributes, as JSON, or empty
+};
+
+// Reads a container's persisted records back in time order. Drivers that can be read implement
+// it (docker's "driver with an optional reader").
+class LogReader {
+  public:
+    virtual ~LogReader() = default;
+    // The next record, false at the end; an error names the file and what was wrong.
+    virtual Result<bool> next(StoredRecord& out) = 0;
 };
 
 using DriverFactory = Result<std::unique_ptr<LogDriver>> (*)(const ContainerInfo&, const OptionMap&,

@@ -1,0 +1,588 @@
+#include "json_file_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "unique_fd.h"
+
+namespace ringlog {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kChunk = 64 * 1024;
+constexpr int kMaxRotations = 10000;
+
+void appendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+std::optional<uint32_t> hex4(std::string_view s, size_t pos) {
+    if (pos + 4 > s.size())
+        return std::nullopt;
+    uint32_t v = 0;
+    for (size_t i = pos; i < pos + 4; ++i) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= static_cast<uint32_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= static_cast<uint32_t>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= static_cast<uint32_t>(c - 'A' + 10);
+        else
+            return std::nullopt;
+    }
+    return v;
+}
+
+// Decodes the JSON string at s[pos] == '"'; returns the position after the closing quote.
+std::optional<size_t> decodeString(std::string_view s, size_t pos, std::string& out) {
+    ++pos;
+    while (pos < s.size()) {
+        char c = s[pos];
+        if (c == '"')
+            return pos + 1;
+        if (c != '\\') {
+            size_t end = pos;
+            while (end < s.size() && s[end] != '"' && s[end] != '\\')
+                ++end;
+            out.append(s.data() + pos, end - pos);
+            pos = end;
+            continue;
+        }
+        if (pos + 1 >= s.size())
+            return std::nullopt;
+        char e = s[pos + 1];
+        pos += 2;
+        switch (e) {
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case '/':
+                out.push_back('/');
+                break;
+            case '"':
+                out.push_back('"');
+                break;
+            case '\\':
+                out.push_back('\\');
+                break;
+            case 'u': {
+                auto cp = hex4(s, pos);
+                if (!cp)
+                    return std::nullopt;
+                pos += 4;
+                if (*cp >= 0xD800 && *cp < 0xDC00 && pos + 6 <= s.size() && s[pos] == '\\' &&
+                    s[pos + 1] == 'u') {
+                    auto low = hex4(s, pos + 2);
+                    if (low && *low >= 0xDC00 && *low < 0xE000) {
+                        *cp = 0x10000 + ((*cp - 0xD800) << 10) + (*low - 0xDC00);
+                        pos += 6;
+                    }
+                }
+                appendUtf8(out, *cp);
+                break;
+            }
+            default:
+                return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+// Skips a JSON value that is not a string (an object, number, literal); returns its end.
+std::optional<size_t> skipValue(std::string_view s, size_t pos) {
+    int depth = 0;
+    for (; pos < s.size(); ++pos) {
+        char c = s[pos];
+        if (c == '"') {
+            std::string ignored;
+            auto end = decodeString(s, pos, ignored);
+            if (!end)
+                return std::nullopt;
+            pos = *end - 1;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return pos;
+            if (--depth == 0)
+                return pos + 1;
+        } else if (c == ',' && depth == 0) {
+            return pos;
+        }
+    }
+    return depth == 0 ? std::optional<size_t>(pos) : std::nullopt;
+}
+
+Error corrupt(const std::string& what) {
+    return Error{RINGLOG_STATUS_DRIVER_ERROR, what};
+}
+
+}  // namespace
+
+std::optional<int64_t> parseRfc3339(std::string_view t) {
+    // YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|+hh:mm|-hh:mm)
+    auto num = [&](size_t pos, size_t len) -> std::optional<int> {
+        if (pos + len > t.size())
+            return std::nullopt;
+        int v = 0;
+        for (size_t i = pos; i < pos + len; ++i) {
+            if (t[i] < '0' || t[i] > '9')
+                return std::nullopt;
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    auto year = num(0, 4), month = num(5, 2), day = num(8, 2), hour = num(11, 2),
+         minute = num(14, 2), second = num(17, 2);
+    if (!year || !month || !day || !hour || !minute || !second || t.size() < 20 || t[4] != '-' ||
+        t[7] != '-' || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' ||
+        t[16] != ':')
+        return std::nullopt;
+    size_t pos = 19;
+    int64_t frac = 0;
+    if (pos < t.size() && t[pos] == '.') {
+        int digits = 0;
+        for (++pos; pos < t.size() && t[pos] >= '0' && t[pos] <= '9'; ++pos) {
+            if (digits++ < 9)
+                frac = frac * 10 + (t[pos] - '0');
+        }
+        if (digits == 0)
+            return std::nullopt;
+        for (; digits < 9; ++digits)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
+        ++pos;
+    } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
+        auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
+        if (!oh || !om || pos + 6 > t.size() || t[pos + 3] != ':')
+            return std::nullopt;
+        offset = (t[pos] == '+' ? 1 : -1) * (int64_t{*oh} * 3600 + int64_t{*om} * 60);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != t.size())
+        return std::nullopt;
+    struct tm tm {};
+    tm.tm_year = *year - 1900;
+    tm.tm_mon = *month - 1;
+    tm.tm_mday = *day;
+    tm.tm_hour = *hour;
+    tm.tm_min = *minute;
+    tm.tm_sec = *second;
+    int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
+    return secs * 1'000'000'000 + frac;
+}
+
+Result<StoredRecord> parseJsonFileLine(std::string_view line) {
+    StoredRecord r;
+    bool have_time = false;
+    size_t pos = 0;
+    auto ws = [&] {
+        while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t' || line[pos] == '\r'))
+            ++pos;
+    };
+    ws();
+    if (pos >= line.size() || line[pos] != '{')
+        return corrupt("not a JSON object");
+    ++pos;
+    for (;;) {
+        ws();
+        if (pos < line.size() && line[pos] == '}')
+            break;
+        if (pos >= line.size() || line[pos] != '"')
+            return corrupt("expected a key");
+        std::string key;
+        auto after_key = decodeString(line, pos, key);
+        if (!after_key)
+            return corrupt("bad key");
+        pos = *after_key;
+        ws();
+        if (pos >= line.size() || line[pos] != ':')
+            return corrupt("expected ':' after \"" + key + "\"");
+        ++pos;
+        ws();
+        if (pos < line.size() && line[pos] == '"') {
+            std::string value;
+            auto end = decodeString(line, pos, value);
+            if (!end)
+                return corrupt("bad string value of \"" + key + "\"");
+            pos = *end;
+            if (key == "log") {
+                r.newline = !value.empty() && value.back() == '\n';
+                if (r.newline)
+                    value.pop_back();
+                r.message = std::move(value);
+            } else if (key == "stream") {
+                r.stream = value == "stderr" ? Stream::kStderr : Stream::kStdout;
+            } else if (key == "time") {
+                auto t = parseRfc3339(value);
+                if (!t)
+                    return corrupt("bad time \"" + value + "\"");
+                r.time_ns = *t;
+                have_time = true;
+            }
+        } else {
+            auto end = skipValue(line, pos);
+            if (!end)
+                return corrupt("bad value of \"" + key + "\"");
+            if (key == "attrs")
+                r.attrs = std::string(line.substr(pos, *end - pos));
+            pos = *end;
+        }
+        ws();
+        if (pos < line.size() && line[pos] == ',') {
+            ++pos;
+            continue;
+        }
+        if (pos < line.size() && line[pos] == '}')
+            break;
+        return corrupt("expected ',' or '}'");
+    }
+    if (!have_time)
+        return corrupt("record has no time");
+    return r;
+}
+
+// ---- reading files ----
+
+struct JsonFileReader::Segment {
+    fs::path path;
+    bool gz = false;
+    uint64_t offset = 0;  // plain files: where to start (a line start)
+    uint64_t skip = 0;    // matching records to pass over first (gzip files under a tail)
+};
+
+// A forward line source over one file.
+struct JsonFileReader::Source {
+    UniqueFd fd;
+    gzFile gz = nullptr;
+    std::string buffer;
+    size_t pos = 0;
+    bool eof = false;
+
+    ~Source() {
+        if (gz != nullptr)
+            gzclose(gz);
+    }
+
+    // Reads the next line (without '\n'); false at the end. A torn last line is skipped.
+    Result<bool> readLine(std::string& line, const fs::path& path) {
+        for (;;) {
+            auto nl = buffer.find('\n', pos);
+            if (nl != std::string::npos) {
+                line.assign(buffer, pos, nl - pos);
+                pos = nl + 1;
+                return true;
+            }
+            if (eof)
+                return false;
+            buffer.erase(0, pos);
+            pos = 0;
+            size_t old = buffer.size();
+            buffer.resize(old + kChunk);
+            long n = gz != nullptr ? gzread(gz, buffer.data() + old, static_cast<unsigned>(kChunk))
+                                   : ::read(fd.get(), buffer.data() + old, kChunk);
+            if (n < 0)
+                return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                             "reading " + path.string() + ": " + errnoText(errno)};
+            buffer.resize(old + static_cast<size_t>(n));
+            if (n == 0)
+                eof = true;
+        }
+    }
+};
+
+namespace {
+
+// The time of the last complete record of a plain file, reading only its end.
+std::optional<int64_t> lastTimeOfPlainFile(const fs::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_size == 0)
+        return std::nullopt;
+    std::string tail;
+    for (off_t end = st.st_size; end > 0;) {
+        off_t start = std::max<off_t>(0, end - static_cast<off_t>(kChunk));
+        std::string chunk(static_cast<size_t>(end - start), '\0');
+        if (::pread(fd.get(), chunk.data(), chunk.size(), start) !=
+            static_cast<ssize_t>(chunk.size()))
+            return std::nullopt;
+        tail = chunk + tail;
+        end = start;
+        // The last complete line ends at the last '\n'; it starts after the one before.
+        size_t last_nl = tail.rfind('\n');
+        if (last_nl == std::string::npos)
+            continue;
+        size_t prev = last_nl == 0 ? std::string::npos : tail.rfind('\n', last_nl - 1);
+        if (prev == std::string::npos && start > 0)
+            continue;
+        size_t begin = prev == std::string::npos ? 0 : prev + 1;
+        auto rec = parseJsonFileLine(std::string_view(tail).substr(begin, last_nl - begin));
+        return rec ? std::optional<int64_t>(rec->time_ns) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+// docker and ringlogd put {"lastTime":"…"} in the gzip header's extra field.
+std::optional<int64_t> lastTimeOfGzipFile(const fs::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    unsigned char h[10 + 2 + 512];
+    ssize_t n = fd ? ::read(fd.get(), h, sizeof h) : -1;
+    if (n < 12 || h[0] != 0x1f || h[1] != 0x8b || !(h[3] & 0x04))
+        return std::nullopt;
+    size_t xlen = h[10] | (h[11] << 8);
+    if (12 + xlen > static_cast<size_t>(n))
+        return std::nullopt;
+    std::string_view extra(reinterpret_cast<const char*>(h + 12), xlen);
+    auto key = extra.find("\"lastTime\":\"");
+    if (key == std::string_view::npos)
+        return std::nullopt;
+    auto start = key + 12, end = extra.find('"', start);
+    return end == std::string_view::npos ? std::nullopt
+                                         : parseRfc3339(extra.substr(start, end - start));
+}
+
+// First line start in [lo, size) at or before which every record is older than `since`.
+uint64_t searchSince(const fs::path& path, int64_t since) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0)
+        return 0;
+    uint64_t lo = 0, hi = static_cast<uint64_t>(st.st_size);
+    std::string buf(kChunk, '\0');
+    while (hi - lo > kChunk) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(mid));
+        if (n <= 0)
+            break;
+        std::string_view view(buf.data(), static_cast<size_t>(n));
+        size_t nl = view.find('\n');
+        size_t next_nl = nl == std::string_view::npos ? nl : view.find('\n', nl + 1);
+        if (next_nl == std::string_view::npos) {
+            hi = mid;
+            continue;
+        }
+        auto rec = parseJsonFileLine(view.substr(nl + 1, next_nl - nl - 1));
+        if (rec && rec->time_ns < since)
+            lo = mid + nl + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file,
+                                                        ReadFilter filter) {
+    std::vector<Segment> files;  // newest first while collecting
+    if (fs::exists(log_file))
+        files.push_back({log_file, false});
+    for (int n = 1; n <= kMaxRotations; ++n) {
+        fs::path plain = log_file.string() + "." + std::to_string(n), gz = plain.string() + ".gz";
+        if (fs::exists(plain))
+            files.push_back({plain, false});
+        else if (fs::exists(gz))
+            files.push_back({gz, true});
+        else
+            break;
+    }
+    std::vector<Segment> segments(files.rbegin(), files.rend());  // oldest first
+
+    if (filter.since_ns) {
+        // Skip the files that end before `since`, and search the first one that does not.
+        size_t first = 0;
+        while (first < segments.size()) {
+            const auto& s = segments[first];
+            auto last = s.gz ? lastTimeOfGzipFile(s.path) : lastTimeOfPlainFile(s.path);
+            if (!last || *last >= *filter.since_ns)
+                break;
+            ++first;
+        }
+        segments.erase(segments.begin(), segments.begin() + static_cast<long>(first));
+        if (!segments.empty() && !segments.front().gz)
+            segments.front().offset = searchSince(segments.front().path, *filter.since_ns);
+    }
+
+    if (filter.tail) {
+        // Count matching records backwards from the newest file until there are enough.
+        uint64_t wanted = *filter.tail;
+        size_t keep_from = segments.size();
+        while (keep_from > 0 && wanted > 0) {
+            Segment& s = segments[keep_from - 1];
+            --keep_from;
+            if (s.gz) {
+                JsonFileReader counter({s}, filter);
+                counter.filter_.tail.reset();
+                uint64_t matches = 0;
+                StoredRecord r;
+                for (;;) {
+                    auto more = counter.next(r);
+                    if (!more)
+                        return more.error();
+                    if (!*more)
+                        break;
+                    ++matches;
+                }
+                s.skip = matches > wanted ? matches - wanted : 0;
+                wanted -= std::min(matches, wanted);
+                continue;
+            }
+            // A plain file: scan lines backwards from its end.
+            UniqueFd fd(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
+            struct stat st;
+            if (!fd || ::fstat(fd.get(), &st) != 0)
+                continue;
+            uint64_t floor = s.offset;
+            uint64_t end = static_cast<uint64_t>(st.st_size);
+            std::string carry;  // an incomplete line continued from the chunk after
+            uint64_t start_at = floor;
+            bool found = false;
+            while (end > floor && !found) {
+                uint64_t begin = std::max<uint64_t>(floor, end > kChunk ? end - kChunk : 0);
+                std::string chunk(end - begin, '\0');
+                if (::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(begin)) !=
+                    static_cast<ssize_t>(chunk.size()))
+                    return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                                 "reading " + s.path.string() + ": " + errnoText(errno)};
+                chunk += carry;
+                size_t line_end = chunk.size();
+                for (;;) {
+                    size_t nl = line_end == 0 ? std::string::npos : chunk.rfind('\n', line_end - 1);
+                    if (nl == std::string::npos && begin > floor)
+                        break;  // the line starts in an earlier chunk
+                    size_t line_start = nl == std::string::npos ? 0 : nl + 1;
+                    if (line_start < line_end) {
+                        auto rec = parseJsonFileLine(
+                            std::string_view(chunk).substr(line_start, line_end - line_start));
+                        if (rec && filter.wants(rec->stream) && filter.inTime(rec->time_ns) &&
+                            --wanted == 0) {
+                            start_at = begin + line_start;
+                            found = true;
+                            break;
+                        }
+                    }
+                    if (nl == std::string::npos)
+                        break;
+                    line_end = nl;
+                }
+                carry = chunk.substr(0, line_end);
+                end = begin;
+            }
+            s.offset = found ? start_at : floor;
+        }
+        segments.erase(segments.begin(), segments.begin() + static_cast<long>(keep_from));
+    }
+    return std::unique_ptr<LogReader>(new JsonFileReader(std::move(segments), std::move(filter)));
+}
+
+JsonFileReader::JsonFileReader(std::vector<Segment> segments, ReadFilter filter)
+    : segments_(std::move(segments)), filter_(std::move(filter)) {}
+
+JsonFileReader::~JsonFileReader() = default;
+
+Result<bool> JsonFileReader::openSegment() {
+    while (current_ < segments_.size()) {
+        const Segment& s = segments_[current_];
+        auto src = std::make_unique<Source>();
+        if (s.gz) {
+            src->gz = gzopen(s.path.c_str(), "rb");
+            if (src->gz == nullptr) {
+                ++current_;  // rotated away meanwhile
+                continue;
+            }
+        } else {
+            src->fd.reset(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!src->fd) {
+                ++current_;
+                continue;
+            }
+            if (s.offset > 0)
+                ::lseek(src->fd.get(), static_cast<off_t>(s.offset), SEEK_SET);
+        }
+        source_ = std::move(src);
+        to_skip_ = s.skip;
+        return true;
+    }
+    return false;
+}
+
+Result<bool> JsonFileReader::next(StoredRecord& out) {
+    std::string line;
+    while (!done_) {
+        if (!source_) {
+            auto opened = openSegment();
+            if (!opened)
+                return opened.error();
+            if (!*opened) {
+                done_ = true;
+                break;
+            }
+        }
+        auto got = source_->readLine(line, segments_[current_].path);
+        if (!got)
+            return got.error();
+        if (!*got) {
+            source_.reset();
+            ++current_;
+            continue;
+        }
+        auto rec = parseJsonFileLine(line);
+        if (!rec)
+            continue;  // a line that is not a record (a torn write cut by hand): skip it
+        if (filter_.until_ns && rec->time_ns > *filter_.until_ns) {
+            done_ = true;  // records are in time order: nothing later can match
+            break;
+        }
+        if (!filter_.wants(rec->stream) || !filter_.inTime(rec->time_ns))
+            continue;
+        if (to_skip_ > 0) {
+            --to_skip_;
+            continue;
+        }
+        out = std::move(*rec);
+        return true;
+    }
+    return false;
+}
+
+}  // namespace ringlog

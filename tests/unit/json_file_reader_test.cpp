@@ -1,0 +1,171 @@
+#include "json_file/json_file_reader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "json_file/json_file_driver.h"
+#include "task_queue.h"
+
+namespace ringlog {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;  // 2023-11-14T22:13:20Z
+constexpr int64_t kSecond = 1'000'000'000;
+
+// Writes `count` records through the real json-file driver: record i at kT0 + i seconds,
+// "line-<i>", stdout for even i and stderr for odd i.
+class ReaderTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        root_ = fs::temp_directory_path() /
+                ("ringlog-rd-" + std::to_string(getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(root_);
+        fs::create_directories(root_);
+    }
+    void TearDown() override { fs::remove_all(root_); }
+
+    void write(int count, KeyValues opts = {}) {
+        TaskQueue background;
+        DriverEnvironment env{root_.string(), {root_.string()}, &background};
+        auto o = validateOptions(*findDriver("json-file"), {}, opts);
+        ASSERT_TRUE(o.ok());
+        auto d = JsonFileDriver::create(ContainerInfo{"c", "", "", {}, {}}, *o, env);
+        ASSERT_TRUE(d.ok()) << d.error().message;
+        for (int i = 0; i < count; ++i) {
+            std::string msg = "line-" + std::to_string(i);
+            RecordView v;
+            v.stream = i % 2 ? Stream::kStderr : Stream::kStdout;
+            v.flags = kRecordNewline;
+            v.time_ns = kT0 + i * kSecond;
+            v.message = msg;
+            std::vector<RecordView> one = {v};
+            ASSERT_EQ((*d)->write(one, {}).status, WriteStatus::kOk);
+        }
+        (*d)->close();
+        background.drain();
+    }
+
+    std::vector<std::string> read(ReadFilter filter) {
+        auto r = JsonFileReader::open(root_ / "c" / "c-json.log", filter);
+        EXPECT_TRUE(r.ok());
+        std::vector<std::string> out;
+        StoredRecord rec;
+        for (;;) {
+            auto more = (*r)->next(rec);
+            EXPECT_TRUE(more.ok());
+            if (!more.ok() || !*more)
+                break;
+            out.push_back(rec.message);
+        }
+        return out;
+    }
+
+    static std::vector<std::string> lines(int from, int to, int step = 1) {
+        std::vector<std::string> out;
+        for (int i = from; i < to; i += step)
+            out.push_back("line-" + std::to_string(i));
+        return out;
+    }
+
+    fs::path root_;
+};
+
+TEST(JsonFileLine, DecodesDockersRecord) {
+    auto r = parseJsonFileLine(
+        R"({"log":"a\u003cb\u0000\ufffd\n","stream":"stderr","attrs":{"tag":"x"},"time":"2023-11-14T22:13:20.5Z"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message, std::string("a<b\0\xef\xbf\xbd", 7));
+    EXPECT_TRUE(r->newline);
+    EXPECT_EQ(r->stream, Stream::kStderr);
+    EXPECT_EQ(r->attrs, R"({"tag":"x"})");
+    EXPECT_EQ(r->time_ns, kT0 + kSecond / 2);
+}
+
+TEST(JsonFileLine, APartialRecordHasNoNewline) {
+    auto r = parseJsonFileLine(R"({"log":"cut","stream":"stdout","time":"2023-11-14T22:13:20Z"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->newline);
+}
+
+TEST(Rfc3339, ParsesNanosecondsAndOffsets) {
+    EXPECT_EQ(parseRfc3339("2023-11-14T22:13:20.000000001Z"), kT0 + 1);
+    EXPECT_EQ(parseRfc3339("2023-11-15T00:13:20+02:00"), kT0);
+    EXPECT_FALSE(parseRfc3339("2023-11-14 garbage").has_value());
+}
+
+TEST_F(ReaderTest, ReadsEverythingInOrder) {
+    write(10);
+    EXPECT_EQ(read({}), lines(0, 10));
+}
+
+TEST_F(ReaderTest, AMissingLogIsEmpty) {
+    EXPECT_TRUE(read({}).empty());
+}
+
+TEST_F(ReaderTest, TailGivesTheLastRecords) {
+    write(1000);
+    ReadFilter f;
+    f.tail = 3;
+    EXPECT_EQ(read(f), lines(997, 1000));
+    f.tail = 0;
+    EXPECT_TRUE(read(f).empty());
+    f.tail = 5000;
+    EXPECT_EQ(read(f).size(), 1000u);
+}
+
+TEST_F(ReaderTest, TailCountsOnlyTheChosenStream) {
+    write(100);
+    ReadFilter f;
+    f.tail = 3;
+    f.stdout_stream = false;
+    EXPECT_EQ(read(f), lines(95, 100, 2));
+}
+
+TEST_F(ReaderTest, SinceAndUntilAreInclusive) {
+    write(100);
+    ReadFilter f;
+    f.since_ns = kT0 + 10 * kSecond;
+    f.until_ns = kT0 + 12 * kSecond;
+    EXPECT_EQ(read(f), lines(10, 13));
+}
+
+TEST_F(ReaderTest, SinceFindsItsPlaceInALargeFile) {
+    write(20000);  // ~1.4 MB: the binary search narrows it down before reading
+    ReadFilter f;
+    f.since_ns = kT0 + 19990 * kSecond;
+    EXPECT_EQ(read(f), lines(19990, 20000));
+}
+
+TEST_F(ReaderTest, ReadsAcrossRotatedAndCompressedFiles) {
+    write(300, {{"max-size", "2k"}, {"max-file", "5"}, {"compress", "true"}});
+    EXPECT_TRUE(fs::exists(root_ / "c" / "c-json.log.4.gz"));
+    auto all = read({});
+    ASSERT_FALSE(all.empty());
+    int first = std::stoi(all.front().substr(5));
+    EXPECT_EQ(all, lines(first, 300));
+    ReadFilter f;
+    f.tail = 100;  // reaches back into the compressed files
+    EXPECT_EQ(read(f), lines(200, 300));
+    ReadFilter s;
+    s.since_ns = kT0 + (first + 5) * kSecond;
+    s.until_ns = kT0 + (first + 7) * kSecond;
+    EXPECT_EQ(read(s), lines(first + 5, first + 8));
+}
+
+TEST_F(ReaderTest, ReadsAcrossPlainRotations) {
+    write(300, {{"max-size", "2k"}, {"max-file", "3"}});
+    auto all = read({});
+    int first = std::stoi(all.front().substr(5));
+    EXPECT_EQ(all, lines(first, 300));
+    ReadFilter f;
+    f.tail = 40;
+    EXPECT_EQ(read(f), lines(260, 300));
+}
+
+}  // namespace
+}  // namespace ringlog
