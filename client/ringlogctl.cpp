@@ -2,6 +2,7 @@
 //   ringlogctl run [OPTIONS] -- CMD [ARGS…]     run CMD with its stdout/stderr attached to ringlogd
 //   ringlogctl attach [OPTIONS] --fifo PATH [--fifo PATH]   hand FIFOs an engine created to
 //   ringlogd
+//   ringlogctl logs [OPTIONS] CONTAINER        read a container's log back, over D-Bus
 // Exit codes follow docker run: 125 when ringlogd refuses or cannot be reached, 126 when CMD
 // cannot be executed, 127 when it is not found, otherwise CMD's own status (128+N for signal N).
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "logs_command.h"
 #include "ringlog/client.h"
 
 namespace {
@@ -28,7 +30,9 @@ constexpr int kExitDaemonError = 125;
         code == 0 ? stdout : stderr,
         "Usage:\n"
         "  ringlogctl run [OPTIONS] -- CMD [ARGS...]\n"
-        "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n\n"
+        "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n"
+        "  ringlogctl logs [--tail N] [--since T] [--until T] [--stream S] [--format F] "
+        "CONTAINER\n\n"
         "Options:\n"
         "  --socket PATH           ringlogd's ingest socket (default $RINGLOGD_SOCKET or %s)\n"
         "  --id ID                 full container id (run: a random 64-hex id by default)\n"
@@ -272,6 +276,8 @@ int main(int argc, char** argv) {
         return run(parse(argc, argv, 2, true));
     if (verb == "attach")
         return attachFifos(parse(argc, argv, 2, false));
+    if (verb == "logs")
+        return logsCommand(argc, argv, 2);
     std::fprintf(stderr, "ringlogctl: unknown command %s\n", verb.c_str());
     usage(2);
 }

@@ -129,10 +129,15 @@ class LogReader {
 using DriverFactory = Result<std::unique_ptr<LogDriver>> (*)(const ContainerInfo&, const OptionMap&,
                                                              const DriverEnvironment&);
 
+using ReaderFactory = Result<std::unique_ptr<LogReader>> (*)(const ContainerInfo&, const OptionMap&,
+                                                             const DriverEnvironment&,
+                                                             const ReadFilter&);
+
 struct DriverDescriptor {
     std::string_view name;
     std::span<const OptionSpec> options;
     DriverFactory create;
+    ReaderFactory open_reader;  // nullptr: the driver keeps nothing to read back
 };
 
 // The registry (drivers/registry.cpp).

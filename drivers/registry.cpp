@@ -12,8 +12,9 @@ namespace ringlog {
 namespace {
 
 const std::array kDrivers = {
-    DriverDescriptor{"json-file", JsonFileDriver::kOptions, &JsonFileDriver::create},
-    DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create},
+    DriverDescriptor{"json-file", JsonFileDriver::kOptions, &JsonFileDriver::create,
+                     &JsonFileDriver::openReader},
+    DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create, nullptr},
 };
 
 std::string typeName(OptionType t) {

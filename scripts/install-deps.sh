@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config
-  libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev
-  # tests
-  libgtest-dev libgmock-dev
+  libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
+  # tests: GoogleTest, and a real bus (dbus-daemon) with a real client (busctl, in systemd)
+  libgtest-dev libgmock-dev dbus-daemon systemd
   # formatting check
   clang-format
 )

@@ -26,6 +26,8 @@ const std::vector<SettingDoc> kSettingDocs = {
     {"max-containers", "4096", "containers attached at once; more are refused"},
     {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
     {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},
+    {"dbus", "auto",
+     "serve org.ringlog.Log1 on the system bus: yes, no, or auto (if the bus is there)"},
 };
 
 namespace {
@@ -112,6 +114,10 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
                          [&](const char* l) { return value == l; }))
             return badValue(key, value, "one of trace, debug, info, warn, error");
         s.log_level = value;
+    } else if (key == "dbus") {
+        if (value != "auto" && value != "yes" && value != "no")
+            return badValue(key, value, "yes, no or auto");
+        s.dbus = value;
     } else {
         return invalid("unknown setting \"" + key + "\"");
     }

@@ -25,6 +25,7 @@ struct Settings {
     uint32_t max_containers = 4096;
     uint32_t consumer_threads = 2;
     std::string log_level = "info";
+    std::string dbus = "auto";  // auto: serve org.ringlog.Log1 if the system bus is there
 };
 
 struct SettingDoc {

@@ -30,9 +30,15 @@ constexpr size_t kReadBufferBytes = 64 * 1024;  // a default pipe's worth per re
 constexpr int kReadsPerEvent = 4;               // then let other fds have their turn
 constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet answered
 constexpr std::chrono::seconds kConnectionTimeout{10};
-constexpr size_t kMaxControlFds = 8;
-constexpr size_t kMaxRememberedExited =
-    16384;  // room to see that a client sent too many, then refuse
+constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
+constexpr size_t kMaxRememberedExited = 16384;
+constexpr size_t kMaxQueries = 64;  // Query streams open at once
+
+uint64_t realtimeUs() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
+}
 
 // The options every driver accepts because the daemon handles them (docker's generic log-opts).
 constexpr std::array<OptionSpec, 3> kCommonOptions{{
@@ -45,10 +51,17 @@ constexpr std::array<OptionSpec, 3> kCommonOptions{{
 
 // What an epoll event points at.
 struct Daemon::Watch {
-    enum Kind { kListen, kConnection, kInput, kWake, kSignal } kind;
+    enum Kind { kListen, kConnection, kInput, kWake, kSignal, kBus, kQuery } kind;
     Connection* connection = nullptr;
     Attached* attached = nullptr;
     Container::Input* input = nullptr;
+    Query* query = nullptr;
+};
+
+struct Daemon::Query {
+    explicit Query(QueryStream s) : stream(std::move(s)) {}
+    QueryStream stream;
+    Watch watch{Watch::kQuery};
 };
 
 struct Daemon::Connection {
@@ -63,6 +76,8 @@ struct Daemon::Attached {
     std::shared_ptr<Container> container;
     std::vector<std::unique_ptr<Watch>> watches;  // one per input
     bool armed = false;
+    uint64_t attached_at_us = 0;
+    uid_t owner_uid = 0;
 };
 
 Daemon::Daemon(Settings settings)
@@ -181,6 +196,20 @@ std::optional<Error> Daemon::start() {
                                                             [this](const auto& c) {
                                                                 postEvent({Event::kDrained, c});
                                                             }});
+    if (settings_.dbus != "no") {
+        auto bus = BusApi::connect(*this);
+        if (bus) {
+            bus_ = std::move(*bus);
+            bus_watch_ = std::make_unique<Watch>(Watch{Watch::kBus});
+            bus_events_ = bus_->epollEvents();
+            watch(bus_->fd(), bus_watch_.get(), bus_events_);
+            spdlog::info("serving org.ringlog.Log1 on the system bus");
+        } else if (settings_.dbus == "yes") {
+            return bus.error();
+        } else {
+            spdlog::info("no D-Bus API ({}): ingest only", bus.error().message);
+        }
+    }
     sd_notify(0, "READY=1\nSTATUS=No containers attached");
     return std::nullopt;
 }
@@ -198,6 +227,11 @@ int Daemon::run() {
     std::vector<struct epoll_event> events(256);
     while (!force_exit_ && !(shutting_down_ && attached_.empty() && draining_.empty())) {
         int timeout = connections_.empty() ? -1 : 1000;
+        if (bus_) {
+            int bus_timeout = bus_->timeoutMs();
+            if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
+                timeout = bus_timeout;
+        }
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
             spdlog::critical("epoll_wait: {}", errnoText(errno));
@@ -221,9 +255,20 @@ int Daemon::run() {
                 case Watch::kSignal:
                     onSignal();
                     break;
+                case Watch::kBus:
+                    bus_->process();
+                    break;
+                case Watch::kQuery:
+                    onQuery(w->query);
+                    break;
             }
             // serviceInput and onConnection may free watches of later events in this batch only
             // through onWake (drained containers), which defers removal to its own event.
+        }
+        if (bus_) {
+            if (n == 0)
+                bus_->process();  // its timeout
+            updateBusWatch();
         }
         auto now = std::chrono::steady_clock::now();
         for (auto it = connections_.begin(); it != connections_.end();) {
@@ -525,8 +570,12 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
                     mode_name, describeSize(static_cast<int64_t>(as.max_buffer_size)));
     spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
                  conn.cred.uid, summary);
+    a->attached_at_us = realtimeUs();
+    a->owner_uid = conn.cred.uid;
     attached_.emplace(id, std::move(a));
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
+    if (bus_)
+        bus_->containerAttached(id);
     return summary;
 }
 
@@ -632,14 +681,21 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
         return;
     // Exited containers are remembered so a restart continues their sequence; the oldest are
     // forgotten beyond a bound, as a host runs an unbounded number of containers over time.
-    if (exited_.insert_or_assign(c->info().id, Exited{c->info(), c->nextSequence()}).second)
+    ContainerView view = viewOf(*it->second);
+    view.attached = false;
+    view.exited_at_us = realtimeUs();
+    if (exited_.insert_or_assign(c->info().id, Exited{std::move(view), c->nextSequence()}).second)
         exited_order_.push_back(c->info().id);
     while (exited_order_.size() > kMaxRememberedExited) {
+        if (bus_)
+            bus_->containerForgotten(exited_order_.front());
         exited_.erase(exited_order_.front());
         exited_order_.pop_front();
     }
     attached_.erase(it);
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
+    if (bus_)
+        bus_->containerExited(c->info().id);
 }
 
 void Daemon::onSignal() {
@@ -687,6 +743,121 @@ void Daemon::beginShutdown() {
         }
         afterInput(*a);
     }
+}
+
+// ---- the D-Bus side ----
+
+void Daemon::updateBusWatch() {
+    uint32_t events = bus_->epollEvents();
+    if (events == bus_events_)
+        return;
+    struct epoll_event ev {};
+    ev.events = events;
+    ev.data.ptr = bus_watch_.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, bus_->fd(), &ev);
+    bus_events_ = events;
+}
+
+ContainerView Daemon::viewOf(const Attached& a) const {
+    const auto& c = *a.container;
+    ContainerView v;
+    v.info = c.info();
+    v.settings = c.settings();
+    v.attached = true;
+    v.attached_at_us = a.attached_at_us;
+    v.owner_uid = a.owner_uid;
+    auto ring = c.ringStats();
+    v.lines_in = c.counters().lines_in.load();
+    v.bytes_in = c.counters().bytes_in.load();
+    v.lines_written = c.counters().lines_written.load();
+    v.lines_dropped = ring.dropped_lines;
+    v.bytes_dropped = ring.dropped_bytes;
+    return v;
+}
+
+std::vector<ContainerView> Daemon::listContainers() {
+    std::vector<ContainerView> out;
+    for (const auto& [id, a] : attached_)
+        out.push_back(viewOf(*a));
+    for (const auto& [id, e] : exited_)
+        if (attached_.count(id) == 0)
+            out.push_back(e.view);
+    return out;
+}
+
+std::optional<ContainerView> Daemon::findContainer(std::string_view key) {
+    if (auto it = attached_.find(key); it != attached_.end())
+        return viewOf(*it->second);
+    if (auto it = exited_.find(key); it != exited_.end())
+        return it->second.view;
+    // A unique id prefix, as docker accepts; then a name, the attached container first.
+    std::optional<ContainerView> match;
+    int matches = 0;
+    for (const auto& c : listContainers()) {
+        if (!key.empty() && c.info.id.compare(0, key.size(), key) == 0) {
+            match = c;
+            ++matches;
+        }
+    }
+    if (matches == 1)
+        return match;
+    for (const auto& [id, a] : attached_)
+        if (a->container->info().name == key)
+            return viewOf(*a);
+    for (const auto& [id, e] : exited_)
+        if (e.view.info.name == key)
+            return e.view;
+    return std::nullopt;
+}
+
+Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options) {
+    if (queries_.size() >= kMaxQueries)
+        return Error{RINGLOG_STATUS_LIMIT,
+                     "too many queries running (" + std::to_string(kMaxQueries) + "); try again"};
+    const DriverDescriptor* d = findDriver(c.settings.driver);
+    if (d == nullptr || d->open_reader == nullptr)
+        return invalid("driver " + c.settings.driver + " keeps no logs to read back");
+    auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, options.filter);
+    if (!reader)
+        return reader.error();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return Error{RINGLOG_STATUS_LIMIT, "pipe: " + errnoText(errno)};
+    UniqueFd read_end(fds[0]), write_end(fds[1]);
+    ::fcntl(write_end.get(), F_SETFL, ::fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
+    auto q = std::make_unique<Query>(
+        QueryStream(std::move(*reader), options.format, std::move(write_end)));
+    q->watch.query = q.get();
+    watch(q->stream.fd(), &q->watch, EPOLLOUT);
+    queries_.emplace(q.get(), std::move(q));
+    return read_end;
+}
+
+void Daemon::onQuery(Query* q) {
+    if (q->stream.pump() == QueryStream::Progress::kWaitWritable)
+        return;
+    unwatch(q->stream.fd());
+    queries_.erase(q);  // closes the pipe: the reader sees the end
+}
+
+std::optional<Error> Daemon::detach(const std::string& id) {
+    auto it = attached_.find(id);
+    if (it == attached_.end())
+        return invalid("container " + id + " is not attached");
+    Attached& a = *it->second;
+    for (auto& in : a.container->inputs()) {
+        if (in->eof)
+            continue;
+        if (a.armed)
+            unwatch(in->fd.get());
+        in->fd.reset();
+        in->eof = true;
+    }
+    spdlog::info("container {} detached on request", a.container->info().shortId());
+    if (!a.container->blocked() && !a.container->pushBacklog())
+        a.container->setBlocked(true);
+    afterInput(a);
+    return std::nullopt;
 }
 
 }  // namespace ringlog

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bus_api.h"
 #include "config.h"
 #include "consumer_pool.h"
 #include "container.h"
@@ -25,10 +26,10 @@
 
 namespace ringlog {
 
-class Daemon {
+class Daemon final : private BusBackend {
   public:
     explicit Daemon(Settings settings);
-    ~Daemon();
+    ~Daemon() override;
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
@@ -42,8 +43,9 @@ class Daemon {
     struct Watch;
     struct Connection;
     struct Attached;
+    struct Query;
     struct Exited {
-        ContainerInfo info;
+        ContainerView view;  // as it was when it exited
         uint64_t next_sequence = 1;
     };
     struct Event {
@@ -70,6 +72,17 @@ class Daemon {
     void onSignal();
     void beginShutdown();
     void postEvent(Event e);
+    void updateBusWatch();
+    void onQuery(Query* q);
+    ContainerView viewOf(const Attached& a) const;
+
+    // BusBackend
+    std::vector<ContainerView> listContainers() override;
+    std::optional<ContainerView> findContainer(std::string_view id_or_name) override;
+    Result<UniqueFd> startQuery(const ContainerView& container,
+                                const QueryOptions& options) override;
+    std::optional<Error> detach(const std::string& id) override;
+    std::optional<gid_t> readerGroup() const override { return allowed_gid_; }
 
     Settings settings_;
     DriverEnvironment driver_env_;
@@ -93,6 +106,10 @@ class Daemon {
     bool shutting_down_ = false;
     bool force_exit_ = false;
     LogLimiter refusal_log_;
+    std::unique_ptr<BusApi> bus_;  // null without D-Bus
+    std::unique_ptr<Watch> bus_watch_;
+    uint32_t bus_events_ = 0;
+    std::map<Query*, std::unique_ptr<Query>> queries_;
 };
 
 }  // namespace ringlog

@@ -11,6 +11,9 @@
 #include <regex>
 
 #include "json_encoding.h"
+#include "json_file_reader.h"
+
+#include <filesystem>
 #include "task_queue.h"
 #include "units.h"
 
@@ -310,6 +313,18 @@ Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& i
     ::fstat(file->get(), &st);
     return std::unique_ptr<LogDriver>(new JsonFileDriver(
         std::move(dir), name, display, std::move(*file), st.st_size, std::move(s), env.background));
+}
+
+Result<std::unique_ptr<LogReader>> JsonFileDriver::openReader(const ContainerInfo& info,
+                                                              const OptionMap& o,
+                                                              const DriverEnvironment& env,
+                                                              const ReadFilter& filter) {
+    auto path = o.find("path");
+    std::filesystem::path file =
+        path != o.end() && !path->second.empty()
+            ? std::filesystem::path(path->second)
+            : std::filesystem::path(env.log_root) / info.id / (info.id + "-json.log");
+    return JsonFileReader::open(file, filter);
 }
 
 JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path,

@@ -35,6 +35,10 @@ class JsonFileDriver final : public LogDriver {
     static Result<std::unique_ptr<LogDriver>> create(const ContainerInfo& info,
                                                      const OptionMap& options,
                                                      const DriverEnvironment& env);
+    static Result<std::unique_ptr<LogReader>> openReader(const ContainerInfo& info,
+                                                         const OptionMap& options,
+                                                         const DriverEnvironment& env,
+                                                         const ReadFilter& filter);
     ~JsonFileDriver() override;
 
     struct Settings {

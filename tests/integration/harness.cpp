@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -77,6 +79,10 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
             fcntl(fd, F_SETFD, 0);
         for (const auto& [k, v] : o.env)
             setenv(k.c_str(), v.c_str(), 1);
+        if (o.gid >= 0 && (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(o.gid)) != 0))
+            _exit(126);
+        if (o.uid >= 0 && setuid(static_cast<uid_t>(o.uid)) != 0)
+            _exit(126);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -87,7 +93,57 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     return Process{pid};
 }
 
-Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args) : dir_(dir) {
+DbusDaemon::DbusDaemon(const fs::path& dir) {
+    fs::create_directories(dir);
+    std::string socket = (dir / "system_bus_socket").string();
+    std::ofstream(dir / "bus.conf")
+        << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=)"
+        << socket << R"(</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>)"
+        << DBUS_POLICY_FILE << R"(</include>
+</busconfig>
+)";
+    fs::permissions(dir, fs::perms::all);
+    Pipe address;
+    SpawnOptions o;
+    o.keep_fds = {address.write_fd};
+    process_ = spawn({"/usr/bin/dbus-daemon", "--config-file=" + (dir / "bus.conf").string(),
+                      "--nofork", "--print-address=" + std::to_string(address.write_fd)},
+                     o);
+    address.closeWrite();
+    address_ = readLine(address.read_fd);
+    if (address_.empty())
+        throw std::runtime_error("dbus-daemon did not start");
+    address_.pop_back();
+}
+
+DbusDaemon::~DbusDaemon() {
+    process_.kill(SIGKILL);
+    process_.wait();
+}
+
+Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args,
+               std::map<std::string, std::string> env)
+    : dir_(dir) {
     socket_ = (dir / "ingest.sock").string();
     fs::create_directories(dir);
     std::ofstream(dir / "ringlogd.conf")
@@ -104,9 +160,13 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args) : dir_(
     std::vector<std::string> argv = {
         ringlogdPath(), "--config",   (dir / "ringlogd.conf").string(), "--socket",
         socket_,        "--log-root", (dir / "logs").string()};
+    // Hermetic: no D-Bus unless a test asks for it (and brings its own bus).
+    if (std::find(extra_args.begin(), extra_args.end(), "--dbus") == extra_args.end())
+        argv.insert(argv.end(), {"--dbus", "no"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     SpawnOptions o;
     o.stderr_file = (dir / "ringlogd.log").string();
+    o.env = std::move(env);
     o.env["NOTIFY_SOCKET"] = notify;
     process_ = spawn(argv, o);
 

@@ -35,6 +35,8 @@ struct SpawnOptions {
     std::string stderr_file;
     std::vector<int> keep_fds;  // fds the child inherits under the same numbers
     std::map<std::string, std::string> env;
+    int uid = -1;  // run as this uid/gid (no supplementary groups); root only
+    int gid = -1;
 };
 
 // A started process; wait() reaps it and returns the exit code (128+N for signal N).
@@ -46,10 +48,24 @@ struct Process {
 
 Process spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
+// A private system bus: the real dbus-daemon with a configuration like Debian's system bus
+// that includes ringlogd's policy file. Killed by PID at the end.
+class DbusDaemon {
+  public:
+    explicit DbusDaemon(const fs::path& dir);
+    ~DbusDaemon();
+    const std::string& address() const { return address_; }
+
+  private:
+    Process process_;
+    std::string address_;
+};
+
 class Daemon {
   public:
     // Starts ringlogd on <dir>/ingest.sock with logs under <dir>/logs and waits for READY=1.
-    explicit Daemon(const fs::path& dir, std::vector<std::string> extra_args = {});
+    explicit Daemon(const fs::path& dir, std::vector<std::string> extra_args = {},
+                    std::map<std::string, std::string> env = {});
     ~Daemon();
     // SIGTERM, then waits for it to exit; returns the exit code.
     int stop();
