@@ -28,6 +28,19 @@ constexpr const char* kNotSupported = "org.freedesktop.DBus.Error.NotSupported";
 constexpr const char* kFailed = "org.freedesktop.DBus.Error.Failed";
 constexpr const char* kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
 
+// sdbus-c++ turns an sdbus::Error thrown by a handler into an error reply; anything else would
+// unwind through sd-bus's C callbacks. Every handler runs through this.
+template <typename F>
+auto guarded(F&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const sdbus::Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw sdbus::Error(kFailed, std::string("internal error: ") + e.what());
+    }
+}
+
 Caller callerOf(const sdbus::IObject& object) {
     Caller c;
     const sdbus::Message* msg = object.getCurrentlyProcessedMessage();
@@ -179,6 +192,12 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
                               std::string, sdbus::ObjectPath>>
     ListContainers() override {
+        return guarded([&] { return list(); });
+    }
+
+    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                              std::string, sdbus::ObjectPath>>
+    list() {
         Caller caller = callerOf(getObject());
         std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
                                   std::string, sdbus::ObjectPath>>
@@ -194,11 +213,17 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     }
 
     sdbus::ObjectPath GetContainer(const std::string& id_or_name) override {
-        return sdbus::ObjectPath(containerObjectPath(readable(id_or_name).info.id));
+        return guarded(
+            [&] { return sdbus::ObjectPath(containerObjectPath(readable(id_or_name).info.id)); });
     }
 
     sdbus::UnixFd Query(const std::string& id_or_name,
                         const std::map<std::string, sdbus::Variant>& options) override {
+        return guarded([&] { return query(id_or_name, options); });
+    }
+
+    sdbus::UnixFd query(const std::string& id_or_name,
+                        const std::map<std::string, sdbus::Variant>& options) {
         QueryOptions q = parseQueryOptions(options);
         ContainerView c = readable(id_or_name);
         auto fd = backend_.startQuery(c, q);
@@ -213,6 +238,10 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     }
 
     void Detach(const std::string& id) override {
+        guarded([&] { detach(id); });
+    }
+
+    void detach(const std::string& id) {
         if (callerOf(getObject()).uid != 0)
             throw sdbus::Error(kAccessDenied, "only root may detach a container");
         if (!backend_.findContainer(id))
@@ -242,10 +271,12 @@ class BusApi::ContainerObject final
     // No per-caller check here: sdbus-c++ 1.2 does not pass the caller to property getters, so
     // the bus policy keeps container properties to root (dbus/org.ringlog.Log1.conf).
     ContainerView view() {
-        auto c = backend_.findContainer(id_);
-        if (!c)
-            throw sdbus::Error(kNoSuchContainer, "container " + id_ + " is gone");
-        return *c;
+        return guarded([&] {
+            auto c = backend_.findContainer(id_);
+            if (!c)
+                throw sdbus::Error(kNoSuchContainer, "container " + id_ + " is gone");
+            return *c;
+        });
     }
     std::string Id() override { return view().info.id; }
     std::string Name() override { return view().info.name; }
