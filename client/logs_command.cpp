@@ -29,15 +29,18 @@ class ManagerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Man
 };
 
 [[noreturn]] void usage(int code) {
-    std::fprintf(code == 0 ? stdout : stderr,
-                 "Usage: ringlogctl logs [OPTIONS] CONTAINER\n\n"
-                 "CONTAINER is a full id, a unique id prefix, or a name.\n"
-                 "  --tail N          only the last N records (default: all)\n"
-                 "  --since TIME      records at or after TIME: RFC 3339, Unix seconds, or a\n"
-                 "                    duration before now (10s, 5m, 2h)\n"
-                 "  --until TIME      records at or before TIME (same forms)\n"
-                 "  --stream S        stdout or stderr only\n"
-                 "  --format F        raw (the bytes as written, default) or json\n");
+    std::fprintf(
+        code == 0 ? stdout : stderr,
+        "Usage: ringlogctl logs [OPTIONS] CONTAINER\n\n"
+        "CONTAINER is a full id, a unique id prefix, or a name.\n"
+        "  --tail N          only the last N records (default: all)\n"
+        "  --since TIME      records at or after TIME: RFC 3339, Unix seconds, or a\n"
+        "                    duration before now (10s, 5m, 2h)\n"
+        "  --until TIME      records at or before TIME (same forms)\n"
+        "  --stream S        stdout or stderr only\n"
+        "  --format F        raw (the bytes as written, default) or json\n"
+        "  -f, --follow      keep streaming new records until the container exits\n"
+        "  --after-cursor C  only records after the one whose \"cursor\" was C (json format)\n");
     std::exit(code);
 }
 
@@ -80,6 +83,10 @@ int logsCommand(int argc, char** argv, int first) {
         std::string a = argv[i];
         if (a == "--help" || a == "-h")
             usage(0);
+        if (a == "-f" || a == "--follow") {
+            options["follow"] = sdbus::Variant(true);
+            continue;
+        }
         if (a.rfind("--", 0) != 0) {
             if (!container.empty())
                 usage(2);
@@ -103,6 +110,8 @@ int logsCommand(int argc, char** argv, int first) {
             options["streams"] = sdbus::Variant(std::vector<std::string>{v});
         } else if (a == "--format") {
             options["format"] = sdbus::Variant(v);
+        } else if (a == "--after-cursor") {
+            options["after_cursor"] = sdbus::Variant(v);
         } else {
             std::fprintf(stderr, "ringlogctl logs: unknown option %s\n", a.c_str());
             usage(2);

@@ -112,9 +112,10 @@ struct ReadFilter {
 struct StoredRecord {
     Stream stream = Stream::kStdout;
     int64_t time_ns = 0;
-    std::string message;   // without the trailing '\n'
-    bool newline = false;  // false: a partial record (a cut line, or a last line without '\n')
-    std::string attrs;     // driver-specific extra attributes, as JSON, or empty
+    std::string message;    // without the trailing '\n'
+    bool newline = false;   // false: a partial record (a cut line, or a last line without '\n')
+    std::string attrs;      // driver-specific extra attributes, as JSON, or empty
+    uint64_t sequence = 0;  // the per-container sequence number when known (live records), else 0
 };
 
 // Reads a container's persisted records back in time order. Drivers that can be read implement

@@ -98,6 +98,7 @@ std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& na
 
 QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options) {
     QueryOptions q;
+    std::optional<int64_t> after_cursor;
     for (const auto& [name, v] : options) {
         if (name == "since") {
             q.filter.since_ns = timeOption(v, name);
@@ -137,14 +138,27 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
                 q.format = QueryFormat::kJson;
             else
                 throw sdbus::Error(kInvalidArgs, "option \"format\" must be \"raw\" or \"json\"");
-        } else if (name == "follow" || name == "after_cursor") {
-            throw sdbus::Error(kNotSupported,
-                               "option \"" + name + "\" is not supported by this ringlogd yet");
+        } else if (name == "follow") {
+            if (!v.containsValueOfType<bool>())
+                throw sdbus::Error(kInvalidArgs, "option \"follow\" must be a boolean (b)");
+            q.follow = v.get<bool>();
+        } else if (name == "after_cursor") {
+            // A cursor is a record's time in ns (strictly increasing per container).
+            std::string cursor = v.containsValueOfType<std::string>() ? v.get<std::string>() : "";
+            auto t = parseInteger(cursor);
+            if (!t)
+                throw sdbus::Error(kInvalidArgs, "option \"after_cursor\": \"" + cursor +
+                                                     "\" is not a cursor returned by a query");
+            after_cursor = *t + 1;
         } else {
-            throw sdbus::Error(kInvalidArgs, "unknown option \"" + name +
-                                                 "\" (known: since, until, tail, streams, format)");
+            throw sdbus::Error(
+                kInvalidArgs,
+                "unknown option \"" + name +
+                    "\" (known: since, until, tail, streams, format, follow, after_cursor)");
         }
     }
+    if (after_cursor && (!q.filter.since_ns || *q.filter.since_ns < *after_cursor))
+        q.filter.since_ns = after_cursor;
     return q;
 }
 

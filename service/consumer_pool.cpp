@@ -53,6 +53,8 @@ void ConsumerPool::run() {
         auto outcome = container->consume(scratch, ends, Clock::now());
         if (outcome.wake_producer && callbacks_.producer_may_resume)
             callbacks_.producer_may_resume(container);
+        if (outcome.wake_followers && callbacks_.followers_have_data)
+            callbacks_.followers_have_data(container);
         bool requeue = false;
         switch (outcome.kind) {
             case Container::ConsumeOutcome::kMore:

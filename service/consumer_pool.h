@@ -21,6 +21,8 @@ class ConsumerPool {
     struct Callbacks {
         // A container's ring has room again for its blocked reader.
         std::function<void(const std::shared_ptr<Container>&)> producer_may_resume;
+        // A container's followers have new records to read.
+        std::function<void(const std::shared_ptr<Container>&)> followers_have_data;
         // A container's input is closed and everything is persisted; finish() has run.
         std::function<void(const std::shared_ptr<Container>&)> drained;
     };

@@ -43,11 +43,13 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     h.partial_ordinal = partial_ordinal;
     h.sequence = next_sequence_;
     h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
-    // Each record gets its own clock reading: lines read together are still ordered in time.
-    h.time_ns = realtimeNs();
+    // Each record gets its own clock reading, nudged to be later than the previous record's, so
+    // times order a container's records totally (queries use them as cursors).
+    h.time_ns = std::max(realtimeNs(), last_time_ns_ + 1);
     if (ring_->push(h, message) == RingLog::PushResult::kFull)
         return false;
     partial_id = h.partial_id;
+    last_time_ns_ = h.time_ns;
     ++next_sequence_;
     counters_.lines_in.fetch_add(1, std::memory_order_relaxed);
     counters_.bytes_in.fetch_add(message.size() + ((flags & kRecordNewline) ? 1 : 0),
@@ -152,6 +154,10 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
         size_t retire = r.records_done;
         if (r.status == WriteStatus::kFatal)
             retire = scratch.size();
+        // Followers get copies of what is persisted; the views point into the ring, so before
+        // the cells are released to the producer.
+        if (live_feed_->publish(std::span<const RecordView>(scratch).first(r.records_done)))
+            out.wake_followers = true;
         uint32_t upto = retire == 0 ? batch.begin : ends[retire - 1];
         out.wake_producer |= ring_->release(batch, upto, retire);
         counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
@@ -186,6 +192,7 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
 
 void Container::finish() {
     driver_->close();
+    live_feed_->close();
     state_.store(ContainerState::kExited);
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "framer.h"
+#include "live_feed.h"
 #include "log_driver.h"
 #include "log_limiter.h"
 #include "ring_log.h"
@@ -51,6 +52,7 @@ class Container final : public RecordSink {
     const ContainerCounters& counters() const { return counters_; }
     RingStats ringStats() const { return ring_->stats(); }
     uint64_t nextSequence() const { return next_sequence_; }
+    const std::shared_ptr<LiveFeed>& liveFeed() const { return live_feed_; }
     ContainerState state() const { return state_.load(); }
 
     // ---- Reader side: the event-loop thread only. ----
@@ -93,6 +95,7 @@ class Container final : public RecordSink {
         enum Kind { kIdle, kMore, kRetryLater, kDrained } kind = kIdle;
         Clock::time_point retry_at{};
         bool wake_producer = false;
+        bool wake_followers = false;
     };
     ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                            Clock::time_point now);
@@ -115,11 +118,14 @@ class Container final : public RecordSink {
     std::unique_ptr<RingLog> ring_;
     std::unique_ptr<LogDriver> driver_;
     ContainerCounters counters_;
+    std::shared_ptr<LiveFeed> live_feed_ = std::make_shared<LiveFeed>();
     std::atomic<ContainerState> state_{ContainerState::kAttached};
 
     // reader side
     std::vector<std::unique_ptr<Input>> inputs_;
     uint64_t next_sequence_;
+    int64_t last_time_ns_ =
+        0;  // record times are strictly increasing: a record's time is its cursor
     bool blocked_ = false;
 
     // consumer side

@@ -32,7 +32,8 @@ constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet
 constexpr std::chrono::seconds kConnectionTimeout{10};
 constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
 constexpr size_t kMaxRememberedExited = 16384;
-constexpr size_t kMaxQueries = 64;  // Query streams open at once
+constexpr size_t kMaxQueries = 64;  // Query streams open at once, followers included
+constexpr size_t kMaxFollowersPerContainer = 16;
 
 uint64_t realtimeUs() {
     struct timespec ts;
@@ -62,6 +63,7 @@ struct Daemon::Query {
     explicit Query(QueryStream s) : stream(std::move(s)) {}
     QueryStream stream;
     Watch watch{Watch::kQuery};
+    bool waiting_for_data = false;  // caught up with a live feed: not watched for EPOLLOUT
 };
 
 struct Daemon::Connection {
@@ -189,13 +191,13 @@ std::optional<Error> Daemon::start() {
 
     background_ = std::make_unique<TaskQueue>();
     driver_env_ = {settings_.log_root, settings_.allowed_log_roots, background_.get()};
+    auto post = [this](Event::Kind kind) {
+        return [this, kind](const std::shared_ptr<Container>& c) { postEvent({kind, c}); };
+    };
     pool_ = std::make_unique<ConsumerPool>(
-        settings_.consumer_threads, ConsumerPool::Callbacks{[this](const auto& c) {
-                                                                postEvent({Event::kResume, c});
-                                                            },
-                                                            [this](const auto& c) {
-                                                                postEvent({Event::kDrained, c});
-                                                            }});
+        settings_.consumer_threads,
+        ConsumerPool::Callbacks{post(Event::kResume), post(Event::kPublished),
+                                post(Event::kDrained)});
     if (settings_.dbus != "no") {
         auto bus = BusApi::connect(*this);
         if (bus) {
@@ -631,6 +633,12 @@ void Daemon::onWake() {
     for (auto& e : events) {
         if (e.kind == Event::kDrained) {
             onDrained(e.container);
+            feedFollowers(e.container->liveFeed().get());  // they end once they have it all
+            continue;
+        }
+        if (e.kind == Event::kPublished) {
+            e.container->liveFeed()->clearWakeup();
+            feedFollowers(e.container->liveFeed().get());
             continue;
         }
         Attached* found = findAttached(e.container);
@@ -817,16 +825,46 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
     const DriverDescriptor* d = findDriver(c.settings.driver);
     if (d == nullptr || d->open_reader == nullptr)
         return invalid("driver " + c.settings.driver + " keeps no logs to read back");
-    auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, options.filter);
-    if (!reader)
+    // Following an attached container: history up to what is persisted now, then the live feed
+    // from exactly there (LiveFeed explains why there is no gap and no duplicate). An exited
+    // container has no more to come: its history is all.
+    std::shared_ptr<LiveFeed> feed;
+    LiveFeed::Position position;
+    ReadFilter history = options.filter;
+    if (auto it = attached_.find(c.info.id); options.follow && it != attached_.end()) {
+        feed = it->second->container->liveFeed();
+        size_t followers = 0;
+        for (const auto& [q, owned] : queries_)
+            followers += q->stream.feed() == feed.get();
+        if (followers >= kMaxFollowersPerContainer)
+            return Error{RINGLOG_STATUS_LIMIT, "container " + c.info.shortId() + " has " +
+                                                   std::to_string(followers) +
+                                                   " followers already"};
+        position = feed->follow();
+        if (!history.until_ns || *history.until_ns > position.persisted_through)
+            history.until_ns = position.persisted_through;
+    }
+    auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, history);
+    if (!reader) {
+        if (feed)
+            feed->unfollow();
         return reader.error();
+    }
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        if (feed)
+            feed->unfollow();
         return Error{RINGLOG_STATUS_LIMIT, "pipe: " + errnoText(errno)};
+    }
     UniqueFd read_end(fds[0]), write_end(fds[1]);
     ::fcntl(write_end.get(), F_SETFL, ::fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
-    auto q = std::make_unique<Query>(
-        QueryStream(std::move(*reader), options.format, std::move(write_end)));
+    QueryStream::Reopen reopen;
+    if (feed)
+        reopen = [info = c.info, opts = c.settings.driver_options, env = driver_env_,
+                  d](const ReadFilter& f) { return d->open_reader(info, opts, env, f); };
+    auto q = std::make_unique<Query>(QueryStream(std::move(*reader), options.format, options.filter,
+                                                 std::move(write_end), std::move(feed),
+                                                 position.next_index, std::move(reopen)));
     q->watch.query = q.get();
     watch(q->stream.fd(), &q->watch, EPOLLOUT);
     queries_.emplace(q.get(), std::move(q));
@@ -834,10 +872,35 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
 }
 
 void Daemon::onQuery(Query* q) {
-    if (q->stream.pump() == QueryStream::Progress::kWaitWritable)
-        return;
-    unwatch(q->stream.fd());
-    queries_.erase(q);  // closes the pipe: the reader sees the end
+    switch (q->stream.pump()) {
+        case QueryStream::Progress::kWaitWritable:
+            if (q->waiting_for_data) {
+                watch(q->stream.fd(), &q->watch, EPOLLOUT);
+                q->waiting_for_data = false;
+            }
+            return;
+        case QueryStream::Progress::kWaitData:
+            // A writable pipe would wake us forever: listen to the feed instead.
+            if (!q->waiting_for_data) {
+                unwatch(q->stream.fd());
+                q->waiting_for_data = true;
+            }
+            return;
+        case QueryStream::Progress::kDone:
+            if (!q->waiting_for_data)
+                unwatch(q->stream.fd());
+            queries_.erase(q);  // closes the pipe: the reader sees the end
+            return;
+    }
+}
+
+void Daemon::feedFollowers(const LiveFeed* feed) {
+    std::vector<Query*> waiting;
+    for (auto& [q, owned] : queries_)
+        if (q->stream.feed() == feed && q->waiting_for_data)
+            waiting.push_back(q);
+    for (Query* q : waiting)
+        onQuery(q);
 }
 
 std::optional<Error> Daemon::detach(const std::string& id) {

@@ -49,7 +49,7 @@ class Daemon final : private BusBackend {
         uint64_t next_sequence = 1;
     };
     struct Event {
-        enum Kind { kResume, kDrained } kind;
+        enum Kind { kResume, kDrained, kPublished } kind;
         std::shared_ptr<Container> container;
     };
 
@@ -74,6 +74,7 @@ class Daemon final : private BusBackend {
     void postEvent(Event e);
     void updateBusWatch();
     void onQuery(Query* q);
+    void feedFollowers(const LiveFeed* feed);
     ContainerView viewOf(const Attached& a) const;
 
     // BusBackend

@@ -6,10 +6,14 @@
 
 #include <ringlog-dbus/proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
+#include <algorithm>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "harness.h"
 #include "ringlog/client.h"
@@ -46,6 +50,72 @@ struct Output {
     int status = -1;
     std::string out, err;
 };
+
+// Reads a child's stdout to the end on a thread.
+class Collector {
+  public:
+    explicit Collector(int fd) : fd_(fd), thread_([this] { run(); }) {}
+    ~Collector() { join(); }
+    void join() {
+        if (thread_.joinable())
+            thread_.join();
+    }
+    // Waits until at least n bytes arrived; false after 30 s.
+    bool waitFor(size_t n) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+            return data_.size() >= n || eof_;
+        }) && data_.size() >= n;
+    }
+    std::string data() {
+        std::lock_guard lock(mutex_);
+        return data_;
+    }
+
+  private:
+    void run() {
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::read(fd_, buf, sizeof buf);
+            std::lock_guard lock(mutex_);
+            if (n <= 0) {
+                eof_ = true;
+                cv_.notify_all();
+                return;
+            }
+            data_.append(buf, static_cast<size_t>(n));
+            cv_.notify_all();
+        }
+    }
+    int fd_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::string data_;
+    bool eof_ = false;
+    std::thread thread_;
+};
+
+void writeNumbered(int fd, int from, int to) {
+    std::string chunk;
+    for (int i = from; i < to; ++i) {
+        char line[32];
+        std::snprintf(line, sizeof line, "stdout-%09d-x\n", i);
+        chunk += line;
+        if (chunk.size() > 4000 || i + 1 == to) {
+            ASSERT_EQ(::write(fd, chunk.data(), chunk.size()), static_cast<ssize_t>(chunk.size()));
+            chunk.clear();
+        }
+    }
+}
+
+long procField(pid_t pid, const char* file, const char* key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(key, 0) == 0)
+            return std::stol(line.substr(std::strlen(key)));
+    return -1;
+}
 
 class DbusApi : public ::testing::Test {
   protected:
@@ -100,6 +170,27 @@ class DbusApi : public ::testing::Test {
         args.insert(args.end(), cmd.begin(), cmd.end());
         ASSERT_EQ(ringlogctlRun(*d_, args), 0);
         ASSERT_TRUE(watcher_->waitFor(id)) << "no ContainerExited for " << id;
+    }
+    // Attaches a container whose stdout the test writes itself.
+    void attachPipe(const char* id, Pipe& p, std::vector<const char*> opts = {}) {
+        opts.push_back(nullptr);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = id;
+        a.log_opts = opts.data();
+        a.stdout_fd = p.read_fd;
+        char err[256];
+        ASSERT_EQ(ringlog_attach_send(d_->socket().c_str(), &a, err, sizeof err), 0) << err;
+        p.closeRead();
+    }
+    // Starts `ringlogctl logs ARGS` with its stdout on a pipe the caller reads.
+    Process logsInto(std::vector<std::string> args, int stdout_fd) {
+        args.insert(args.begin(), {ringlogctlPath(), "logs"});
+        SpawnOptions o;
+        o.env = env_;
+        o.keep_fds = {stdout_fd};
+        o.stdout_fd = stdout_fd;
+        return spawn(args, o);
     }
     static std::string numbered(int from, int to) {
         std::string s;
@@ -173,7 +264,7 @@ TEST_F(DbusApi, SinceAndUntilReturnExactlyTheRecordsInTheRange) {
     auto lines = splitLines(json.out);
     ASSERT_EQ(lines.size(), 50u);
     std::regex record(
-        R"re(^\{"time":"([^"]+)","time_ns":(\d+),"stream":"stdout","message":"stdout-0000000\d\d-x","partial":false\}$)re");
+        R"re(^\{"time":"([^"]+)","time_ns":(\d+),"cursor":"\d+","stream":"stdout","message":"stdout-0000000\d\d-x","partial":false\}$)re");
     std::vector<std::string> times;
     std::vector<uint64_t> ns;
     for (const auto& l : lines) {
@@ -239,9 +330,9 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
         busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1", "org.ringlog.Log1.Manager",
                 "Query", "sa{sv}", "errs", "1", "bogus", "s", "x"});
     EXPECT_EQ(bogus.status, 1);
-    EXPECT_EQ(
-        bogus.err,
-        "Call failed: unknown option \"bogus\" (known: since, until, tail, streams, format)\n");
+    EXPECT_EQ(bogus.err,
+              "Call failed: unknown option \"bogus\" (known: since, until, tail, streams, format, "
+              "follow, after_cursor)\n");
     Output missing = logs({"nosuch"});
     EXPECT_EQ(missing.err, "ringlogctl: no container \"nosuch\"\n");
     Output none_driver;
@@ -249,6 +340,101 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
     none_driver = logs({"silent"});
     EXPECT_EQ(none_driver.status, 1);
     EXPECT_EQ(none_driver.err, "ringlogctl: driver none keeps no logs to read back\n");
+}
+
+TEST_F(DbusApi, AFollowerGetsEveryLineExactlyOnceWhileTheLogRotates) {
+    Pipe p;
+    attachPipe("follow", p, {"max-size=1m", "max-file=3"});
+    writeNumbered(p.write_fd, 0, 1000);
+    Pipe out;
+    Process follower = logsInto({"-f", "follow"}, out.write_fd);
+    out.closeWrite();
+    Collector got(out.read_fd);
+    ASSERT_TRUE(got.waitFor(1000 * 19)) << "the follower never got the history";
+    writeNumbered(p.write_fd, 1000, 200000);  // ~17 MB of json-file: a dozen rotations
+    p.closeWrite();
+    EXPECT_EQ(follower.wait(), 0) << "a follow ends when the container exits";
+    got.join();
+    std::string expected = numbered(0, 200000), actual = got.data();
+    auto diff = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
+    EXPECT_TRUE(actual == expected)
+        << "first difference at byte " << (diff.first - expected.begin()) << ": expected "
+        << std::string(diff.first, std::min(diff.first + 60, expected.end())) << " got "
+        << std::string(diff.second, std::min(diff.second + 60, actual.end()));
+    // The log did rotate under the follower: its first lines are gone from disk.
+    auto oldest = readJsonLog(d_->logRoot() / "follow" / "follow-json.log.2");
+    ASSERT_FALSE(oldest.empty());
+    EXPECT_GT(std::stoi(oldest.front().log.substr(7, 9)), 100000);
+}
+
+TEST_F(DbusApi, AFollowerThatNeverReadsSlowsNothingAndLaterCatchesUpFromDisk) {
+    Pipe p;
+    attachPipe("stalled", p);
+    Pipe stalled_out, live_out;
+    Process stalled = logsInto({"-f", "stalled"}, stalled_out.write_fd);
+    Process live = logsInto({"-f", "stalled"}, live_out.write_fd);
+    stalled_out.closeWrite();
+    live_out.closeWrite();
+    Collector live_got(live_out.read_fd);
+    writeNumbered(p.write_fd, 0, 1);
+    ASSERT_TRUE(live_got.waitFor(19));
+    long rss_before = procField(d_->pid(), "status", "VmRSS:");
+    // 5.7 MB through while one follower reads nothing: far more than the live feed keeps.
+    writeNumbered(p.write_fd, 1, 300000);
+    ASSERT_TRUE(live_got.waitFor(300000 * 19)) << "the reading follower was held back";
+    long rss_after = procField(d_->pid(), "status", "VmRSS:");
+    EXPECT_LT(rss_after - rss_before, 32 * 1024) << "kB: memory must stay bounded";
+    p.closeWrite();
+    EXPECT_EQ(live.wait(), 0);
+    live_got.join();
+    EXPECT_TRUE(live_got.data() == numbered(0, 300000));
+    // Now the stalled one reads: what fell off the feed comes from disk, nothing twice.
+    Collector stalled_got(stalled_out.read_fd);
+    EXPECT_EQ(stalled.wait(), 0);
+    stalled_got.join();
+    EXPECT_TRUE(stalled_got.data() == numbered(0, 300000))
+        << "got " << stalled_got.data().size() << " bytes";
+}
+
+TEST_F(DbusApi, AfterCursorResumesExactlyAfterTheLastRecordSeenInBothFormats) {
+    runContainer("cursor", {lineWriterPath(), "--lines", "100", "--width", "19"});
+    Output last = logs({"--format", "json", "--tail", "40", "cursor"});
+    auto lines = splitLines(last.out);
+    ASSERT_EQ(lines.size(), 40u);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(lines[0], m, std::regex(R"re("cursor":"(\d+)")re")));
+    std::string cursor = m[1];
+    EXPECT_EQ(logs({"--after-cursor", cursor, "cursor"}).out, numbered(61, 100));
+    Output json = logs({"--format", "json", "--after-cursor", cursor, "cursor"});
+    auto resumed = splitLines(json.out);
+    ASSERT_EQ(resumed.size(), 39u);
+    EXPECT_EQ(resumed, std::vector<std::string>(lines.begin() + 1, lines.end()));
+    Output bad = logs({"--after-cursor", "nonsense", "cursor"});
+    EXPECT_EQ(
+        bad.err,
+        "ringlogctl: option \"after_cursor\": \"nonsense\" is not a cursor returned by a query\n");
+}
+
+TEST_F(DbusApi, TailOfAGigabyteLogReturnsTheLastLinesReadingOnlyTheEnd) {
+    fs::path dir = d_->logRoot() / "big";
+    fs::create_directories(dir);
+    {
+        std::string block;
+        while (block.size() < (1 << 20))
+            block +=
+                "{\"log\":\"old line from an earlier "
+                "run\\n\",\"stream\":\"stdout\",\"time\":\"2020-01-01T00:00:00Z\"}\n";
+        std::ofstream f(dir / "big-json.log", std::ios::binary);
+        for (int i = 0; i < 1024; ++i)
+            f.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
+    ASSERT_GE(fs::file_size(dir / "big-json.log"), 1u << 30);
+    runContainer("big", {lineWriterPath(), "--lines", "200", "--width", "19"});
+    long read_before = procField(d_->pid(), "io", "rchar: ");
+    Output tail = logs({"--tail", "100", "big"});
+    long read_after = procField(d_->pid(), "io", "rchar: ");
+    EXPECT_EQ(tail.out, numbered(100, 200));
+    EXPECT_LT(read_after - read_before, 1 << 20) << "bytes ringlogd read for the tail";
 }
 
 }  // namespace

@@ -71,6 +71,8 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
     if (pid == 0) {
         int in = o.stdin_fd >= 0 ? o.stdin_fd : open("/dev/null", O_RDONLY);
         dup2(in, 0);
+        if (o.stdout_fd >= 0)
+            dup2(o.stdout_fd, 1);
         if (!o.stdout_file.empty())
             dup2(open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644), 1);
         if (!o.stderr_file.empty())

@@ -31,6 +31,7 @@ class TempDir {
 
 struct SpawnOptions {
     int stdin_fd = -1;        // -1: /dev/null
+    int stdout_fd = -1;       // instead of stdout_file
     std::string stdout_file;  // empty: inherit
     std::string stderr_file;
     std::vector<int> keep_fds;  // fds the child inherits under the same numbers
