@@ -164,13 +164,14 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
 
 }  // namespace
 
-bool mayRead(const Caller& caller, const ContainerView& c, std::optional<gid_t> reader_group) {
+bool mayRead(const Caller& caller, const ContainerView& c) {
     if (caller.uid == 0 || caller.uid == c.owner_uid)
         return true;
-    if (!reader_group)
-        return false;
-    return caller.gid == *reader_group || std::find(caller.groups.begin(), caller.groups.end(),
-                                                    *reader_group) != caller.groups.end();
+    for (gid_t g : c.settings.reader_gids)
+        if (caller.gid == g ||
+            std::find(caller.groups.begin(), caller.groups.end(), g) != caller.groups.end())
+            return true;
+    return false;
 }
 
 std::string containerObjectPath(const std::string& id) {
@@ -198,7 +199,7 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
         auto c = backend_.findContainer(id_or_name);
         if (!c)
             throw sdbus::Error(kNoSuchContainer, "no container \"" + id_or_name + "\"");
-        if (!mayRead(callerOf(getObject()), *c, backend_.readerGroup()))
+        if (!mayRead(callerOf(getObject()), *c))
             throw sdbus::Error(kAccessDenied, "you may not read container " + c->info.shortId());
         return *c;
     }
@@ -217,7 +218,7 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
                                   std::string, sdbus::ObjectPath>>
             out;
         for (const auto& c : backend_.listContainers()) {
-            if (!mayRead(caller, c, backend_.readerGroup()))
+            if (!mayRead(caller, c))
                 continue;
             out.emplace_back(c.info.id, c.info.name, c.info.image, c.settings.driver,
                              modeName(c.settings), c.attached ? "attached" : "exited",

@@ -45,8 +45,6 @@ class BusBackend {
     virtual Result<UniqueFd> startQuery(const ContainerView& container,
                                         const QueryOptions& options) = 0;
     virtual std::optional<Error> detach(const std::string& id) = 0;
-    // Who may read a container besides root and the uid that attached it.
-    virtual std::optional<gid_t> readerGroup() const = 0;
 };
 
 struct Caller {
@@ -55,9 +53,8 @@ struct Caller {
     std::vector<gid_t> groups;
 };
 
-// Root, the uid that attached the container, and members of the reader group may read it.
-bool mayRead(const Caller& caller, const ContainerView& container,
-             std::optional<gid_t> reader_group);
+// Root, the uid that attached the container, and members of its reader groups may read it.
+bool mayRead(const Caller& caller, const ContainerView& container);
 
 // The object path of a container: systemd's bus_path_encode of its id.
 std::string containerObjectPath(const std::string& id);

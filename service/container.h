@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "framer.h"
 #include "live_feed.h"
 #include "log_driver.h"
@@ -25,7 +27,8 @@ struct AttachSettings {
     OverflowPolicy policy = OverflowPolicy::kBlock;
     uint64_t max_buffer_size = 1 << 20;
     uint32_t max_line = 16 * 1024;
-    uint64_t max_write_rate = 0;  // payload bytes per second persisted, 0: unlimited
+    uint64_t max_write_rate = 0;     // payload bytes per second persisted, 0: unlimited
+    std::vector<gid_t> reader_gids;  // groups whose members may read the logs (reader-groups)
     std::string driver;
     OptionMap driver_options;
 };

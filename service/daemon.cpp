@@ -42,10 +42,12 @@ uint64_t realtimeUs() {
 }
 
 // The options every driver accepts because the daemon handles them (docker's generic log-opts).
-constexpr std::array<OptionSpec, 3> kCommonOptions{{
+constexpr std::array<OptionSpec, 4> kCommonOptions{{
     {"mode", OptionType::kString, "", "blocking or non-blocking"},
     {"max-buffer-size", OptionType::kSize, "", "the ring's size limit"},
     {"max-write-rate", OptionType::kSize, "", "persist at most this many bytes per second"},
+    {"reader-groups", OptionType::kString, "",
+     "comma-separated groups whose members may read the logs"},
 }};
 
 }  // namespace
@@ -528,6 +530,26 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         return rate.error();
     if (!rate->empty())
         as.max_write_rate = static_cast<uint64_t>(*parseSize(*rate));
+    auto readers = common("reader-groups", std::nullopt);
+    if (!readers)
+        return readers.error();
+    if (readers->empty()) {
+        if (allowed_gid_)
+            as.reader_gids.push_back(*allowed_gid_);
+    } else {
+        size_t start = 0;
+        while (start <= readers->size()) {
+            size_t end = std::min(readers->find(',', start), readers->size());
+            std::string name = readers->substr(start, end - start);
+            start = end + 1;
+            if (name.empty())
+                continue;
+            struct group* g = ::getgrnam(name.c_str());
+            if (g == nullptr)
+                return invalid("log option \"reader-groups\": no group \"" + name + "\"");
+            as.reader_gids.push_back(g->gr_gid);
+        }
+    }
     as.driver_options = *options;
 
     auto geometry = RingGeometry::forLimits(as.max_buffer_size, as.max_line);

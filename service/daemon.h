@@ -83,7 +83,6 @@ class Daemon final : private BusBackend {
     Result<UniqueFd> startQuery(const ContainerView& container,
                                 const QueryOptions& options) override;
     std::optional<Error> detach(const std::string& id) override;
-    std::optional<gid_t> readerGroup() const override { return allowed_gid_; }
 
     Settings settings_;
     DriverEnvironment driver_env_;

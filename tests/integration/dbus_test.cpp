@@ -437,5 +437,48 @@ TEST_F(DbusApi, TailOfAGigabyteLogReturnsTheLastLinesReadingOnlyTheEnd) {
     EXPECT_LT(read_after - read_before, 1 << 20) << "bytes ringlogd read for the tail";
 }
 
+TEST_F(DbusApi, ReaderGroupsChosenAtAttachDecideWhoElseMayRead_Root) {
+    struct group* g = getgrnam("staff");  // static storage: copy the gid before the next call
+    ASSERT_NE(g, nullptr);
+    gid_t staff_gid = g->gr_gid;
+    g = getgrnam("nogroup");
+    ASSERT_NE(g, nullptr);
+    gid_t nogroup_gid = g->gr_gid;
+    runContainer("grp", {"/bin/echo", "for staff"}, {"--log-opt", "reader-groups=staff"});
+    Output staff_reads = logs({"grp"}, 65534, static_cast<int>(staff_gid));
+    EXPECT_EQ(staff_reads.out, "for staff\n")
+        << staff_reads.err << " status " << staff_reads.status;
+    Output other = logs({"grp"}, 65534, static_cast<int>(nogroup_gid));
+    EXPECT_EQ(other.out, "")
+        << "the daemon's allowed group does not read a container that chose others";
+    EXPECT_EQ(other.err, "ringlogctl: you may not read container grp\n");
+    SpawnOptions o;
+    o.stderr_file = (dir_.path() / "grp.err").string();
+    EXPECT_EQ(
+        ringlogctlRun(
+            *d_, {"--id", "grp2", "--log-opt", "reader-groups=nosuchgroup", "--", "/bin/true"}, o),
+        125);
+    EXPECT_EQ(readFile(dir_.path() / "grp.err"),
+              "ringlogctl: log option \"reader-groups\": no group \"nosuchgroup\"\n");
+}
+
+TEST_F(DbusApi, QueriesReadRotatedAndCompressedFiles) {
+    runContainer(
+        "gz", {lineWriterPath(), "--lines", "20000", "--width", "19"},
+        {"--log-opt", "max-size=100k", "--log-opt", "max-file=4", "--log-opt", "compress=true"});
+    ASSERT_TRUE(fs::exists(d_->logRoot() / "gz" / "gz-json.log.3.gz"));
+    Output all = logs({"gz"});
+    ASSERT_EQ(all.status, 0) << all.err;
+    ASSERT_FALSE(all.out.empty());
+    int first = std::stoi(all.out.substr(7, 9));
+    EXPECT_GT(first, 0) << "the oldest lines were rotated away";
+    EXPECT_EQ(all.out, numbered(first, 20000))
+        << "everything retained, from the .gz files on, once and in order";
+    auto in_current = readJsonLog(d_->logRoot() / "gz" / "gz-json.log").size();
+    EXPECT_EQ(logs({"--tail", std::to_string(in_current + 500), "gz"}).out,
+              numbered(20000 - static_cast<int>(in_current) - 500, 20000))
+        << "a tail reaching back into the compressed file";
+}
+
 }  // namespace
 }  // namespace ringlog::test
