@@ -281,6 +281,10 @@ class BusApi::ContainerObject final
     void changed() {
         getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "ExitedAt"});
     }
+    void countersChanged() {
+        getObject().emitPropertiesChangedSignal(
+            INTERFACE_NAME, {"LinesIn", "BytesIn", "LinesDropped", "BytesDropped", "LinesWritten"});
+    }
 
   private:
     // No per-caller check here: sdbus-c++ 1.2 does not pass the caller to property getters, so
@@ -396,6 +400,15 @@ void BusApi::containerExited(const std::string& id) {
 
 void BusApi::containerForgotten(const std::string& id) {
     objects_.erase(id);
+}
+
+void BusApi::countersChanged(const std::string& id) {
+    try {
+        if (auto it = objects_.find(id); it != objects_.end())
+            it->second->countersChanged();
+    } catch (const std::exception& e) {
+        spdlog::error("D-Bus: announcing counters of container {}: {}", id, e.what());
+    }
 }
 
 }  // namespace ringlog

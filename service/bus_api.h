@@ -73,6 +73,7 @@ class BusApi {
     void containerAttached(const std::string& id);
     void containerExited(const std::string& id);
     void containerForgotten(const std::string& id);
+    void countersChanged(const std::string& id);
 
   private:
     class Manager;

@@ -82,6 +82,7 @@ struct Daemon::Attached {
     bool armed = false;
     uint64_t attached_at_us = 0;
     uid_t owner_uid = 0;
+    uint64_t announced_lines = 0;  // lines_in + lines_written at the last PropertiesChanged
 };
 
 Daemon::Daemon(Settings settings)
@@ -235,6 +236,8 @@ int Daemon::run() {
             int bus_timeout = bus_->timeoutMs();
             if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
                 timeout = bus_timeout;
+            if (!attached_.empty() && (timeout < 0 || timeout > 1000))
+                timeout = 1000;  // the counters' PropertiesChanged tick
         }
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
@@ -272,6 +275,7 @@ int Daemon::run() {
         if (bus_) {
             if (n == 0)
                 bus_->process();  // its timeout
+            announceCounters();
             updateBusWatch();
         }
         auto now = std::chrono::steady_clock::now();
@@ -776,6 +780,27 @@ void Daemon::beginShutdown() {
 }
 
 // ---- the D-Bus side ----
+
+// PropertiesChanged for the counters: at most once a second per container and a bounded number
+// per second in all, never per line.
+void Daemon::announceCounters() {
+    constexpr size_t kMaxPerTick = 1024;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_counters_announcement_)
+        return;
+    next_counters_announcement_ = now + std::chrono::seconds(1);
+    size_t sent = 0;
+    for (auto& [id, a] : attached_) {
+        const auto& n = a->container->counters();
+        uint64_t lines = n.lines_in.load() + n.lines_written.load();
+        if (lines == a->announced_lines)
+            continue;
+        a->announced_lines = lines;
+        bus_->countersChanged(id);
+        if (++sent == kMaxPerTick)
+            break;
+    }
+}
 
 void Daemon::updateBusWatch() {
     uint32_t events = bus_->epollEvents();

@@ -75,6 +75,7 @@ class Daemon final : private BusBackend {
     void updateBusWatch();
     void onQuery(Query* q);
     void feedFollowers(const LiveFeed* feed);
+    void announceCounters();
     ContainerView viewOf(const Attached& a) const;
 
     // BusBackend
@@ -109,6 +110,7 @@ class Daemon final : private BusBackend {
     std::unique_ptr<BusApi> bus_;  // null without D-Bus
     std::unique_ptr<Watch> bus_watch_;
     uint32_t bus_events_ = 0;
+    std::chrono::steady_clock::time_point next_counters_announcement_{};
     std::map<Query*, std::unique_ptr<Query>> queries_;
 };
 

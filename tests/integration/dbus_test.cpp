@@ -383,7 +383,13 @@ TEST_F(DbusApi, AFollowerThatNeverReadsSlowsNothingAndLaterCatchesUpFromDisk) {
     writeNumbered(p.write_fd, 1, 300000);
     ASSERT_TRUE(live_got.waitFor(300000 * 19)) << "the reading follower was held back";
     long rss_after = procField(d_->pid(), "status", "VmRSS:");
+#ifndef __SANITIZE_ADDRESS__
+    // (Not under ASan: its allocator keeps freed memory in quarantine, which is not ours.)
     EXPECT_LT(rss_after - rss_before, 32 * 1024) << "kB: memory must stay bounded";
+#else
+    (void)rss_before;
+    (void)rss_after;
+#endif
     p.closeWrite();
     EXPECT_EQ(live.wait(), 0);
     live_got.join();
@@ -478,6 +484,38 @@ TEST_F(DbusApi, QueriesReadRotatedAndCompressedFiles) {
     EXPECT_EQ(logs({"--tail", std::to_string(in_current + 500), "gz"}).out,
               numbered(20000 - static_cast<int>(in_current) - 500, 20000))
         << "a tail reaching back into the compressed file";
+}
+
+TEST_F(DbusApi, CountersArriveInPropertiesChangedAtMostOnceASecond) {
+    Pipe p;
+    attachPipe("counted", p);
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<uint64_t> lines_in;
+    auto proxy =
+        sdbus::createProxy(*connection_, "org.ringlog.Log1", "/org/ringlog/Log1/container/counted");
+    proxy->uponSignal("PropertiesChanged")
+        .onInterface("org.freedesktop.DBus.Properties")
+        .call([&](const std::string& iface, const std::map<std::string, sdbus::Variant>& changed,
+                  const std::vector<std::string>&) {
+            auto it = changed.find("LinesIn");
+            if (iface != "org.ringlog.Log1.Container" || it == changed.end())
+                return;
+            std::lock_guard lock(mutex);
+            lines_in.push_back(it->second.get<uint64_t>());
+            cv.notify_all();
+        });
+    proxy->finishRegistration();
+    auto start = std::chrono::steady_clock::now();
+    writeNumbered(p.write_fd, 0, 100000);
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] {
+        return !lines_in.empty() && lines_in.back() == 100000;
+    })) << "the last count never came";
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LE(static_cast<double>(lines_in.size()), seconds + 1.0)
+        << "more than one PropertiesChanged a second";
 }
 
 }  // namespace
