@@ -866,9 +866,15 @@ std::optional<ContainerView> Daemon::findContainer(std::string_view key) {
 }
 
 Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options) {
+    auto refuse = [&](std::string message) -> Error {
+        ++queries_refused_;
+        if (query_limit_log_.allow())
+            spdlog::warn("refused a query of {}: {} ({} refused since start)", c.info.shortId(),
+                         message, queries_refused_);
+        return Error{RINGLOG_STATUS_LIMIT, std::move(message)};
+    };
     if (queries_.size() >= kMaxQueries)
-        return Error{RINGLOG_STATUS_LIMIT,
-                     "too many queries running (" + std::to_string(kMaxQueries) + "); try again"};
+        return refuse("too many queries running (" + std::to_string(kMaxQueries) + "); try again");
     const DriverDescriptor* d = findDriver(c.settings.driver);
     if (d == nullptr || d->open_reader == nullptr)
         return invalid("driver " + c.settings.driver + " keeps no logs to read back");
@@ -884,9 +890,8 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
         for (const auto& [q, owned] : queries_)
             followers += q->stream.feed() == feed.get();
         if (followers >= kMaxFollowersPerContainer)
-            return Error{RINGLOG_STATUS_LIMIT, "container " + c.info.shortId() + " has " +
-                                                   std::to_string(followers) +
-                                                   " followers already"};
+            return refuse("container " + c.info.shortId() + " has " + std::to_string(followers) +
+                          " followers already");
         position = feed->follow();
         if (!history.until_ns || *history.until_ns > position.persisted_through)
             history.until_ns = position.persisted_through;
