@@ -109,7 +109,7 @@ class Daemon final : private BusBackend {
     LogLimiter refusal_log_;
     LogLimiter query_limit_log_;
     uint64_t queries_refused_ = 0;  // at the query and follower limits
-    std::unique_ptr<BusApi> bus_;  // null without D-Bus
+    std::unique_ptr<BusApi> bus_;   // null without D-Bus
     std::unique_ptr<Watch> bus_watch_;
     uint32_t bus_events_ = 0;
     std::chrono::steady_clock::time_point next_counters_announcement_{};
