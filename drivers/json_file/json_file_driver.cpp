@@ -8,8 +8,8 @@
 #include <zlib.h>
 
 #include <cerrno>
-#include <regex>
 
+#include "docker_attrs.h"
 #include "json_encoding.h"
 #include "json_file_reader.h"
 
@@ -30,98 +30,6 @@ struct JsonFileDriver::Compression {
 };
 
 namespace {
-
-std::vector<std::string> splitComma(const std::string& s) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= s.size()) {
-        size_t end = s.find(',', start);
-        if (end == std::string::npos)
-            end = s.size();
-        if (end > start)
-            out.push_back(s.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
-Result<std::string> expandTag(const std::string& tmpl, const ContainerInfo& info) {
-    std::string out;
-    size_t pos = 0;
-    while (pos < tmpl.size()) {
-        size_t open = tmpl.find("{{", pos);
-        if (open == std::string::npos) {
-            out += tmpl.substr(pos);
-            break;
-        }
-        out += tmpl.substr(pos, open - pos);
-        size_t close = tmpl.find("}}", open);
-        if (close == std::string::npos)
-            return invalid("log option \"tag\": unclosed {{ in \"" + tmpl + "\"");
-        std::string field = tmpl.substr(open + 2, close - open - 2);
-        while (!field.empty() && field.front() == ' ')
-            field.erase(0, 1);
-        while (!field.empty() && field.back() == ' ')
-            field.pop_back();
-        if (field == ".ID")
-            out += info.shortId();
-        else if (field == ".FullID")
-            out += info.id;
-        else if (field == ".Name")
-            out += info.name;
-        else if (field == ".ImageName")
-            out += info.image;
-        else if (field == ".DaemonName")
-            out += "ringlogd";
-        else
-            return invalid("log option \"tag\": unsupported template field {{" + field + "}}");
-        pos = close + 2;
-    }
-    return out;
-}
-
-Result<std::map<std::string, std::string>> buildAttrs(const ContainerInfo& info,
-                                                      const OptionMap& o) {
-    // Docker's logger.Info.ExtraAttributes, then the tag.
-    std::map<std::string, std::string> attrs;
-    auto lookup = [](const KeyValues& kv, const std::string& key) -> const std::string* {
-        for (const auto& [k, v] : kv)
-            if (k == key)
-                return &v;
-        return nullptr;
-    };
-    auto addMatching = [&](const KeyValues& kv, const std::string& option) -> std::optional<Error> {
-        const std::string& pattern = o.at(option);
-        if (pattern.empty())
-            return std::nullopt;
-        try {
-            std::regex re(pattern);
-            for (const auto& [k, v] : kv)
-                if (std::regex_search(k, re))
-                    attrs[k] = v;
-        } catch (const std::regex_error& e) {
-            return invalid("log option \"" + option + "\": bad regular expression: " + e.what());
-        }
-        return std::nullopt;
-    };
-    for (const auto& key : splitComma(o.at("labels")))
-        if (const auto* v = lookup(info.labels, key))
-            attrs[key] = *v;
-    if (auto e = addMatching(info.labels, "labels-regex"))
-        return *e;
-    for (const auto& key : splitComma(o.at("env")))
-        if (const auto* v = lookup(info.env, key))
-            attrs[key] = *v;
-    if (auto e = addMatching(info.env, "env-regex"))
-        return *e;
-    if (!o.at("tag").empty()) {
-        auto tag = expandTag(o.at("tag"), info);
-        if (!tag)
-            return tag.error();
-        attrs["tag"] = *tag;
-    }
-    return attrs;
-}
 
 UniqueFd openBeneath(int root, const std::string& relative, uint64_t flags) {
     struct open_how how = {};
@@ -293,9 +201,16 @@ Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& i
         return invalid("log option \"max-file\": needs max-size");
     if (s.compress && s.max_file < 2)
         return invalid("log option \"compress\": needs max-file of 2 or more");
-    auto attrs = buildAttrs(info, o);
+    auto attrs = extraAttributes(info, o, nullptr);
     if (!attrs)
         return attrs.error();
+    if (!o.at("tag").empty()) {
+        // json-file has no default tag: an attr only when asked for, as docker.
+        auto tag = expandTag(o.at("tag"), info);
+        if (!tag)
+            return tag.error();
+        (*attrs)["tag"] = *tag;
+    }
     s.attr_map = *attrs;
     if (!s.attr_map.empty())
         s.attrs = json::encodeAttrs(s.attr_map);
