@@ -69,6 +69,9 @@ struct WriteResult {
     WriteStatus status = WriteStatus::kOk;
     size_t records_done = 0;  // a prefix of the batch that is persisted
     std::string error;        // for kRetry / kFatal: what failed, with the path or peer
+    // kRetry only: flow control rather than a failure (the peer is busy, e.g. journald's queue is
+    // full): retry after this many milliseconds, without backing off and without reporting it.
+    int busy_retry_ms = 0;
 };
 
 class LogDriver {

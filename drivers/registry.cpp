@@ -2,6 +2,7 @@
 #include <array>
 #include <exception>
 
+#include "journald/journald_driver.h"
 #include "json_file/json_file_driver.h"
 #include "log_driver.h"
 #include "none/none_driver.h"
@@ -14,6 +15,8 @@ namespace {
 const std::array kDrivers = {
     DriverDescriptor{"json-file", JsonFileDriver::kOptions, &JsonFileDriver::create,
                      &JsonFileDriver::openReader},
+    DriverDescriptor{"journald", JournaldDriver::kOptions, &JournaldDriver::create,
+                     &JournaldDriver::openReader},
     DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create, nullptr},
 };
 

@@ -6,8 +6,9 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
-  # tests: GoogleTest, and a real bus (dbus-daemon) with a real client (busctl, in systemd)
-  libgtest-dev libgmock-dev dbus-daemon systemd
+  # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
+  # a JSON parser for journalctl -o json
+  libgtest-dev libgmock-dev dbus-daemon systemd nlohmann-json3-dev
   # formatting check
   clang-format
 )

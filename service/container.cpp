@@ -167,6 +167,11 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
             backoff_ = std::chrono::milliseconds(0);
             continue;
         }
+        if (r.status == WriteStatus::kRetry && r.busy_retry_ms > 0) {
+            out.kind = ConsumeOutcome::kRetryLater;
+            out.retry_at = now + std::chrono::milliseconds(r.busy_retry_ms);
+            return out;
+        }
         if (auto suppressed = error_log_.allow(now)) {
             spdlog::error(
                 "container {}: {}{}{}", info_.shortId(), r.error,

@@ -143,25 +143,125 @@ DbusDaemon::~DbusDaemon() {
     process_.wait();
 }
 
+int bindNotifySocket(const std::string& path) {
+    int ns = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    ::unlink(path.c_str());
+    if (::bind(ns, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        throw std::runtime_error("bind " + path);
+    return ns;
+}
+
+void waitForReady(int ns, const std::string& what) {
+    for (;;) {
+        struct pollfd p {
+            ns, POLLIN, 0
+        };
+        if (poll(&p, 1, 30000) <= 0) {
+            ::close(ns);
+            throw std::runtime_error(what + " did not become ready");
+        }
+        char buf[4096];
+        ssize_t n = recv(ns, buf, sizeof buf, 0);
+        if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos)
+            break;
+    }
+    ::close(ns);
+}
+
+Journald::Journald(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir);
+    std::ofstream(dir / "journald.conf")
+        << "[Journal]\nStorage=volatile\nRuntimeMaxUse=1G\n"
+           "# ringlogd.service raises its own per-unit limit; here, the global one\n"
+           "RateLimitIntervalSec=0\n";
+    Pipe ready;
+    std::string machine_id = (dir / "machine-id").string();
+    std::string script =
+        "set -e\n"
+        "mkdir -p /run/systemd/journal /run/log/journal /var/log/journal\n"
+        "mount -t tmpfs tmpfs /run/systemd/journal\n"
+        "mount -t tmpfs tmpfs /run/log/journal\n"
+        "mount -t tmpfs tmpfs /var/log/journal\n"
+        "mount --bind " +
+        (dir / "journald.conf").string() +
+        " /etc/systemd/journald.conf\n"
+        "if [ ! -s /etc/machine-id ]; then tr -d - < /proc/sys/kernel/random/uuid > " +
+        machine_id + "; mount --bind " + machine_id +
+        " /etc/machine-id; fi\n"
+        "echo ready >&" +
+        std::to_string(ready.write_fd) +
+        "\n"
+        "exec sleep infinity\n";
+    SpawnOptions o;
+    o.keep_fds = {ready.write_fd};
+    holder_ = spawn(
+        {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script}, o);
+    ready.closeWrite();
+    if (readLine(ready.read_fd) != "ready\n")
+        throw std::runtime_error("the journal namespace could not be set up");
+    start();
+}
+
+Journald::~Journald() {
+    kill();
+    holder_.kill(SIGKILL);
+    holder_.wait();
+}
+
+std::vector<std::string> Journald::inside() const {
+    return {"/usr/bin/nsenter", "-t", std::to_string(holder_.pid), "-m", "--"};
+}
+
+void Journald::start() {
+    std::string notify = (dir_ / "journald-notify.sock").string();
+    int ns = bindNotifySocket(notify);
+    auto argv = inside();
+    argv.push_back("/lib/systemd/systemd-journald");
+    SpawnOptions o;
+    o.env["NOTIFY_SOCKET"] = notify;
+    o.stderr_file = (dir_ / "journald.log").string();
+    journald_ = spawn(argv, o);
+    waitForReady(ns, "systemd-journald");
+}
+
+void Journald::kill() {
+    if (journald_.pid > 0) {
+        journald_.kill(SIGKILL);
+        journald_.wait();
+    }
+}
+
+std::string Journald::journalctl(const std::vector<std::string>& args) {
+    // --sync returns once journald has written out everything it had received.
+    auto sync = inside();
+    sync.insert(sync.end(), {"/usr/bin/journalctl", "--sync"});
+    spawn(sync).wait();
+    auto argv = inside();
+    argv.insert(argv.end(), {"/usr/bin/journalctl", "--no-pager", "-q"});
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out = (dir_ / "journalctl.out").string();
+    ::unlink(out.c_str());
+    SpawnOptions o;
+    o.stdout_file = out;
+    spawn(argv, o).wait();
+    return readFile(out);
+}
+
 Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args,
-               std::map<std::string, std::string> env)
+               std::map<std::string, std::string> env, std::vector<std::string> wrapper)
     : dir_(dir) {
     socket_ = (dir / "ingest.sock").string();
     fs::create_directories(dir);
     std::ofstream(dir / "ringlogd.conf")
         << "# test configuration: everything is on the command line\n";
-    std::string notify = (dir / "notify.sock").string();
-    int ns = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr {};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, notify.c_str(), sizeof(addr.sun_path) - 1);
-    ::unlink(notify.c_str());
-    if (::bind(ns, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-        throw std::runtime_error("bind notify");
+    int ns = bindNotifySocket((dir / "notify.sock").string());
 
-    std::vector<std::string> argv = {
-        ringlogdPath(), "--config",   (dir / "ringlogd.conf").string(), "--socket",
-        socket_,        "--log-root", (dir / "logs").string()};
+    std::vector<std::string> argv = wrapper;
+    argv.insert(argv.end(), {ringlogdPath(), "--config", (dir / "ringlogd.conf").string(),
+                             "--socket", socket_, "--log-root", (dir / "logs").string()});
     // Hermetic: no D-Bus unless a test asks for it (and brings its own bus).
     if (std::find(extra_args.begin(), extra_args.end(), "--dbus") == extra_args.end())
         argv.insert(argv.end(), {"--dbus", "no"});
@@ -169,26 +269,13 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args,
     SpawnOptions o;
     o.stderr_file = (dir / "ringlogd.log").string();
     o.env = std::move(env);
-    o.env["NOTIFY_SOCKET"] = notify;
+    o.env["NOTIFY_SOCKET"] = (dir / "notify.sock").string();
     process_ = spawn(argv, o);
-
-    std::string got;
-    for (;;) {
-        struct pollfd p {
-            ns, POLLIN, 0
-        };
-        if (poll(&p, 1, 30000) <= 0) {
-            ::close(ns);
-            throw std::runtime_error("ringlogd did not become ready; its log:\n" + log());
-        }
-        char buf[4096];
-        ssize_t n = recv(ns, buf, sizeof buf, 0);
-        if (n > 0)
-            got.assign(buf, static_cast<size_t>(n));
-        if (got.find("READY=1") != std::string::npos)
-            break;
+    try {
+        waitForReady(ns, "ringlogd");
+    } catch (const std::exception&) {
+        throw std::runtime_error("ringlogd did not become ready; its log:\n" + log());
     }
-    ::close(ns);
 }
 
 Daemon::~Daemon() {

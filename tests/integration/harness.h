@@ -62,11 +62,38 @@ class DbusDaemon {
     std::string address_;
 };
 
+// A private systemd-journald (runs as root): a holder process owns a new mount namespace with
+// tmpfs on /run/systemd/journal, /run/log/journal and /var/log/journal and a test journald.conf
+// bind-mounted over /etc/systemd/journald.conf; journald and whatever talks to it join that
+// namespace with nsenter, so tests never touch the host's journal. Everything is killed by PID.
+class Journald {
+  public:
+    explicit Journald(const fs::path& dir);
+    ~Journald();
+    // argv prefix that runs a command inside the namespace.
+    std::vector<std::string> inside() const;
+    void start();  // (again) after kill()
+    void kill();
+    // journalctl inside the namespace, after journald has processed what it was sent.
+    std::string journalctl(const std::vector<std::string>& args);
+
+  private:
+    fs::path dir_;
+    Process holder_;
+    Process journald_;
+};
+
+// Waits for READY=1 on a notify socket the caller bound; throws after 30 s.
+void waitForReady(int notify_socket, const std::string& what);
+int bindNotifySocket(const std::string& path);
+
 class Daemon {
   public:
     // Starts ringlogd on <dir>/ingest.sock with logs under <dir>/logs and waits for READY=1.
+    // `wrapper` runs ringlogd inside something (Journald::inside()).
     explicit Daemon(const fs::path& dir, std::vector<std::string> extra_args = {},
-                    std::map<std::string, std::string> env = {});
+                    std::map<std::string, std::string> env = {},
+                    std::vector<std::string> wrapper = {});
     ~Daemon();
     // SIGTERM, then waits for it to exit; returns the exit code.
     int stop();

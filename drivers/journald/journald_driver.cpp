@@ -1,0 +1,311 @@
+#include "journald_driver.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "docker_attrs.h"
+#include "json_file/json_encoding.h"
+#include "units.h"
+
+namespace ringlog {
+
+namespace {
+
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+constexpr size_t kEntriesPerSyscall = 64;
+constexpr int kBusyRetryMs = 2;  // journald drains its queue in about that time
+
+// The native protocol: KEY=value\n, or, for values with a newline (and MESSAGE, which may hold
+// any byte), KEY\n<64-bit little-endian length><value>\n.
+void appendField(std::string& out, std::string_view key, std::string_view value,
+                 bool binary = false) {
+    out.append(key);
+    if (!binary && value.find('\n') == std::string_view::npos) {
+        out.push_back('=');
+        out.append(value);
+    } else {
+        out.push_back('\n');
+        uint64_t n = value.size();
+        for (int i = 0; i < 8; ++i)
+            out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+        out.append(value);
+    }
+    out.push_back('\n');
+}
+
+std::string randomHex(size_t bytes) {
+    std::string raw(bytes, '\0');
+    if (getrandom(raw.data(), bytes, 0) != static_cast<ssize_t>(bytes))
+        for (auto& c : raw)
+            c = static_cast<char>(rand());
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : raw) {
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+    return out;
+}
+
+std::string hex16(uint64_t v) {
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+bool transient(int err) {
+    // journald away (restarting, not yet started) or momentarily full: try again later.
+    return err == EAGAIN || err == ENOBUFS || err == ENOENT || err == ECONNREFUSED ||
+           err == ENOMEM || err == EINTR;
+}
+
+}  // namespace
+
+std::optional<int64_t> parseDuration(std::string_view t) {
+    size_t digits = 0;
+    while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')
+        ++digits;
+    auto n = parseInteger(t.substr(0, digits));
+    if (!n)
+        return std::nullopt;
+    std::string_view unit = t.substr(digits);
+    int64_t scale = unit == "ms"  ? 1'000'000
+                    : unit == "s" ? 1'000'000'000
+                    : unit == "m" ? 60'000'000'000
+                    : unit == "h" ? 3'600'000'000'000
+                                  : 0;
+    if (scale == 0 || *n > INT64_MAX / scale)
+        return std::nullopt;
+    return *n * scale;
+}
+
+Result<std::unique_ptr<LogDriver>> JournaldDriver::create(const ContainerInfo& info,
+                                                          const OptionMap& o,
+                                                          const DriverEnvironment&) {
+    auto tag = expandTag(o.at("tag"), info);
+    if (!tag)
+        return tag.error();
+    auto attrs = extraAttributes(info, o, &sanitizeJournalKey);
+    if (!attrs)
+        return attrs.error();
+    uint64_t burst = static_cast<uint64_t>(*parseInteger(o.at("rate-limit-burst")));
+    auto interval = parseDuration(o.at("rate-limit-interval"));
+    if (!interval || *interval <= 0)
+        return invalid("log option \"rate-limit-interval\": \"" + o.at("rate-limit-interval") +
+                       "\" is not a duration such as 500ms, 30s or 5m");
+
+    std::string common;
+    appendField(common, "CONTAINER_ID", info.shortId());
+    appendField(common, "CONTAINER_ID_FULL", info.id);
+    appendField(common, "CONTAINER_NAME", info.name);
+    appendField(common, "CONTAINER_TAG", *tag);
+    appendField(common, "IMAGE_NAME", info.image);
+    appendField(common, "SYSLOG_IDENTIFIER", *tag);
+    for (const auto& [k, v] : *attrs)
+        if (!k.empty())
+            appendField(common, k, v);
+
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!sock)
+        return Error{RINGLOG_STATUS_DRIVER_ERROR, "journald socket: " + errnoText(errno)};
+    // Room for bursts: the kernel caps this at net.core.wmem_max unless we may force it.
+    int size = 8 << 20;
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+        ::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    return std::unique_ptr<LogDriver>(new JournaldDriver(std::move(sock), kJournalSocket,
+                                                         std::move(common), randomHex(16),
+                                                         info.shortId(), burst, *interval));
+}
+
+JournaldDriver::JournaldDriver(UniqueFd socket, std::string socket_path, std::string common_fields,
+                               std::string epoch, std::string short_id, uint64_t burst,
+                               int64_t interval_ns)
+    : socket_(std::move(socket)),
+      socket_path_(std::move(socket_path)),
+      common_fields_(std::move(common_fields)),
+      epoch_(std::move(epoch)),
+      short_id_(std::move(short_id)),
+      burst_(burst),
+      interval_ns_(interval_ns) {
+    address_.sun_family = AF_UNIX;
+    std::strncpy(address_.sun_path, socket_path_.c_str(), sizeof(address_.sun_path) - 1);
+}
+
+void JournaldDriver::encode(std::string& out, const RecordView& r, const DropCount* dropped) const {
+    out.clear();
+    appendField(out, "MESSAGE", r.message, true);
+    // Never a priority of 2 or lower: journald syncs to disk for each of those.
+    appendField(out, "PRIORITY", r.stream == Stream::kStderr ? "3" : "6");
+    appendField(out, "CONTAINER_STREAM", streamName(r.stream));
+    std::string when;
+    json::appendRfc3339Nano(when, r.time_ns);
+    appendField(out, "SYSLOG_TIMESTAMP", when);
+    appendField(out, "CONTAINER_LOG_EPOCH", epoch_);
+    appendField(out, "CONTAINER_LOG_ORDINAL", std::to_string(r.sequence));
+    if (r.partial()) {
+        appendField(out, "CONTAINER_PARTIAL_ID", epoch_.substr(0, 16) + hex16(r.partial_id));
+        appendField(out, "CONTAINER_PARTIAL_ORDINAL", std::to_string(r.partial_ordinal));
+        appendField(out, "CONTAINER_PARTIAL_LAST", r.partialLast() ? "true" : "false");
+        if (!r.partialLast())
+            appendField(out, "CONTAINER_PARTIAL_MESSAGE", "true");
+    }
+    if (dropped != nullptr) {
+        appendField(out, "RINGLOG_DROPPED_LINES", std::to_string(dropped->lines));
+        appendField(out, "RINGLOG_DROPPED_BYTES", std::to_string(dropped->bytes));
+    }
+    out.append(common_fields_);
+}
+
+void JournaldDriver::encodeSuppressedNotice(std::string& out, int64_t time_ns) const {
+    out.clear();
+    appendField(out, "MESSAGE",
+                "ringlogd: suppressed " + std::to_string(suppressed_) + " lines of container " +
+                    short_id_ + " (rate-limit-burst " + std::to_string(burst_) + " per " +
+                    std::to_string(interval_ns_ / 1'000'000) + " ms)",
+                true);
+    appendField(out, "PRIORITY", "4");
+    std::string when;
+    json::appendRfc3339Nano(when, time_ns);
+    appendField(out, "SYSLOG_TIMESTAMP", when);
+    appendField(out, "RINGLOG_SUPPRESSED_LINES", std::to_string(suppressed_));
+    out.append(common_fields_);
+}
+
+bool JournaldDriver::sendViaMemfd(const std::string& entry, int& error) {
+    // Too big for a datagram: journald takes the entry from a sealed memfd, as sd_journal_sendv.
+    UniqueFd fd(::memfd_create("journal-entry", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd ||
+        ::write(fd.get(), entry.data(), entry.size()) != static_cast<ssize_t>(entry.size()) ||
+        ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+            0) {
+        error = errno;
+        return false;
+    }
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_name = &address_;
+    msg.msg_namelen = sizeof(address_);
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    auto* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int raw = fd.get();
+    std::memcpy(CMSG_DATA(c), &raw, sizeof(int));
+    if (::sendmsg(socket_.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        error = errno;
+        return false;
+    }
+    return true;
+}
+
+size_t JournaldDriver::send(const std::vector<std::string>& entries, size_t first, int& error) {
+    size_t sent = first;
+    std::array<struct mmsghdr, kEntriesPerSyscall> msgs{};
+    std::array<struct iovec, kEntriesPerSyscall> iovs{};
+    while (sent < entries.size()) {
+        size_t n = std::min(kEntriesPerSyscall, entries.size() - sent);
+        for (size_t i = 0; i < n; ++i) {
+            iovs[i] = {const_cast<char*>(entries[sent + i].data()), entries[sent + i].size()};
+            msgs[i] = {};
+            msgs[i].msg_hdr.msg_name = &address_;
+            msgs[i].msg_hdr.msg_namelen = sizeof(address_);
+            msgs[i].msg_hdr.msg_iov = &iovs[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        int r = ::sendmmsg(socket_.get(), msgs.data(), static_cast<unsigned>(n),
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r > 0) {
+            sent += static_cast<size_t>(r);
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == EMSGSIZE) {
+            if (!sendViaMemfd(entries[sent], error))
+                return sent;
+            ++sent;
+            continue;
+        }
+        error = r < 0 ? errno : EAGAIN;
+        return sent;
+    }
+    return sent;
+}
+
+bool JournaldDriver::passesRateLimit(const RecordView& r, std::vector<std::string>& entries) {
+    if (burst_ == 0)
+        return true;
+    if (r.time_ns - window_start_ns_ >= interval_ns_) {
+        if (suppressed_ > 0) {
+            entries.emplace_back();
+            encodeSuppressedNotice(entries.back(), r.time_ns);
+            suppressed_ = 0;
+        }
+        window_start_ns_ = r.time_ns;
+        in_window_ = 0;
+    }
+    if (++in_window_ <= burst_)
+        return true;
+    ++suppressed_;
+    return false;
+}
+
+WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
+                                    const DropCount& dropped_before) {
+    // Entries, and for each how many records are done once it is sent (a suppressed record is
+    // done with the next entry).
+    entries_.clear();
+    std::vector<size_t> covered;
+    for (size_t i = 0; i < records.size(); ++i) {
+        size_t before = entries_.size();
+        bool keep = passesRateLimit(records[i], entries_);
+        for (size_t k = before; k < entries_.size(); ++k)
+            covered.push_back(i);
+        if (!keep)
+            continue;
+        entries_.emplace_back();
+        encode(entries_.back(), records[i],
+               i == 0 && dropped_before.any() ? &dropped_before : nullptr);
+        covered.push_back(i + 1);
+    }
+    int error = 0;
+    size_t sent = send(entries_, 0, error);
+    if (sent == entries_.size())
+        return {WriteStatus::kOk, records.size(), {}};
+    size_t done = sent == 0 ? 0 : covered[sent - 1];
+    if (error == EAGAIN || error == ENOBUFS)
+        return {
+            WriteStatus::kRetry, done, {}, kBusyRetryMs};  // journald's queue is full: flow control
+    return {transient(error) ? WriteStatus::kRetry : WriteStatus::kFatal, done,
+            "sending to journald at " + socket_path_ + ": " + errnoText(error)};
+}
+
+void JournaldDriver::doClose() {
+    if (suppressed_ == 0)
+        return;
+    // The last window's count, so no suppression goes unsaid.
+    std::vector<std::string> notice(1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    encodeSuppressedNotice(notice[0], int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    int error = 0;
+    send(notice, 0, error);
+}
+
+Result<std::unique_ptr<LogReader>> JournaldDriver::openReader(const ContainerInfo&,
+                                                              const OptionMap&,
+                                                              const DriverEnvironment&,
+                                                              const ReadFilter&) {
+    return invalid(
+        "reading journald containers back is not supported yet: use journalctl "
+        "CONTAINER_ID_FULL=<id>");
+}
+
+}  // namespace ringlog

@@ -1,0 +1,77 @@
+// The journald driver: one journal entry per record, with docker's journald field set, sent over
+// journald's native protocol on a non-blocking socket (several entries per sendmmsg), so a slow
+// or stopped journald makes this container retry, never blocks a thread.
+//
+// Fields (docs/drivers/journald.md): MESSAGE (binary-safe, without '\n'), PRIORITY (6 stdout,
+// 3 stderr), CONTAINER_STREAM, CONTAINER_ID (short), CONTAINER_ID_FULL, CONTAINER_NAME,
+// CONTAINER_TAG and SYSLOG_IDENTIFIER (the tag option, default the short id), IMAGE_NAME,
+// SYSLOG_TIMESTAMP (capture time, RFC3339Nano), CONTAINER_LOG_EPOCH, CONTAINER_LOG_ORDINAL,
+// CONTAINER_PARTIAL_* for split lines, and the labels/env attributes with docker's key rule.
+#pragma once
+
+#include <sys/un.h>
+
+#include <array>
+#include <string>
+
+#include "log_driver.h"
+#include "unique_fd.h"
+
+namespace ringlog {
+
+class JournaldDriver final : public LogDriver {
+  public:
+    static constexpr std::array<OptionSpec, 7> kOptions{{
+        {"tag", OptionType::kString, "{{.ID}}", "CONTAINER_TAG and SYSLOG_IDENTIFIER, a template"},
+        {"labels", OptionType::kString, "", "comma-separated container labels to add as fields"},
+        {"labels-regex", OptionType::kString, "", "labels whose key matches this regex, as fields"},
+        {"env", OptionType::kString, "", "comma-separated environment variables to add as fields"},
+        {"env-regex", OptionType::kString, "",
+         "environment variables matching this regex, as fields"},
+        {"rate-limit-burst", OptionType::kInteger, "0",
+         "lines per interval before suppressing (0: off)"},
+        {"rate-limit-interval", OptionType::kString, "30s",
+         "the rate limit's interval: 500ms, 30s, 5m"},
+    }};
+
+    static Result<std::unique_ptr<LogDriver>> create(const ContainerInfo& info,
+                                                     const OptionMap& options,
+                                                     const DriverEnvironment& env);
+    static Result<std::unique_ptr<LogReader>> openReader(const ContainerInfo& info,
+                                                         const OptionMap& options,
+                                                         const DriverEnvironment& env,
+                                                         const ReadFilter& filter);
+
+  protected:
+    WriteResult doWrite(std::span<const RecordView> records,
+                        const DropCount& dropped_before) override;
+    void doClose() override;
+
+  private:
+    JournaldDriver(UniqueFd socket, std::string socket_path, std::string common_fields,
+                   std::string epoch, std::string short_id, uint64_t burst, int64_t interval_ns);
+    void encode(std::string& out, const RecordView& r, const DropCount* dropped) const;
+    void encodeSuppressedNotice(std::string& out, int64_t time_ns) const;
+    // Sends entries[first, …); returns how many went, and sets `error` (errno) when one did not.
+    size_t send(const std::vector<std::string>& entries, size_t first, int& error);
+    bool sendViaMemfd(const std::string& entry, int& error);
+    bool passesRateLimit(const RecordView& r, std::vector<std::string>& entries);
+
+    UniqueFd socket_;
+    std::string socket_path_;
+    struct sockaddr_un address_ {};
+    std::string common_fields_;  // the container's fields, encoded once
+    std::string epoch_;          // CONTAINER_LOG_EPOCH: one per attach
+    std::string short_id_;
+    uint64_t burst_;
+    int64_t interval_ns_;
+    int64_t window_start_ns_ = 0;
+    uint64_t in_window_ = 0;
+    uint64_t suppressed_ = 0;
+    std::vector<std::string> entries_;
+};
+
+// Parses "500ms", "30s", "5m", "1h" (docker's durations, the common cases) to nanoseconds.
+std::optional<int64_t> parseDuration(std::string_view text);
+
+}  // namespace ringlog

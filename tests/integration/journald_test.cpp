@@ -1,0 +1,148 @@
+// The journald driver against a real systemd-journald in its own mount namespace (the tests need
+// root for that: their names end in _Root), read back with the real journalctl.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "harness.h"
+
+namespace ringlog::test {
+namespace {
+
+using nlohmann::json;
+
+// journalctl -o json writes a field that is not printable UTF-8 as an array of its bytes.
+std::string bytes(const json& v) {
+    if (v.is_string())
+        return v.get<std::string>();
+    std::string out;
+    for (const auto& b : v)
+        out.push_back(static_cast<char>(b.get<int>()));
+    return out;
+}
+
+std::vector<json> entries(Journald& j, const std::string& id) {
+    std::vector<json> out;
+    for (const auto& line :
+         splitLines(j.journalctl({"-o", "json", "--all", "CONTAINER_ID_FULL=" + id})))
+        out.push_back(json::parse(line));
+    return out;
+}
+
+class JournaldDriverTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        journald_ = std::make_unique<Journald>(dir_.path() / "journal");
+        daemon_ =
+            std::make_unique<Daemon>(dir_.path() / "d", std::vector<std::string>{},
+                                     std::map<std::string, std::string>{}, journald_->inside());
+    }
+    TempDir dir_;
+    std::unique_ptr<Journald> journald_;
+    std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
+    const std::string id = "4f2c0e1d2b3a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e5d6c7b8a9f0e";
+    std::string out_bytes = "out line\n" + std::string(100 * 1024, 'L') + "\n" +
+                            std::string("nul\0byte\n", 9) + "bad\xff\xfe utf8\n" +
+                            "last without newline";
+    std::ofstream(dir_.path() / "out.bin", std::ios::binary) << out_bytes;
+    std::ofstream(dir_.path() / "err.bin", std::ios::binary) << "err line\n";
+    ASSERT_EQ(
+        ringlogctlRun(*daemon_, {"--id", id, "--name", "web", "--image", "nginx:1.25", "--label",
+                                 "com.example.App=shop", "--log-driver", "journald", "--log-opt",
+                                 "labels=com.example.App", "--", "/bin/sh", "-c",
+                                 "cat " + (dir_.path() / "out.bin").string() + "; cat " +
+                                     (dir_.path() / "err.bin").string() + " >&2"}),
+        0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+
+    auto all = entries(*journald_, id);
+    ASSERT_EQ(all.size(), 12u);  // 1 + 7 parts of the 100 KiB line + 3 on stdout, 1 on stderr
+    std::vector<json> out, err;
+    std::string epoch = all[0]["CONTAINER_LOG_EPOCH"];
+    EXPECT_TRUE(std::regex_match(epoch, std::regex("[0-9a-f]{32}")));
+    std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z)");
+    long last_ordinal = 0;
+    for (const auto& e : all) {
+        EXPECT_EQ(e["CONTAINER_ID"], id.substr(0, 12));
+        EXPECT_EQ(e["CONTAINER_ID_FULL"], id);
+        EXPECT_EQ(e["CONTAINER_NAME"], "web");
+        EXPECT_EQ(e["CONTAINER_TAG"], id.substr(0, 12));
+        EXPECT_EQ(e["SYSLOG_IDENTIFIER"], id.substr(0, 12));
+        EXPECT_EQ(e["IMAGE_NAME"], "nginx:1.25");
+        EXPECT_EQ(e["COM_EXAMPLE_APP"], "shop") << "labels, with docker's key sanitising";
+        EXPECT_EQ(e["CONTAINER_LOG_EPOCH"], epoch);
+        EXPECT_TRUE(std::regex_match(e["SYSLOG_TIMESTAMP"].get<std::string>(), rfc3339))
+            << e["SYSLOG_TIMESTAMP"];
+        EXPECT_FALSE(e.contains("CODE_FILE") || e.contains("CODE_LINE") || e.contains("CODE_FUNC"))
+            << "no source location of ringlogd's in container entries";
+        long ordinal = std::stol(e["CONTAINER_LOG_ORDINAL"].get<std::string>());
+        EXPECT_GT(ordinal, 0);
+        if (e["CONTAINER_STREAM"] == "stdout") {
+            EXPECT_EQ(e["PRIORITY"], "6");
+            EXPECT_GT(ordinal, last_ordinal);
+            last_ordinal = ordinal;
+            out.push_back(e);
+        } else {
+            EXPECT_EQ(e["CONTAINER_STREAM"], "stderr");
+            EXPECT_EQ(e["PRIORITY"], "3");
+            err.push_back(e);
+        }
+    }
+    ASSERT_EQ(out.size(), 11u);
+    ASSERT_EQ(err.size(), 1u);
+    EXPECT_EQ(bytes(err[0]["MESSAGE"]), "err line");
+    EXPECT_EQ(bytes(out[0]["MESSAGE"]), "out line");
+    EXPECT_FALSE(out[0].contains("CONTAINER_PARTIAL_ID"));
+    // The 100 KiB line: six 16 KiB parts and a last one, docker's partial fields.
+    std::string partial_id = out[1]["CONTAINER_PARTIAL_ID"];
+    for (int part = 1; part <= 7; ++part) {
+        const auto& e = out[static_cast<size_t>(part)];
+        EXPECT_EQ(bytes(e["MESSAGE"]), std::string(part < 7 ? 16384 : 4096, 'L'));
+        EXPECT_EQ(e["CONTAINER_PARTIAL_ID"], partial_id);
+        EXPECT_EQ(e["CONTAINER_PARTIAL_ORDINAL"], std::to_string(part));
+        EXPECT_EQ(e["CONTAINER_PARTIAL_LAST"], part < 7 ? "false" : "true");
+        EXPECT_EQ(e.contains("CONTAINER_PARTIAL_MESSAGE"), part < 7);
+        if (part < 7) {
+            EXPECT_EQ(e["CONTAINER_PARTIAL_MESSAGE"], "true");
+        }
+    }
+    EXPECT_EQ(bytes(out[8]["MESSAGE"]), std::string("nul\0byte", 8)) << "NUL bytes kept exactly";
+    EXPECT_EQ(bytes(out[9]["MESSAGE"]), "bad\xff\xfe utf8") << "invalid UTF-8 kept exactly";
+    EXPECT_EQ(bytes(out[10]["MESSAGE"]), "last without newline");
+    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_LAST"], "true");
+    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_ORDINAL"], "1");
+    EXPECT_FALSE(out[10].contains("CONTAINER_PARTIAL_MESSAGE"));
+
+    // journalctl's own matches work as they do for docker's journald driver.
+    EXPECT_EQ(splitLines(journald_->journalctl({"-o", "cat", "CONTAINER_NAME=web", "PRIORITY=3"})),
+              std::vector<std::string>{"err line"});
+}
+
+TEST_F(JournaldDriverTest, TwoHundredThousandLinesFromTenContainersAllArriveInOrder_Root) {
+    std::vector<Process> runs;
+    for (int c = 0; c < 10; ++c)
+        runs.push_back(spawn({ringlogctlPath(), "run", "--socket", daemon_->socket(), "--id",
+                              "busy" + std::to_string(c), "--log-driver", "journald", "--",
+                              lineWriterPath(), "--lines", "20000", "--width", "40"}));
+    for (auto& r : runs)
+        ASSERT_EQ(r.wait(), 0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    for (int c = 0; c < 10; ++c) {
+        auto lines = splitLines(
+            journald_->journalctl({"-o", "cat", "CONTAINER_ID_FULL=busy" + std::to_string(c)}));
+        ASSERT_EQ(lines.size(), 20000u) << "container " << c << ": lost lines";
+        for (size_t i = 0; i < lines.size(); ++i) {
+            char expected[32];
+            std::snprintf(expected, sizeof expected, "stdout-%09zu-", i);
+            ASSERT_EQ(lines[i].rfind(expected, 0), 0u) << "container " << c << " line " << i;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ringlog::test
