@@ -102,6 +102,7 @@ struct ReadFilter {
     std::optional<int64_t> since_ns;
     std::optional<int64_t> until_ns;
     std::optional<uint64_t> tail;  // the last N records that pass the other filters
+    std::string after_cursor;      // only records after this one (a cursor the reader handed out)
     bool stdout_stream = true;
     bool stderr_stream = true;
 
@@ -118,7 +119,8 @@ struct StoredRecord {
     std::string message;    // without the trailing '\n'
     bool newline = false;   // false: a partial record (a cut line, or a last line without '\n')
     std::string attrs;      // driver-specific extra attributes, as JSON, or empty
-    uint64_t sequence = 0;  // the per-container sequence number when known (live records), else 0
+    uint64_t sequence = 0;  // the per-container sequence number when known, else 0
+    std::string cursor;     // where the driver keeps it (journald's __CURSOR); empty: by time
 };
 
 // Reads a container's persisted records back in time order. Drivers that can be read implement

@@ -98,7 +98,6 @@ std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& na
 
 QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options) {
     QueryOptions q;
-    std::optional<int64_t> after_cursor;
     for (const auto& [name, v] : options) {
         if (name == "since") {
             q.filter.since_ns = timeOption(v, name);
@@ -143,13 +142,10 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
                 throw sdbus::Error(kInvalidArgs, "option \"follow\" must be a boolean (b)");
             q.follow = v.get<bool>();
         } else if (name == "after_cursor") {
-            // A cursor is a record's time in ns (strictly increasing per container).
-            std::string cursor = v.containsValueOfType<std::string>() ? v.get<std::string>() : "";
-            auto t = parseInteger(cursor);
-            if (!t)
-                throw sdbus::Error(kInvalidArgs, "option \"after_cursor\": \"" + cursor +
-                                                     "\" is not a cursor returned by a query");
-            after_cursor = *t + 1;
+            if (!v.containsValueOfType<std::string>() || v.get<std::string>().empty())
+                throw sdbus::Error(kInvalidArgs,
+                                   "option \"after_cursor\" must be a cursor string (s)");
+            q.filter.after_cursor = v.get<std::string>();
         } else {
             throw sdbus::Error(
                 kInvalidArgs,
@@ -157,8 +153,6 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
                     "\" (known: since, until, tail, streams, format, follow, after_cursor)");
         }
     }
-    if (after_cursor && (!q.filter.since_ns || *q.filter.since_ns < *after_cursor))
-        q.filter.since_ns = after_cursor;
     return q;
 }
 

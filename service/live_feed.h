@@ -24,7 +24,7 @@ namespace ringlog {
 
 class LiveFeed {
   public:
-    static constexpr size_t kMaxBytes = 2 << 20;
+    static constexpr size_t kMaxBytes = 8 << 20;  // about 60,000 short records
 
     struct Position {
         int64_t persisted_through = INT64_MIN;  // history ends here (inclusive)

@@ -18,9 +18,16 @@ void appendQueryJson(std::string& out, const StoredRecord& r) {
     json::appendRfc3339Nano(out, r.time_ns);
     out.append("\",\"time_ns\":");
     out.append(std::to_string(r.time_ns));
-    // Record times are strictly increasing per container: the time is the record's cursor.
+    // Record times are strictly increasing per container: the time is the record's cursor,
+    // unless the driver keeps cursors of its own (journald's).
     out.append(",\"cursor\":\"");
-    out.append(std::to_string(r.time_ns));
+    if (r.cursor.empty()) {
+        out.append(std::to_string(r.time_ns));
+    } else {
+        std::string quoted;
+        json::appendDockerString(quoted, r.cursor);
+        out.append(quoted, 1, quoted.size() - 2);
+    }
     out.append(r.stream == Stream::kStderr ? "\",\"stream\":\"stderr\""
                                            : "\",\"stream\":\"stdout\"");
     out.append(",\"message\":");

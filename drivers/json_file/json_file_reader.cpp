@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 
@@ -414,6 +415,19 @@ uint64_t searchSince(const fs::path& path, int64_t since) {
 
 Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file,
                                                         ReadFilter filter) {
+    if (!filter.after_cursor.empty()) {
+        // A json-file cursor is a record's time: strictly increasing per container.
+        int64_t t = 0;
+        const char* first = filter.after_cursor.data();
+        const char* last = first + filter.after_cursor.size();
+        auto [end, ec] = std::from_chars(first, last, t);
+        if (ec != std::errc() || end != last)
+            return invalid("option \"after_cursor\": \"" + filter.after_cursor +
+                           "\" is not a cursor returned by a query");
+        if (!filter.since_ns || *filter.since_ns <= t)
+            filter.since_ns = t + 1;
+        filter.after_cursor.clear();
+    }
     std::vector<Segment> files;  // newest first while collecting
     if (fs::exists(log_file))
         files.push_back({log_file, false});

@@ -344,14 +344,16 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
 
 TEST_F(DbusApi, AFollowerGetsEveryLineExactlyOnceWhileTheLogRotates) {
     Pipe p;
-    attachPipe("follow", p, {"max-size=1m", "max-file=3"});
+    // Rotation keeps ~10 MB on disk: enough for a follower that the machine's load holds back to
+    // catch up from disk, while the ~17 MB written still rotate it eight times.
+    attachPipe("follow", p, {"max-size=2m", "max-file=5"});
     writeNumbered(p.write_fd, 0, 1000);
     Pipe out;
     Process follower = logsInto({"-f", "follow"}, out.write_fd);
     out.closeWrite();
     Collector got(out.read_fd);
     ASSERT_TRUE(got.waitFor(1000 * 19)) << "the follower never got the history";
-    writeNumbered(p.write_fd, 1000, 200000);  // ~17 MB of json-file: a dozen rotations
+    writeNumbered(p.write_fd, 1000, 200000);  // ~17 MB of json-file
     p.closeWrite();
     EXPECT_EQ(follower.wait(), 0) << "a follow ends when the container exits";
     got.join();
@@ -362,9 +364,9 @@ TEST_F(DbusApi, AFollowerGetsEveryLineExactlyOnceWhileTheLogRotates) {
         << std::string(diff.first, std::min(diff.first + 60, expected.end())) << " got "
         << std::string(diff.second, std::min(diff.second + 60, actual.end()));
     // The log did rotate under the follower: its first lines are gone from disk.
-    auto oldest = readJsonLog(d_->logRoot() / "follow" / "follow-json.log.2");
+    auto oldest = readJsonLog(d_->logRoot() / "follow" / "follow-json.log.4");
     ASSERT_FALSE(oldest.empty());
-    EXPECT_GT(std::stoi(oldest.front().log.substr(7, 9)), 100000);
+    EXPECT_GT(std::stoi(oldest.front().log.substr(7, 9)), 50000) << "rotated at least five times";
 }
 
 TEST_F(DbusApi, AFollowerThatNeverReadsSlowsNothingAndLaterCatchesUpFromDisk) {
