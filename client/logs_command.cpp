@@ -48,6 +48,18 @@ class ManagerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Man
 sdbus::Variant timeValue(const std::string& text) {
     if (text.size() >= 20 && text[4] == '-')
         return sdbus::Variant(text);
+    // Unix time, exactly to the nanosecond (a double cannot hold that).
+    size_t dot = text.find('.');
+    std::string whole = text.substr(0, dot),
+                frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+    auto digits = [](const std::string& s) {
+        return s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!whole.empty() && digits(whole) && digits(frac) && frac.size() <= 9) {
+        frac.resize(9, '0');
+        return sdbus::Variant(
+            static_cast<uint64_t>(std::stoull(whole) * 1'000'000'000ull + std::stoull(frac)));
+    }
     char* end = nullptr;
     double number = std::strtod(text.c_str(), &end);
     if (end == text.c_str() || number < 0) {

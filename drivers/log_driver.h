@@ -144,6 +144,10 @@ struct DriverDescriptor {
     std::span<const OptionSpec> options;
     DriverFactory create;
     ReaderFactory open_reader;  // nullptr: the driver keeps nothing to read back
+    // Records the live feed keeps even with no follower, for drivers whose reader may not see
+    // the newest records yet (journald writes what it receives a little later) and whose records
+    // carry sequence numbers: a follower's history and live records then meet by sequence.
+    size_t live_backlog = 0;
 };
 
 // The registry (drivers/registry.cpp).

@@ -16,7 +16,7 @@ const std::array kDrivers = {
     DriverDescriptor{"json-file", JsonFileDriver::kOptions, &JsonFileDriver::create,
                      &JsonFileDriver::openReader},
     DriverDescriptor{"journald", JournaldDriver::kOptions, &JournaldDriver::create,
-                     &JournaldDriver::openReader},
+                     &JournaldDriver::openReader, 4096},
     DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create, nullptr},
 };
 

@@ -584,6 +584,7 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
                                                  std::move(*log_driver), first_sequence);
     if (predecessor)
         container->follow(predecessor);
+    container->liveFeed()->retainUnfollowed(driver->live_backlog);
     auto a = std::make_unique<Attached>();
     a->container = container;
     container->addInput(Stream::kStdout, std::move(fds[0]));
@@ -893,8 +894,13 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
             return refuse("container " + c.info.shortId() + " has " + std::to_string(followers) +
                           " followers already");
         position = feed->follow();
-        if (!history.until_ns || *history.until_ns > position.persisted_through)
+        if (d->live_backlog > 0) {
+            // History to whatever the reader sees; the feed, from its backlog on, fills in
+            // by sequence what the reader does not see yet.
+            position.next_index = position.oldest_index;
+        } else if (!history.until_ns || *history.until_ns > position.persisted_through) {
             history.until_ns = position.persisted_through;
+        }
     }
     auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, history);
     if (!reader) {
@@ -914,9 +920,9 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
     if (feed)
         reopen = [info = c.info, opts = c.settings.driver_options, env = driver_env_,
                   d](const ReadFilter& f) { return d->open_reader(info, opts, env, f); };
-    auto q = std::make_unique<Query>(QueryStream(std::move(*reader), options.format, options.filter,
-                                                 std::move(write_end), std::move(feed),
-                                                 position.next_index, std::move(reopen)));
+    auto q = std::make_unique<Query>(
+        QueryStream(std::move(*reader), options.format, options.filter, std::move(write_end),
+                    std::move(feed), position.next_index, std::move(reopen), d->live_backlog > 0));
     q->watch.query = q.get();
     watch(q->stream.fd(), &q->watch, EPOLLOUT);
     queries_.emplace(q.get(), std::move(q));

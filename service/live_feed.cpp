@@ -13,7 +13,7 @@ bool LiveFeed::publish(std::span<const RecordView> records) {
         return false;
     std::lock_guard lock(mutex_);
     persisted_through_ = records.back().time_ns;
-    if (followers_ == 0)
+    if (followers_ == 0 && retain_unfollowed_ == 0)
         return false;
     for (const auto& r : records) {
         StoredRecord s;
@@ -25,12 +25,22 @@ bool LiveFeed::publish(std::span<const RecordView> records) {
         bytes_ += cost(s);
         entries_.push_back(std::move(s));
     }
-    while (bytes_ > kMaxBytes && !entries_.empty()) {
+    evictLocked();
+    return followers_ > 0 && !wakeup_.exchange(true);
+}
+
+void LiveFeed::evictLocked() {
+    size_t keep = followers_ > 0 ? SIZE_MAX : retain_unfollowed_;
+    while (!entries_.empty() && (bytes_ > kMaxBytes || entries_.size() > keep)) {
         bytes_ -= cost(entries_.front());
         entries_.pop_front();
         ++first_index_;
     }
-    return !wakeup_.exchange(true);
+}
+
+void LiveFeed::retainUnfollowed(size_t records) {
+    std::lock_guard lock(mutex_);
+    retain_unfollowed_ = records;
 }
 
 void LiveFeed::close() {
@@ -42,17 +52,13 @@ void LiveFeed::close() {
 LiveFeed::Position LiveFeed::follow() {
     std::lock_guard lock(mutex_);
     ++followers_;
-    return {persisted_through_, first_index_ + entries_.size()};
+    return {persisted_through_, first_index_ + entries_.size(), first_index_};
 }
 
 void LiveFeed::unfollow() {
     std::lock_guard lock(mutex_);
-    if (--followers_ == 0) {
-        // Nobody left to feed: let the memory go.
-        first_index_ += entries_.size();
-        entries_.clear();
-        bytes_ = 0;
-    }
+    if (--followers_ == 0)
+        evictLocked();  // nobody left to feed: keep only the backlog, if any
 }
 
 LiveFeed::Batch LiveFeed::read(uint64_t from, size_t max_bytes) const {

@@ -29,7 +29,11 @@ class LiveFeed {
     struct Position {
         int64_t persisted_through = INT64_MIN;  // history ends here (inclusive)
         uint64_t next_index = 0;                // the first live entry for this follower
+        uint64_t oldest_index = 0;              // the oldest entry kept (see retainUnfollowed)
     };
+
+    // Keep the last `records` even with no follower (DriverDescriptor::live_backlog).
+    void retainUnfollowed(size_t records);
 
     // Consumer side. Returns true when the event loop should be woken to feed followers (once
     // until it has looked: wake-ups are coalesced).
@@ -52,11 +56,14 @@ class LiveFeed {
     void clearWakeup() { wakeup_.store(false); }
 
   private:
+    void evictLocked();
+
     mutable std::mutex mutex_;
     std::deque<StoredRecord> entries_;
     uint64_t first_index_ = 0;  // index of entries_.front()
     size_t bytes_ = 0;
     size_t followers_ = 0;
+    size_t retain_unfollowed_ = 0;
     int64_t persisted_through_ = INT64_MIN;
     bool closed_ = false;
     std::atomic<bool> wakeup_{false};

@@ -41,14 +41,16 @@ void appendQueryJson(std::string& out, const StoredRecord& r) {
 }
 
 QueryStream::QueryStream(std::unique_ptr<LogReader> history, QueryFormat format, ReadFilter filter,
-                         UniqueFd out, std::shared_ptr<LiveFeed> feed, uint64_t from, Reopen reopen)
+                         UniqueFd out, std::shared_ptr<LiveFeed> feed, uint64_t from, Reopen reopen,
+                         bool by_sequence)
     : history_(std::move(history)),
       format_(format),
       filter_(std::move(filter)),
       out_(std::move(out)),
       feed_(std::move(feed)),
       next_index_(from),
-      reopen_(std::move(reopen)) {}
+      reopen_(std::move(reopen)),
+      by_sequence_(by_sequence) {}
 
 QueryStream::~QueryStream() {
     if (feed_)
@@ -75,6 +77,8 @@ void QueryStream::missed(uint64_t count) {
 }
 
 void QueryStream::deliverLive(const StoredRecord& r) {
+    if (by_sequence_ && last_sequence_ != 0 && r.sequence <= last_sequence_)
+        return;  // the history had it
     last_time_ = r.time_ns;
     last_sequence_ = r.sequence;
     if (filter_.until_ns && r.time_ns > *filter_.until_ns) {
@@ -98,6 +102,8 @@ void QueryStream::refill() {
             break;
         }
         last_time_ = r.time_ns;
+        if (r.sequence != 0)
+            last_sequence_ = r.sequence;
         if (!catching_up_) {
             append(r);  // the first history: the reader applied the whole filter
             continue;

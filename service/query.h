@@ -34,9 +34,11 @@ class QueryStream {
     using Reopen = std::function<Result<std::unique_ptr<LogReader>>(const ReadFilter&)>;
 
     // `feed` is null for a plain query; when following, `from` is where the history ended.
+    // `by_sequence`: history and feed meet by sequence number (live records the history already
+    // had are skipped) rather than at a time.
     QueryStream(std::unique_ptr<LogReader> history, QueryFormat format, ReadFilter filter,
                 UniqueFd out, std::shared_ptr<LiveFeed> feed = nullptr, uint64_t from = 0,
-                Reopen reopen = nullptr);
+                Reopen reopen = nullptr, bool by_sequence = false);
     ~QueryStream();
     QueryStream(QueryStream&&) = default;
 
@@ -62,6 +64,7 @@ class QueryStream {
     std::shared_ptr<LiveFeed> feed_;
     uint64_t next_index_ = 0;
     Reopen reopen_;
+    bool by_sequence_ = false;
     // Catching up from disk after falling off the feed: the live records that came after the
     // gap wait in parked_ while history_ reads the gap.
     bool catching_up_ = false;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "docker_attrs.h"
+#include "journald_reader.h"
 #include "json_file/json_encoding.h"
 #include "units.h"
 
@@ -299,13 +300,11 @@ void JournaldDriver::doClose() {
     send(notice, 0, error);
 }
 
-Result<std::unique_ptr<LogReader>> JournaldDriver::openReader(const ContainerInfo&,
+Result<std::unique_ptr<LogReader>> JournaldDriver::openReader(const ContainerInfo& info,
                                                               const OptionMap&,
                                                               const DriverEnvironment&,
-                                                              const ReadFilter&) {
-    return invalid(
-        "reading journald containers back is not supported yet: use journalctl "
-        "CONTAINER_ID_FULL=<id>");
+                                                              const ReadFilter& filter) {
+    return JournaldReader::open(info.id, filter);
 }
 
 }  // namespace ringlog

@@ -119,6 +119,7 @@ long procField(pid_t pid, const char* file, const char* key) {
 
 class DbusApi : public ::testing::Test {
   protected:
+    virtual std::vector<std::string> wrapper() { return {}; }
     void SetUp() override {
         bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
         env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
@@ -128,7 +129,8 @@ class DbusApi : public ::testing::Test {
         connection_->enterEventLoopAsync();
         d_ = std::make_unique<Daemon>(
             dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_);
+            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_,
+            wrapper());
     }
     void TearDown() override {
         d_.reset();
@@ -172,11 +174,13 @@ class DbusApi : public ::testing::Test {
         ASSERT_TRUE(watcher_->waitFor(id)) << "no ContainerExited for " << id;
     }
     // Attaches a container whose stdout the test writes itself.
-    void attachPipe(const char* id, Pipe& p, std::vector<const char*> opts = {}) {
+    void attachPipe(const char* id, Pipe& p, std::vector<const char*> opts = {},
+                    const char* driver = nullptr) {
         opts.push_back(nullptr);
         ringlog_attach a;
         ringlog_attach_init(&a);
         a.id = id;
+        a.driver = driver;
         a.log_opts = opts.data();
         a.stdout_fd = p.read_fd;
         char err[256];
@@ -518,6 +522,68 @@ TEST_F(DbusApi, CountersArriveInPropertiesChangedAtMostOnceASecond) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LE(static_cast<double>(lines_in.size()), seconds + 1.0)
         << "more than one PropertiesChanged a second";
+}
+
+// The same API over journald containers: ringlogd and journald share a private mount namespace.
+class JournaldQuery : public DbusApi {
+  protected:
+    void SetUp() override {
+        journal_ = std::make_unique<Journald>(dir_.path() / "journal");
+        DbusApi::SetUp();
+    }
+    std::vector<std::string> wrapper() override { return journal_->inside(); }
+    std::unique_ptr<Journald> journal_;
+};
+
+TEST_F(JournaldQuery, LogsTailSinceUntilAndAfterCursorReadTheJournal_Root) {
+    runContainer("jq", {lineWriterPath(), "--lines", "100", "--width", "19"},
+                 {"--log-driver", "journald"});
+    journal_->journalctl({"-n", "0"});  // journald has written everything it was sent
+    EXPECT_EQ(logs({"jq"}).out, numbered(0, 100));
+    EXPECT_EQ(logs({"--tail", "10", "jq"}).out, numbered(90, 100));
+    Output json = logs({"--format", "json", "jq"});
+    auto lines = splitLines(json.out);
+    ASSERT_EQ(lines.size(), 100u) << json.err;
+    std::regex fields(R"re("time_ns":(\d+),"cursor":"(s=[^"]+)")re");
+    std::vector<std::string> cursors, times;
+    for (const auto& l : lines) {
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(l, m, fields)) << l;
+        times.push_back(m[1]);
+        cursors.push_back(m[2]);
+    }
+    EXPECT_EQ(logs({"--after-cursor", cursors[49], "jq"}).out, numbered(50, 100))
+        << "journal cursors resume exactly";
+    auto resumed = splitLines(logs({"--format", "json", "--after-cursor", cursors[49], "jq"}).out);
+    EXPECT_EQ(resumed, std::vector<std::string>(lines.begin() + 50, lines.end()));
+    // Times are the capture times (SYSLOG_TIMESTAMP), strictly increasing: ranges are exact.
+    auto seconds = [](const std::string& t) {
+        return t.substr(0, t.size() - 9) + "." + t.substr(t.size() - 9);
+    };
+    EXPECT_EQ(logs({"--since", seconds(times[20]), "--until", seconds(times[29]), "jq"}).out,
+              numbered(20, 30));
+    Output bad = logs({"--after-cursor", "s=0;i=0;b=0;m=0;t=0;x=0", "jq"});
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("is not in the journal"), std::string::npos) << bad.err;
+}
+
+TEST_F(JournaldQuery, AFollowerOfAJournaldContainerGetsEveryLineExactlyOnce_Root) {
+    Pipe p;
+    attachPipe("jf", p, {}, "journald");
+    writeNumbered(p.write_fd, 0, 1000);
+    Pipe out;
+    Process follower = logsInto({"-f", "jf"}, out.write_fd);
+    out.closeWrite();
+    Collector got(out.read_fd);
+    ASSERT_TRUE(got.waitFor(1000 * 19)) << "the follower never got the history";
+    writeNumbered(p.write_fd, 1000, 20000);
+    p.closeWrite();
+    EXPECT_EQ(follower.wait(), 0);
+    got.join();
+    std::string expected = numbered(0, 20000), actual = got.data();
+    auto diff = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
+    EXPECT_TRUE(actual == expected) << "first difference at byte "
+                                    << (diff.first - expected.begin()) << " of " << actual.size();
 }
 
 }  // namespace
