@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +15,8 @@
 #include "json_file/json_encoding.h"
 #include "units.h"
 
+#include <spdlog/spdlog.h>
+
 namespace ringlog {
 
 namespace {
@@ -20,6 +24,28 @@ namespace {
 constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
 constexpr size_t kEntriesPerSyscall = 64;
 constexpr int kBusyRetryMs = 2;  // journald drains its queue in about that time
+// More than journald's socket queue can hold (net.unix.max_dgram_qlen, 512 by default).
+constexpr size_t kRememberedEntries = 8192;
+constexpr size_t kRememberedBytes = 32 << 20;
+
+// The highest CONTAINER_LOG_ORDINAL the journal holds for this attach (its epoch), 0 for none.
+uint64_t highestOrdinalInJournal(const std::string& epoch) {
+    sd_journal* j = nullptr;
+    if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
+        return 0;
+    uint64_t highest = 0;
+    std::string match = "CONTAINER_LOG_EPOCH=" + epoch;
+    if (sd_journal_add_match(j, match.c_str(), 0) >= 0 && sd_journal_seek_tail(j) >= 0 &&
+        sd_journal_previous(j) > 0) {
+        const void* data = nullptr;
+        size_t len = 0;
+        if (sd_journal_get_data(j, "CONTAINER_LOG_ORDINAL", &data, &len) >= 0 && len > 22)
+            highest = std::strtoull(
+                std::string(static_cast<const char*>(data) + 22, len - 22).c_str(), nullptr, 10);
+    }
+    sd_journal_close(j);
+    return highest;
+}
 
 // The native protocol: KEY=value\n, or, for values with a newline (and MESSAGE, which may hold
 // any byte), KEY\n<64-bit little-endian length><value>\n.
@@ -240,6 +266,37 @@ size_t JournaldDriver::send(const std::vector<std::string>& entries, size_t firs
     return sent;
 }
 
+void JournaldDriver::remember(uint64_t ordinal, const std::string& entry) {
+    sent_bytes_ += entry.size();
+    sent_.push_back({ordinal, entry});
+    while (!sent_.empty() &&
+           (sent_.size() > kRememberedEntries || sent_bytes_ > kRememberedBytes)) {
+        sent_bytes_ -= sent_.front().entry.size();
+        sent_.pop_front();
+    }
+}
+
+bool JournaldDriver::recoverLostEntries(int& error) {
+    uint64_t highest = highestOrdinalInJournal(epoch_);
+    std::vector<std::string> lost;
+    for (const auto& s : sent_)
+        if (s.ordinal > highest)
+            lost.push_back(s.entry);
+    size_t sent = send(lost, 0, error);
+    if (sent < lost.size()) {
+        // Still away (or busy): try again later. What did go is in the journal by then.
+        return false;
+    }
+    resent_ += lost.size();
+    if (!lost.empty())
+        spdlog::warn(
+            "container {}: journald came back; sent again the {} entries it had not written ({} in "
+            "all)",
+            short_id_, lost.size(), resent_);
+    suspect_ = false;
+    return true;
+}
+
 bool JournaldDriver::passesRateLimit(const RecordView& r, std::vector<std::string>& entries) {
     if (burst_ == 0)
         return true;
@@ -263,23 +320,42 @@ WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
     // Entries, and for each how many records are done once it is sent (a suppressed record is
     // done with the next entry).
     entries_.clear();
+    entry_ordinals_.clear();
     std::vector<size_t> covered;
     for (size_t i = 0; i < records.size(); ++i) {
         size_t before = entries_.size();
         bool keep = passesRateLimit(records[i], entries_);
-        for (size_t k = before; k < entries_.size(); ++k)
+        for (size_t k = before; k < entries_.size(); ++k) {
             covered.push_back(i);
+            entry_ordinals_.push_back(0);  // notices are not sent again
+        }
         if (!keep)
             continue;
         entries_.emplace_back();
         encode(entries_.back(), records[i],
                i == 0 && dropped_before.any() ? &dropped_before : nullptr);
         covered.push_back(i + 1);
+        entry_ordinals_.push_back(records[i].sequence);
     }
     int error = 0;
+    // A journald that was replaced since the last send may have taken entries with it.
+    struct stat st;
+    bool socket_there = ::stat(socket_path_.c_str(), &st) == 0;
+    if (socket_there && journal_inode_ != 0 && st.st_ino != journal_inode_)
+        suspect_ = true;
+    if (suspect_ && !recoverLostEntries(error))
+        return {WriteStatus::kRetry, 0,
+                "sending to journald at " + socket_path_ + ": " +
+                    errnoText(error ? error : ECONNREFUSED)};
     size_t sent = send(entries_, 0, error);
+    for (size_t i = 0; i < sent; ++i)
+        remember(entry_ordinals_[i], entries_[i]);
+    if (socket_there && sent > 0)
+        journal_inode_ = st.st_ino;
     if (sent == entries_.size())
         return {WriteStatus::kOk, records.size(), {}};
+    if (error == ENOENT || error == ECONNREFUSED)
+        suspect_ = true;  // journald went away: what it had queued may be lost
     size_t done = sent == 0 ? 0 : covered[sent - 1];
     if (error == EAGAIN || error == ENOBUFS)
         return {

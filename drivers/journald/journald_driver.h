@@ -11,7 +11,10 @@
 
 #include <sys/un.h>
 
+#include <sys/types.h>
+
 #include <array>
+#include <deque>
 #include <string>
 
 #include "log_driver.h"
@@ -56,6 +59,10 @@ class JournaldDriver final : public LogDriver {
     size_t send(const std::vector<std::string>& entries, size_t first, int& error);
     bool sendViaMemfd(const std::string& entry, int& error);
     bool passesRateLimit(const RecordView& r, std::vector<std::string>& entries);
+    // After journald went away (or was replaced without us noticing a failure): resend what the
+    // journal does not have. Returns false while journald is still away.
+    bool recoverLostEntries(int& error);
+    void remember(uint64_t ordinal, const std::string& entry);
 
     UniqueFd socket_;
     std::string socket_path_;
@@ -69,6 +76,19 @@ class JournaldDriver final : public LogDriver {
     uint64_t in_window_ = 0;
     uint64_t suppressed_ = 0;
     std::vector<std::string> entries_;
+    std::vector<uint64_t> entry_ordinals_;  // CONTAINER_LOG_ORDINAL of each entry, 0 for notices
+
+    // What was sent lately, for recoverLostEntries(): the native protocol has no acknowledgement,
+    // so entries in a killed journald's queue are gone unless sent again.
+    struct Sent {
+        uint64_t ordinal;
+        std::string entry;
+    };
+    std::deque<Sent> sent_;
+    size_t sent_bytes_ = 0;
+    ino_t journal_inode_ = 0;  // of the socket we last sent to
+    bool suspect_ = false;     // journald may have lost what we sent
+    uint64_t resent_ = 0;
 };
 
 // Parses "500ms", "30s", "5m", "1h" (docker's durations, the common cases) to nanoseconds.

@@ -2,6 +2,7 @@
 // root for that: their names end in _Root), read back with the real journalctl.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -142,6 +143,38 @@ TEST_F(JournaldDriverTest, TwoHundredThousandLinesFromTenContainersAllArriveInOr
             ASSERT_EQ(lines[i].rfind(expected, 0), 0u) << "container " << c << " line " << i;
         }
     }
+}
+
+TEST_F(JournaldDriverTest, JournaldKilledMidStreamLosesNothingAndTheWriterIsOnlySlowed_Root) {
+    Pipe progress;
+    SpawnOptions keep;
+    keep.keep_fds = {progress.write_fd};
+    Process ctl = spawn(
+        {ringlogctlPath(), "run", "--socket", daemon_->socket(), "--id", "crash", "--log-driver",
+         "journald", "--", lineWriterPath(), "--lines", "100000", "--width", "40", "--progress-fd",
+         std::to_string(progress.write_fd), "--progress-every", "20000"},
+        keep);
+    progress.closeWrite();
+    ASSERT_EQ(readSome(progress.read_fd, 1).size(), 1u) << "the writer did not get going";
+    journald_->kill();   // with whatever it had received and not yet written
+    journald_->start();  // the same journal, a new journald
+    EXPECT_EQ(ctl.wait(), 0) << "the writer got an error";
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    auto lines = splitLines(journald_->journalctl({"-o", "cat", "CONTAINER_ID_FULL=crash"}));
+    std::vector<int> seen(100000, 0);
+    long last = -1, out_of_order = 0;
+    for (const auto& l : lines) {
+        long n = std::stol(l.substr(7, 9));
+        ++seen[static_cast<size_t>(n)];
+        out_of_order += n < last;
+        last = n;
+    }
+    long missing = std::count(seen.begin(), seen.end(), 0);
+    long duplicated = static_cast<long>(lines.size()) - (100000 - missing);
+    RecordProperty("duplicates", static_cast<int>(duplicated));
+    EXPECT_EQ(missing, 0) << "lines lost with the killed journald";
+    EXPECT_EQ(duplicated, 0);
+    EXPECT_EQ(out_of_order, 0);
 }
 
 }  // namespace
