@@ -297,22 +297,27 @@ bool JournaldDriver::recoverLostEntries(int& error) {
     return true;
 }
 
-bool JournaldDriver::passesRateLimit(const RecordView& r, std::vector<std::string>& entries) {
+bool JournaldDriver::passesRateLimit(const RecordView& r, bool& notice) {
+    notice = false;
     if (burst_ == 0)
         return true;
+    if (!verdicts_.empty() && r.sequence >= verdicts_.front().first &&
+        r.sequence <= verdicts_.back().first)
+        return verdicts_[r.sequence - verdicts_.front().first].second;
     if (r.time_ns - window_start_ns_ >= interval_ns_) {
         if (suppressed_ > 0) {
-            entries.emplace_back();
-            encodeSuppressedNotice(entries.back(), r.time_ns);
+            encodeSuppressedNotice(pending_notice_, r.time_ns);
             suppressed_ = 0;
+            notice = true;
         }
         window_start_ns_ = r.time_ns;
         in_window_ = 0;
     }
-    if (++in_window_ <= burst_)
-        return true;
-    ++suppressed_;
-    return false;
+    bool keep = ++in_window_ <= burst_;
+    if (!keep)
+        ++suppressed_;
+    verdicts_.emplace_back(r.sequence, keep);
+    return keep;
 }
 
 WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
@@ -322,13 +327,23 @@ WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
     entries_.clear();
     entry_ordinals_.clear();
     std::vector<size_t> covered;
+    while (!verdicts_.empty() && !records.empty() &&
+           verdicts_.front().first < records.front().sequence)
+        verdicts_.pop_front();  // records persisted (or dropped) since: no longer asked about
+    size_t last_notice = SIZE_MAX;
+    auto addNotice = [&](size_t records_done) {
+        entries_.push_back(pending_notice_);
+        covered.push_back(records_done);
+        entry_ordinals_.push_back(0);  // notices are not sent again after a journald crash
+        last_notice = entries_.size() - 1;
+    };
+    if (!pending_notice_.empty())
+        addNotice(0);
     for (size_t i = 0; i < records.size(); ++i) {
-        size_t before = entries_.size();
-        bool keep = passesRateLimit(records[i], entries_);
-        for (size_t k = before; k < entries_.size(); ++k) {
-            covered.push_back(i);
-            entry_ordinals_.push_back(0);  // notices are not sent again
-        }
+        bool notice = false;
+        bool keep = passesRateLimit(records[i], notice);
+        if (notice)
+            addNotice(i);
         if (!keep)
             continue;
         entries_.emplace_back();
@@ -350,6 +365,8 @@ WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
     size_t sent = send(entries_, 0, error);
     for (size_t i = 0; i < sent; ++i)
         remember(entry_ordinals_[i], entries_[i]);
+    if (last_notice != SIZE_MAX && sent > last_notice)
+        pending_notice_.clear();
     if (socket_there && sent > 0)
         journal_inode_ = st.st_ino;
     if (sent == entries_.size())
@@ -365,15 +382,18 @@ WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
 }
 
 void JournaldDriver::doClose() {
-    if (suppressed_ == 0)
-        return;
     // The last window's count, so no suppression goes unsaid.
-    std::vector<std::string> notice(1);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    encodeSuppressedNotice(notice[0], int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    std::vector<std::string> notices;
+    if (!pending_notice_.empty())
+        notices.push_back(pending_notice_);
+    if (suppressed_ > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        notices.emplace_back();
+        encodeSuppressedNotice(notices.back(), int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    }
     int error = 0;
-    send(notice, 0, error);
+    send(notices, 0, error);
 }
 
 Result<std::unique_ptr<LogReader>> JournaldDriver::openReader(const ContainerInfo& info,

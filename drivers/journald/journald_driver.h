@@ -58,7 +58,10 @@ class JournaldDriver final : public LogDriver {
     // Sends entries[first, …); returns how many went, and sets `error` (errno) when one did not.
     size_t send(const std::vector<std::string>& entries, size_t first, int& error);
     bool sendViaMemfd(const std::string& entry, int& error);
-    bool passesRateLimit(const RecordView& r, std::vector<std::string>& entries);
+    // The rate limit's verdict on a record, made once: a batch journald was too busy for comes
+    // back, and its records must not count twice. Sets `notice` when a suppression notice is due
+    // before this record.
+    bool passesRateLimit(const RecordView& r, bool& notice);
     // After journald went away (or was replaced without us noticing a failure): resend what the
     // journal does not have. Returns false while journald is still away.
     bool recoverLostEntries(int& error);
@@ -75,6 +78,8 @@ class JournaldDriver final : public LogDriver {
     int64_t window_start_ns_ = 0;
     uint64_t in_window_ = 0;
     uint64_t suppressed_ = 0;
+    std::deque<std::pair<uint64_t, bool>> verdicts_;  // (sequence, kept), contiguous sequences
+    std::string pending_notice_;                      // a notice not sent yet
     std::vector<std::string> entries_;
     std::vector<uint64_t> entry_ordinals_;  // CONTAINER_LOG_ORDINAL of each entry, 0 for notices
 

@@ -120,6 +120,9 @@ TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
     EXPECT_FALSE(out[10].contains("CONTAINER_PARTIAL_MESSAGE"));
 
     // journalctl's own matches work as they do for docker's journald driver.
+    EXPECT_EQ(splitLines(journald_->journalctl({"-o", "json", "CONTAINER_ID=" + id.substr(0, 12)}))
+                  .size(),
+              12u);
     EXPECT_EQ(splitLines(journald_->journalctl({"-o", "cat", "CONTAINER_NAME=web", "PRIORITY=3"})),
               std::vector<std::string>{"err line"});
 }
@@ -175,6 +178,30 @@ TEST_F(JournaldDriverTest, JournaldKilledMidStreamLosesNothingAndTheWriterIsOnly
     EXPECT_EQ(missing, 0) << "lines lost with the killed journald";
     EXPECT_EQ(duplicated, 0);
     EXPECT_EQ(out_of_order, 0);
+}
+
+TEST_F(JournaldDriverTest, APerContainerRateLimitSuppressesAndSaysHowMany_Root) {
+    ASSERT_EQ(
+        ringlogctlRun(*daemon_, {"--id", "noisy", "--log-driver", "journald", "--log-opt",
+                                 "rate-limit-burst=100", "--log-opt", "rate-limit-interval=1h",
+                                 "--", lineWriterPath(), "--lines", "1000", "--width", "30"}),
+        0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    auto all = entries(*journald_, "noisy");
+    std::string got;
+    for (const auto& e : all)
+        got += bytes(e["MESSAGE"]).substr(0, 40) + " | ";
+    ASSERT_EQ(all.size(), 101u) << "100 lines, then one notice: " << got;
+    for (size_t i = 0; i < 100; ++i) {
+        char expected[32];
+        std::snprintf(expected, sizeof expected, "stdout-%09zu-", i);
+        EXPECT_EQ(bytes(all[i]["MESSAGE"]).rfind(expected, 0), 0u);
+    }
+    EXPECT_EQ(all[100]["PRIORITY"], "4");
+    EXPECT_EQ(all[100]["RINGLOG_SUPPRESSED_LINES"], "900");
+    EXPECT_EQ(
+        bytes(all[100]["MESSAGE"]),
+        "ringlogd: suppressed 900 lines of container noisy (rate-limit-burst 100 per 3600000 ms)");
 }
 
 }  // namespace
