@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kRefillBytes = 256 * 1024;  // per refill: bounded work for the event loop
 }
 
-void appendQueryJson(std::string& out, const StoredRecord& r) {
+void appendQueryJson(std::string& out, const StoredRecord& r, bool with_sequence) {
     out.append("{\"time\":\"");
     json::appendRfc3339Nano(out, r.time_ns);
     out.append("\",\"time_ns\":");
@@ -28,8 +28,12 @@ void appendQueryJson(std::string& out, const StoredRecord& r) {
         json::appendDockerString(quoted, r.cursor);
         out.append(quoted, 1, quoted.size() - 2);
     }
-    out.append(r.stream == Stream::kStderr ? "\",\"stream\":\"stderr\""
-                                           : "\",\"stream\":\"stdout\"");
+    out.push_back('"');
+    if (with_sequence) {
+        out.append(",\"sequence\":");
+        out.append(std::to_string(r.sequence));
+    }
+    out.append(r.stream == Stream::kStderr ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"");
     out.append(",\"message\":");
     json::appendDockerString(out, r.message);
     out.append(r.newline ? ",\"partial\":false" : ",\"partial\":true");
@@ -59,7 +63,7 @@ QueryStream::~QueryStream() {
 
 void QueryStream::append(const StoredRecord& r) {
     if (format_ == QueryFormat::kJson) {
-        appendQueryJson(buffer_, r);
+        appendQueryJson(buffer_, r, by_sequence_);
     } else {
         buffer_.append(r.message);
         if (r.newline)

@@ -77,7 +77,8 @@ class QueryStream {
     bool done_ = false;
 };
 
-// One record in the JSON query format (docs/dbus.md), with a trailing newline.
-void appendQueryJson(std::string& out, const StoredRecord& record);
+// One record in the JSON query format (docs/dbus.md), with a trailing newline. `with_sequence`:
+// the driver keeps sequence numbers (journald's CONTAINER_LOG_ORDINAL), so every record has one.
+void appendQueryJson(std::string& out, const StoredRecord& record, bool with_sequence);
 
 }  // namespace ringlog

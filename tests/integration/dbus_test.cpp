@@ -544,7 +544,7 @@ TEST_F(JournaldQuery, LogsTailSinceUntilAndAfterCursorReadTheJournal_Root) {
     Output json = logs({"--format", "json", "jq"});
     auto lines = splitLines(json.out);
     ASSERT_EQ(lines.size(), 100u) << json.err;
-    std::regex fields(R"re("time_ns":(\d+),"cursor":"(s=[^"]+)")re");
+    std::regex fields(R"re("time_ns":(\d+),"cursor":"(s=[^"]+)","sequence":\d+,"stream")re");
     std::vector<std::string> cursors, times;
     for (const auto& l : lines) {
         std::smatch m;
