@@ -215,6 +215,10 @@ std::optional<Error> Daemon::start() {
             spdlog::info("no D-Bus API ({}): ingest only", bus.error().message);
         }
     }
+    supervised_ = std::getenv("NOTIFY_SOCKET") != nullptr;
+    uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+        watchdog_interval_ = std::chrono::microseconds(watchdog_usec / 2);
     sd_notify(0, "READY=1\nSTATUS=No containers attached");
     return std::nullopt;
 }
@@ -239,6 +243,8 @@ int Daemon::run() {
             if (!attached_.empty() && (timeout < 0 || timeout > 1000))
                 timeout = 1000;  // the counters' PropertiesChanged tick
         }
+        if (supervised_ && (timeout < 0 || timeout > 1000))
+            timeout = 1000;  // watchdog and status
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
             spdlog::critical("epoll_wait: {}", errnoText(errno));
@@ -278,6 +284,8 @@ int Daemon::run() {
             announceCounters();
             updateBusWatch();
         }
+        if (supervised_)
+            tellSystemd();
         auto now = std::chrono::steady_clock::now();
         for (auto it = connections_.begin(); it != connections_.end();) {
             auto* c = (it++)->first;
@@ -781,6 +789,27 @@ void Daemon::beginShutdown() {
 }
 
 // ---- the D-Bus side ----
+
+// The event loop is alive (it is what pings the watchdog), and what it is doing.
+void Daemon::tellSystemd() {
+    auto now = std::chrono::steady_clock::now();
+    if (watchdog_interval_.count() > 0 && now >= next_watchdog_) {
+        sd_notify(0, "WATCHDOG=1");
+        next_watchdog_ = now + watchdog_interval_;
+    }
+    if (now < next_status_)
+        return;
+    auto elapsed =
+        std::chrono::duration<double>(now - next_status_ + std::chrono::seconds(1)).count();
+    next_status_ = now + std::chrono::seconds(1);
+    uint64_t lines = 0;
+    for (const auto& [id, a] : attached_)
+        lines += a->container->counters().lines_in.load(std::memory_order_relaxed);
+    uint64_t delta = lines >= lines_at_last_status_ ? lines - lines_at_last_status_ : lines;
+    lines_at_last_status_ = lines;
+    sd_notifyf(0, "STATUS=%zu containers attached, %.0f lines/s", attached_.size(),
+               elapsed > 0 ? static_cast<double>(delta) / elapsed : 0.0);
+}
 
 // PropertiesChanged for the counters: at most once a second per container and a bounded number
 // per second in all, never per line.

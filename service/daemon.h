@@ -76,6 +76,7 @@ class Daemon final : private BusBackend {
     void onQuery(Query* q);
     void feedFollowers(const LiveFeed* feed);
     void announceCounters();
+    void tellSystemd();
     ContainerView viewOf(const Attached& a) const;
 
     // BusBackend
@@ -113,6 +114,11 @@ class Daemon final : private BusBackend {
     std::unique_ptr<Watch> bus_watch_;
     uint32_t bus_events_ = 0;
     std::chrono::steady_clock::time_point next_counters_announcement_{};
+    // Under systemd: WATCHDOG=1 at half the watchdog interval, STATUS= once a second.
+    bool supervised_ = false;
+    std::chrono::microseconds watchdog_interval_{0};
+    std::chrono::steady_clock::time_point next_watchdog_{}, next_status_{};
+    uint64_t lines_at_last_status_ = 0;
     std::map<Query*, std::unique_ptr<Query>> queries_;
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "harness.h"
 #include "ringlog/client.h"
@@ -281,6 +282,41 @@ TEST(Robustness, OnlyRootAndTheAllowedGroupMayAttach_Root) {
               std::string::npos);
     EXPECT_EQ(d.stop(), 0);
     EXPECT_FALSE(fs::exists(d.logRoot() / "outsider"));
+}
+
+TEST(Robustness, UnderSystemdItPingsTheWatchdogAndReportsStatus) {
+    TempDir dir;
+    std::string notify = (dir.path() / "notify.sock").string();
+    int ns = bindNotifySocket(notify);
+    std::ofstream(dir.path() / "ringlogd.conf") << "\n";
+    SpawnOptions o;
+    o.env = {{"NOTIFY_SOCKET", notify}, {"WATCHDOG_USEC", "400000"}};
+    o.stderr_file = (dir.path() / "ringlogd.log").string();
+    Process d = spawn({ringlogdPath(), "--config", (dir.path() / "ringlogd.conf").string(),
+                       "--socket", (dir.path() / "ingest.sock").string(), "--log-root",
+                       (dir.path() / "logs").string(), "--dbus", "no"},
+                      o);
+    std::vector<std::string> messages;
+    auto has = [&](const std::string& what) {
+        for (const auto& m : messages)
+            if (m.find(what) != std::string::npos)
+                return true;
+        return false;
+    };
+    while (
+        !(has("READY=1") && has("WATCHDOG=1") && has("STATUS=0 containers attached, 0 lines/s"))) {
+        struct pollfd p {
+            ns, POLLIN, 0
+        };
+        ASSERT_EQ(poll(&p, 1, 10000), 1) << "no notification; got so far: " << messages.size();
+        char buf[4096];
+        ssize_t n = recv(ns, buf, sizeof buf, 0);
+        ASSERT_GT(n, 0);
+        messages.emplace_back(buf, static_cast<size_t>(n));
+    }
+    d.kill(SIGTERM);
+    EXPECT_EQ(d.wait(), 0);
+    ::close(ns);
 }
 
 }  // namespace
