@@ -279,10 +279,18 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args,
 }
 
 Daemon::~Daemon() {
-    if (!stopped_ && process_.pid > 0) {
-        process_.kill(SIGKILL);
-        process_.wait();
+    if (stopped_ || process_.pid <= 0)
+        return;
+    // A daemon that died on its own is a finding: show why, before the directory goes.
+    int status = 0;
+    if (waitpid(process_.pid, &status, WNOHANG) == process_.pid) {
+        std::fprintf(stderr, "ringlogd exited unexpectedly (status %d); its log:\n%s\n", status,
+                     log().c_str());
+        process_.pid = -1;
+        return;
     }
+    process_.kill(SIGKILL);
+    process_.wait();
 }
 
 int Daemon::stop() {

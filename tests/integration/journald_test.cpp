@@ -134,7 +134,7 @@ TEST_F(JournaldDriverTest, TwoHundredThousandLinesFromTenContainersAllArriveInOr
                               "busy" + std::to_string(c), "--log-driver", "journald", "--",
                               lineWriterPath(), "--lines", "20000", "--width", "40"}));
     for (auto& r : runs)
-        ASSERT_EQ(r.wait(), 0);
+        ASSERT_EQ(r.wait(), 0) << daemon_->log();
     ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
     for (int c = 0; c < 10; ++c) {
         auto lines = splitLines(
