@@ -277,23 +277,28 @@ void JournaldDriver::remember(uint64_t ordinal, const std::string& entry) {
 }
 
 bool JournaldDriver::recoverLostEntries(int& error) {
-    uint64_t highest = highestOrdinalInJournal(epoch_);
+    uint64_t highest = std::max(highestOrdinalInJournal(epoch_), resent_through_);
     std::vector<std::string> lost;
-    for (const auto& s : sent_)
-        if (s.ordinal > highest)
+    std::vector<uint64_t> ordinals;
+    for (const auto& s : sent_) {
+        if (s.ordinal > highest) {
             lost.push_back(s.entry);
-    size_t sent = send(lost, 0, error);
-    if (sent < lost.size()) {
-        // Still away (or busy): try again later. What did go is in the journal by then.
-        return false;
+            ordinals.push_back(s.ordinal);
+        }
     }
-    resent_ += lost.size();
-    if (!lost.empty())
+    size_t sent = send(lost, 0, error);
+    if (sent > 0)
+        resent_through_ = ordinals[sent - 1];
+    resent_ += sent;
+    if (sent < lost.size())
+        return false;  // still away, or busy: go on later from resent_through_
+    if (!lost.empty() || resent_through_ != 0)
         spdlog::warn(
-            "container {}: journald came back; sent again the {} entries it had not written ({} in "
+            "container {}: journald came back; sent again the entries it had not written ({} in "
             "all)",
-            short_id_, lost.size(), resent_);
+            short_id_, resent_);
     suspect_ = false;
+    resent_through_ = 0;
     return true;
 }
 

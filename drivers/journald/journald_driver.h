@@ -94,6 +94,9 @@ class JournaldDriver final : public LogDriver {
     ino_t journal_inode_ = 0;  // of the socket we last sent to
     bool suspect_ = false;     // journald may have lost what we sent
     uint64_t resent_ = 0;
+    // During a recovery, the last ordinal already sent again: the journal may not show it yet
+    // (journald writes a little after it accepts), so it must not decide about those again.
+    uint64_t resent_through_ = 0;
 };
 
 // Parses "500ms", "30s", "5m", "1h" (docker's durations, the common cases) to nanoseconds.
