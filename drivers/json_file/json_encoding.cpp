@@ -1,5 +1,6 @@
 #include "json_encoding.h"
 
+#include <array>
 #include <ctime>
 
 namespace ringlog::json {
@@ -45,17 +46,35 @@ size_t utf8Length(std::string_view s, size_t i, uint32_t& rune) {
     return 0;
 }
 
+// Bytes that are copied as they are: printable ASCII but the five that get escaped. Log lines are
+// mostly runs of these, and scanning them through a table is the encoder's hot loop.
+constexpr std::array<bool, 256> kPlainByte = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c)
+        t[static_cast<size_t>(c)] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+    return t;
+}();
+
 template <bool kGoShortForms>
 void appendString(std::string& out, std::string_view s) {
     out.push_back('"');
     size_t start = 0;
     size_t i = 0;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
+    const size_t n = s.size();
     auto flush = [&] {
         if (start < i)
             out.append(s.data() + start, i - start);
     };
-    while (i < s.size()) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
+    while (i < n) {
+        while (i + 4 <= n && kPlainByte[bytes[i]] && kPlainByte[bytes[i + 1]] &&
+               kPlainByte[bytes[i + 2]] && kPlainByte[bytes[i + 3]])
+            i += 4;
+        while (i < n && kPlainByte[bytes[i]])
+            ++i;
+        if (i == n)
+            break;
+        unsigned char c = bytes[i];
         if (c < 0x80) {
             if (c >= 0x20 && c != '\\' && c != '"' && c != '<' && c != '>' && c != '&') {
                 ++i;

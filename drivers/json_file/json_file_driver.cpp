@@ -12,6 +12,7 @@
 #include "docker_attrs.h"
 #include "json_encoding.h"
 #include "json_file_reader.h"
+#include "open_beneath.h"
 
 #include <filesystem>
 #include "task_queue.h"
@@ -30,14 +31,6 @@ struct JsonFileDriver::Compression {
 };
 
 namespace {
-
-UniqueFd openBeneath(int root, const std::string& relative, uint64_t flags) {
-    struct open_how how = {};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    return UniqueFd(
-        static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how))));
-}
 
 // The directory that will hold the log and the file's name in it.
 Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& info,
@@ -185,6 +178,45 @@ std::string compressFile(int dir, const std::string& name, int64_t last_time_ns)
 }
 
 }  // namespace
+
+UniqueFd openBeneathByWalking(int root, const std::string& relative, int flags) {
+    UniqueFd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    size_t start = 0;
+    while (dir) {
+        size_t slash = relative.find('/', start);
+        std::string part =
+            relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        bool last = slash == std::string::npos;
+        start = last ? relative.size() : slash + 1;
+        if (part == "..") {
+            errno = EXDEV;
+            return {};
+        }
+        if (part.empty() || part == ".") {
+            if (last)
+                return UniqueFd(::openat(dir.get(), ".", flags | O_CLOEXEC));
+            continue;
+        }
+        if (last)
+            return UniqueFd(::openat(dir.get(), part.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
+        dir = UniqueFd(
+            ::openat(dir.get(), part.c_str(), O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir && errno == ENOTDIR)
+            errno = ELOOP;  // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR
+    }
+    return dir;
+}
+
+UniqueFd openBeneath(int root, const std::string& relative, int flags) {
+    struct open_how how = {};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    UniqueFd fd(
+        static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how))));
+    if (!fd && errno == ENOSYS)
+        return openBeneathByWalking(root, relative, flags);
+    return fd;
+}
 
 Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& info,
                                                           const OptionMap& o,

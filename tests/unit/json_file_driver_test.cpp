@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "json_file/open_beneath.h"
 #include "task_queue.h"
 
 namespace ringlog {
@@ -148,6 +149,27 @@ TEST_F(JsonFileDriverTest, RefusesCompressWithoutRotation) {
     auto d = make({{"compress", "true"}});
     ASSERT_FALSE(d.ok());
     EXPECT_EQ(d.error().message, "log option \"compress\": needs max-file of 2 or more");
+}
+
+}  // namespace
+}  // namespace ringlog
+
+namespace ringlog {
+namespace {
+
+// The fallback for kernels without openat2 refuses what openat2 refuses.
+TEST_F(JsonFileDriverTest, TheOpenat2FallbackRefusesSymlinksAndParentDirectories) {
+    fs::create_directories(root_ / "a" / "b");
+    fs::create_directory_symlink(root_ / "a", root_ / "link");
+    UniqueFd root(::open(root_.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    EXPECT_TRUE(openBeneathByWalking(root.get(), "a/b", O_DIRECTORY | O_RDONLY).valid());
+    EXPECT_TRUE(openBeneathByWalking(root.get(), ".", O_DIRECTORY | O_RDONLY).valid());
+    errno = 0;
+    EXPECT_FALSE(openBeneathByWalking(root.get(), "link/b", O_DIRECTORY | O_RDONLY).valid());
+    EXPECT_EQ(errno, ELOOP);
+    EXPECT_FALSE(openBeneathByWalking(root.get(), "link", O_DIRECTORY | O_RDONLY).valid());
+    EXPECT_FALSE(openBeneathByWalking(root.get(), "a/../../etc", O_DIRECTORY | O_RDONLY).valid());
+    EXPECT_EQ(errno, EXDEV);
 }
 
 }  // namespace
