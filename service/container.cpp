@@ -51,9 +51,12 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     partial_id = h.partial_id;
     last_time_ns_ = h.time_ns;
     ++next_sequence_;
-    counters_.lines_in.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes_in.fetch_add(message.size() + ((flags & kRecordNewline) ? 1 : 0),
-                                 std::memory_order_relaxed);
+    // Single writer: a plain store, not a locked read-modify-write, on this per-line path.
+    auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    };
+    bump(counters_.lines_in, 1);
+    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
     return true;
 }
 

@@ -33,6 +33,8 @@ struct AttachSettings {
     OptionMap driver_options;
 };
 
+// Each counter has one writer (lines_in, bytes_in: the reader; the others: the consumer holding
+// the container) and is read from other threads.
 struct ContainerCounters {
     std::atomic<uint64_t> lines_in{0};
     std::atomic<uint64_t> bytes_in{0};
@@ -84,7 +86,6 @@ class Container final : public RecordSink {
     bool inputFinished() const;
     // Marks that nothing more will be pushed; the consumer finalizes once the ring is empty.
     void closeInput() { input_closed_.store(true); }
-    bool inputClosed() const { return input_closed_.load(); }
     // A restarted container attached while its previous run was still draining: its records are
     // persisted only once the predecessor's are, so the log stays in order.
     void follow(std::shared_ptr<Container> predecessor) { predecessor_ = std::move(predecessor); }

@@ -33,7 +33,6 @@ class Framer {
     bool flush();
 
     bool hasBacklog() const { return !backlog_.empty(); }
-    size_t backlogBytes() const { return backlog_.size(); }
     Stream stream() const { return stream_; }
 
   private:

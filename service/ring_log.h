@@ -95,8 +95,6 @@ class RingLog {
 
     bool empty() const;
     RingStats stats() const;
-    const RingGeometry& geometry() const { return geometry_; }
-    OverflowPolicy policy() const { return policy_; }
     int memfd() const { return memfd_.get(); }
 
     // Decodes the record at `offset` of a batch; returns the offset of the next one.
