@@ -41,9 +41,7 @@ TEST(Backpressure, BlockingModeSlowsTheWriterAndLosesNothing) {
     auto records = readJsonLog(d.logFile("slow"));
     ASSERT_EQ(records.size(), static_cast<size_t>(kLines));
     for (long long i = 0; i < kLines; ++i) {
-        char expected[32];
-        std::snprintf(expected, sizeof expected, "stdout-%09lld-", i);
-        ASSERT_EQ(records[static_cast<size_t>(i)].log.rfind(expected, 0), 0u) << i;
+        ASSERT_TRUE(startsWith(records[static_cast<size_t>(i)].log, linePrefix("stdout", i))) << i;
         ASSERT_TRUE(records[static_cast<size_t>(i)].attrs.empty());
     }
     EXPECT_NE(d.log().find("lines_in=500000 lines_written=500000 lines_dropped=0"),

@@ -196,6 +196,34 @@ class DbusApi : public ::testing::Test {
         o.stdout_fd = stdout_fd;
         return spawn(args, o);
     }
+    // Writes `before` lines, starts `ringlogctl logs -f`, waits until it has them (its history),
+    // writes the rest up to `total`, closes the container and returns all the follower printed.
+    std::string followWhileWriting(Pipe& p, const char* id, int before, int total) {
+        writeNumbered(p.write_fd, 0, before);
+        Pipe out;
+        Process follower = logsInto({"-f", id}, out.write_fd);
+        out.closeWrite();
+        Collector got(out.read_fd);
+        EXPECT_TRUE(got.waitFor(static_cast<size_t>(before) * 19))
+            << "the follower never got the history";
+        writeNumbered(p.write_fd, before, total);
+        p.closeWrite();
+        EXPECT_EQ(follower.wait(), 0) << "a follow ends when the container exits";
+        got.join();
+        return got.data();
+    }
+    // Equal, or where they part.
+    static ::testing::AssertionResult sameBytes(const std::string& expected,
+                                                const std::string& actual) {
+        if (actual == expected)
+            return ::testing::AssertionSuccess();
+        auto diff = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
+        return ::testing::AssertionFailure()
+               << "first difference at byte " << (diff.first - expected.begin()) << " of "
+               << actual.size() << ": expected "
+               << std::string(diff.first, std::min(diff.first + 60, expected.end())) << " got "
+               << std::string(diff.second, std::min(diff.second + 60, actual.end()));
+    }
     static std::string numbered(int from, int to) {
         std::string s;
         for (int i = from; i < to; ++i)
@@ -351,22 +379,8 @@ TEST_F(DbusApi, AFollowerGetsEveryLineExactlyOnceWhileTheLogRotates) {
     // Rotation keeps ~10 MB on disk: enough for a follower that the machine's load holds back to
     // catch up from disk, while the ~17 MB written still rotate it eight times.
     attachPipe("follow", p, {"max-size=2m", "max-file=5"});
-    writeNumbered(p.write_fd, 0, 1000);
-    Pipe out;
-    Process follower = logsInto({"-f", "follow"}, out.write_fd);
-    out.closeWrite();
-    Collector got(out.read_fd);
-    ASSERT_TRUE(got.waitFor(1000 * 19)) << "the follower never got the history";
-    writeNumbered(p.write_fd, 1000, 200000);  // ~17 MB of json-file
-    p.closeWrite();
-    EXPECT_EQ(follower.wait(), 0) << "a follow ends when the container exits";
-    got.join();
-    std::string expected = numbered(0, 200000), actual = got.data();
-    auto diff = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
-    EXPECT_TRUE(actual == expected)
-        << "first difference at byte " << (diff.first - expected.begin()) << ": expected "
-        << std::string(diff.first, std::min(diff.first + 60, expected.end())) << " got "
-        << std::string(diff.second, std::min(diff.second + 60, actual.end()));
+    // ~17 MB of json-file written while following.
+    EXPECT_TRUE(sameBytes(numbered(0, 200000), followWhileWriting(p, "follow", 1000, 200000)));
     // The log did rotate under the follower: its first lines are gone from disk.
     auto oldest = readJsonLog(d_->logRoot() / "follow" / "follow-json.log.4");
     ASSERT_FALSE(oldest.empty());
@@ -570,20 +584,7 @@ TEST_F(JournaldQuery, LogsTailSinceUntilAndAfterCursorReadTheJournal_Root) {
 TEST_F(JournaldQuery, AFollowerOfAJournaldContainerGetsEveryLineExactlyOnce_Root) {
     Pipe p;
     attachPipe("jf", p, {}, "journald");
-    writeNumbered(p.write_fd, 0, 1000);
-    Pipe out;
-    Process follower = logsInto({"-f", "jf"}, out.write_fd);
-    out.closeWrite();
-    Collector got(out.read_fd);
-    ASSERT_TRUE(got.waitFor(1000 * 19)) << "the follower never got the history";
-    writeNumbered(p.write_fd, 1000, 20000);
-    p.closeWrite();
-    EXPECT_EQ(follower.wait(), 0);
-    got.join();
-    std::string expected = numbered(0, 20000), actual = got.data();
-    auto diff = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
-    EXPECT_TRUE(actual == expected) << "first difference at byte "
-                                    << (diff.first - expected.begin()) << " of " << actual.size();
+    EXPECT_TRUE(sameBytes(numbered(0, 20000), followWhileWriting(p, "jf", 1000, 20000)));
 }
 
 }  // namespace

@@ -423,6 +423,12 @@ JsonRecord parseRecord(const std::string& line) {
 
 }  // namespace
 
+std::string linePrefix(const std::string& stream, long long n) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s-%09lld-", stream.c_str(), n);
+    return buf;
+}
+
 std::vector<JsonRecord> readJsonLog(const fs::path& file) {
     std::string text = file.extension() == ".gz" ? readGzip(file) : readFile(file);
     std::vector<JsonRecord> out;

@@ -123,6 +123,12 @@ struct JsonRecord {
     std::string attrs;  // the raw attrs object, if any
 };
 std::vector<JsonRecord> readJsonLog(const fs::path& file);  // plain or .gz
+
+// How line_writer starts line n of a stream: "stdout-000000042-".
+std::string linePrefix(const std::string& stream, long long n);
+inline bool startsWith(const std::string& s, const std::string& prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
 std::string readFile(const fs::path& file);
 std::string readGzip(const fs::path& file);
 std::vector<std::string> splitLines(const std::string& text);

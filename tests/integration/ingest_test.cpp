@@ -23,9 +23,7 @@ void expectNumberedLines(const std::vector<JsonRecord>& records, const std::stri
     for (const auto& r : records) {
         if (r.stream != stream)
             continue;
-        char expected[32];
-        std::snprintf(expected, sizeof expected, "%s-%09lld-", stream.c_str(), next);
-        ASSERT_EQ(r.log.compare(0, std::strlen(expected), expected), 0)
+        ASSERT_TRUE(startsWith(r.log, linePrefix(stream, next)))
             << "line " << next << " of " << stream << ": " << r.log;
         ASSERT_EQ(r.log.size(), static_cast<size_t>(width)) << r.log;
         ++next;

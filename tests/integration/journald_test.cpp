@@ -141,9 +141,8 @@ TEST_F(JournaldDriverTest, TwoHundredThousandLinesFromTenContainersAllArriveInOr
             journald_->journalctl({"-o", "cat", "CONTAINER_ID_FULL=busy" + std::to_string(c)}));
         ASSERT_EQ(lines.size(), 20000u) << "container " << c << ": lost lines";
         for (size_t i = 0; i < lines.size(); ++i) {
-            char expected[32];
-            std::snprintf(expected, sizeof expected, "stdout-%09zu-", i);
-            ASSERT_EQ(lines[i].rfind(expected, 0), 0u) << "container " << c << " line " << i;
+            ASSERT_TRUE(startsWith(lines[i], linePrefix("stdout", static_cast<long long>(i))))
+                << "container " << c << " line " << i;
         }
     }
 }
@@ -197,9 +196,8 @@ TEST_F(JournaldDriverTest, APerContainerRateLimitSuppressesAndSaysHowMany_Root) 
         got += bytes(e["MESSAGE"]).substr(0, 40) + " | ";
     ASSERT_EQ(all.size(), 101u) << "100 lines, then one notice: " << got;
     for (size_t i = 0; i < 100; ++i) {
-        char expected[32];
-        std::snprintf(expected, sizeof expected, "stdout-%09zu-", i);
-        EXPECT_EQ(bytes(all[i]["MESSAGE"]).rfind(expected, 0), 0u);
+        EXPECT_TRUE(
+            startsWith(bytes(all[i]["MESSAGE"]), linePrefix("stdout", static_cast<long long>(i))));
     }
     EXPECT_EQ(all[100]["PRIORITY"], "4");
     EXPECT_EQ(all[100]["RINGLOG_SUPPRESSED_LINES"], "900");

@@ -34,10 +34,8 @@ TEST(Rotation, MaxSizeMaxFileAndCompressKeepThreeFilesWithDockersNamesAndEveryLi
     // What is kept is a contiguous run of the newest lines: none twice, none missing.
     long long first = std::stoll(all.front().log.substr(7, 9));
     for (size_t i = 0; i < all.size(); ++i) {
-        char expected[32];
-        std::snprintf(expected, sizeof expected, "stdout-%09lld-",
-                      first + static_cast<long long>(i));
-        ASSERT_EQ(all[i].log.rfind(expected, 0), 0u) << i;
+        ASSERT_TRUE(startsWith(all[i].log, linePrefix("stdout", first + static_cast<long long>(i))))
+            << i;
     }
     EXPECT_EQ(first + static_cast<long long>(all.size()), 200000);
     EXPECT_GT(all.size(), 10000u);
