@@ -12,6 +12,11 @@
 //              with backoff, and in blocking mode the container waits meanwhile;
 //      kFatal  these records can never be written here: they are counted as dropped.
 //  - close() is called once, after the last write(), when the container's ring is drained.
+//  - Restarts (docs/reliability.md): resumeState() is what a later ringlogd needs to carry this
+//    container's log on (kept beside the ring, in systemd's fd store); a driver created by that
+//    later ringlogd gets it back through resume() before its first write(). Its first records may
+//    then already be persisted (the earlier process was killed between writing and retiring
+//    them): the driver skips those it can recognise.
 #pragma once
 
 #include <cstdint>
@@ -83,6 +88,9 @@ class LogDriver {
     WriteResult write(std::span<const RecordView> records,
                       const DropCount& dropped_before) noexcept;
     void close() noexcept;
+
+    virtual std::string resumeState() const { return {}; }
+    virtual void resume(std::string_view /*state*/) {}
 
     uint64_t recordsWritten() const { return records_written_; }
 

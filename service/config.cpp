@@ -24,6 +24,9 @@ const std::vector<SettingDoc> kSettingDocs = {
     {"default-max-buffer-size", "1m", "ring size for requests that name none"},
     {"max-line", "16k", "longer lines are split into partial records (1k to 1m)"},
     {"max-containers", "4096", "containers attached at once; more are refused"},
+    {"pipe-size", "1m",
+     "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
+     "while ringlogd restarts before it waits; 0 leaves pipes as they are"},
     {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
     {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},
     {"dbus", "auto",
@@ -103,6 +106,11 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
         if (!v || *v < 1 || *v > 1'000'000)
             return badValue(key, value, "a number from 1 to 1000000");
         s.max_containers = static_cast<uint32_t>(*v);
+    } else if (key == "pipe-size") {
+        auto v = parseSize(value);
+        if (!v || *v < 0 || *v > (1 << 30))
+            return badValue(key, value, "a size up to 1g, or 0");
+        s.pipe_size = static_cast<uint32_t>(*v);
     } else if (key == "consumer-threads") {
         auto v = parseInteger(value);
         if (!v || *v < 1 || *v > 64)

@@ -1,5 +1,7 @@
 #include "container.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 
@@ -27,12 +29,24 @@ Container::Container(ContainerInfo info, AttachSettings settings, std::unique_pt
       settings_(std::move(settings)),
       ring_(std::move(ring)),
       driver_(std::move(driver)),
-      next_sequence_(first_sequence) {}
+      // An adopted ring continues the sequence and the clock of the process that filled it.
+      next_sequence_(std::max(first_sequence, ring_->producerState().last_sequence + 1)),
+      last_time_ns_(ring_->producerState().last_time_ns) {}
 
 Container::~Container() = default;
 
+Container::Input::Input(Container& c, Stream s, UniqueFd f, uint32_t max_line)
+    : fd(std::move(f)), framer(c, s, max_line), peek(isPipe(fd.get())) {
+    if (peek)
+        capacity = static_cast<size_t>(std::max(::fcntl(fd.get(), F_GETPIPE_SZ), 4096));
+}
+
 void Container::addInput(Stream stream, UniqueFd fd) {
     inputs_.push_back(std::make_unique<Input>(*this, stream, std::move(fd), settings_.max_line));
+    ProducerState p = ring_->producerState();
+    int s = stream == Stream::kStderr ? 1 : 0;
+    if (p.next_ordinal[s] != 0)
+        inputs_.back()->framer.resumeSplitLine(p.next_ordinal[s], p.partial_id[s]);
 }
 
 bool Container::push(Stream stream, std::string_view message, uint8_t flags,
@@ -60,7 +74,66 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     return true;
 }
 
-Container::PumpResult Container::pump(Input& in, char* buffer, size_t buffer_size, int max_reads) {
+Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buffer,
+                                          size_t buffer_size, int max_reads) {
+    for (int i = 0; i < max_reads && !in.eof; ++i) {
+        size_t want = buffer_size;
+        if (in.budget >= 0)
+            want = std::min<size_t>(want, static_cast<size_t>(in.budget));
+        ssize_t n = want == 0 ? 0 : peeker.peek(in.fd.get(), buffer, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return PumpResult::kDrained;
+        if (n <= 0) {
+            if (n < 0)
+                spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
+                             streamName(in.framer.stream()), errnoText(errno));
+            in.eof = true;  // end of file, budget spent, or a read error
+            break;
+        }
+        std::string_view data(buffer, static_cast<size_t>(n));
+        bool refused = false;
+        size_t used = in.framer.frameComplete(data, refused);
+        if (!refused && used < data.size()) {
+            // An incomplete line is all that is left of what we saw. It stays in the pipe unless
+            // nothing can complete it: the writers are gone and we saw the pipe's last byte; the
+            // pipe (or what one peek sees) is full of it; or the shutdown budget ends with it.
+            // The latter two push a part of a split line that later bytes continue.
+            bool saw_all = static_cast<size_t>(n) < want;
+            struct pollfd p {
+                in.fd.get(), POLLIN, 0
+            };
+            bool writers_gone = saw_all && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+            bool full = used == 0 && (!saw_all || data.size() >= in.capacity);
+            bool budget_ends = in.budget >= 0 && static_cast<size_t>(n) == want;
+            if (writers_gone || full || budget_ends) {
+                if (in.framer.pushIncomplete(data.substr(used), writers_gone))
+                    used = data.size();
+                else
+                    refused = true;
+            }
+        }
+        if (used > 0 && !peeker.discard(in.fd.get(), used)) {
+            spdlog::warn("container {}: taking bytes out of its {}: {}; closing it",
+                         info_.shortId(), streamName(in.framer.stream()), errnoText(errno));
+            in.eof = true;
+            break;
+        }
+        if (in.budget >= 0)
+            in.budget -= static_cast<int64_t>(used);
+        if (refused)
+            return PumpResult::kBlocked;
+        if (used < data.size())
+            return PumpResult::kWaitLineEnd;
+    }
+    return in.eof ? PumpResult::kDrained : PumpResult::kMore;
+}
+
+Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
+                                      int max_reads) {
+    if (in.peek)
+        return pumpPipe(in, peeker, buffer, buffer_size, max_reads);
     if (in.framer.hasBacklog() && !in.framer.feed({}))
         return PumpResult::kBlocked;
     for (int i = 0; i < max_reads && !in.eof; ++i) {

@@ -17,6 +17,7 @@
 #include "live_feed.h"
 #include "log_driver.h"
 #include "log_limiter.h"
+#include "pipe_peek.h"
 #include "ring_log.h"
 #include "unique_fd.h"
 
@@ -62,21 +63,25 @@ class Container final : public RecordSink {
 
     // ---- Reader side: the event-loop thread only. ----
     struct Input {
-        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line)
-            : fd(std::move(f)), framer(c, s, max_line) {}
+        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line);
         UniqueFd fd;
         Framer framer;
+        bool peek;            // a pipe, read with PipePeek; other fds (ttys, sockets) with read()
+        size_t capacity = 0;  // of the pipe
         bool eof = false;
+        bool edge_triggered = false;  // the event loop's business: how it watches the fd
         int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
     };
     void addInput(Stream stream, UniqueFd fd);
     std::vector<std::unique_ptr<Input>>& inputs() { return inputs_; }
 
-    enum class PumpResult { kDrained, kBlocked, kMore };
+    // kWaitLineEnd: the pipe holds only an incomplete line; only new bytes can change that.
+    enum class PumpResult { kDrained, kBlocked, kMore, kWaitLineEnd };
     // Reads up to `max_reads` times from the input and frames what it gets into the ring. Sets the
     // input's eof at end of file or when its budget is spent; the caller then unwatches and
     // closes the fd.
-    PumpResult pump(Input& input, char* buffer, size_t buffer_size, int max_reads);
+    PumpResult pump(Input& input, PipePeek& peeker, char* buffer, size_t buffer_size,
+                    int max_reads);
     // Pushes what a full ring refused earlier (and the final partial lines of closed inputs).
     // Returns false while the ring is still full.
     bool pushBacklog();
@@ -114,6 +119,8 @@ class Container final : public RecordSink {
     std::atomic<bool> finished{false};
 
   private:
+    PumpResult pumpPipe(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
+                        int max_reads);
     bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
 

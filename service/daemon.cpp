@@ -83,6 +83,7 @@ struct Daemon::Attached {
     uint64_t attached_at_us = 0;
     uid_t owner_uid = 0;
     uint64_t announced_lines = 0;  // lines_in + lines_written at the last PropertiesChanged
+    uint64_t serial = 0;           // names its fds in systemd's fd store
 };
 
 Daemon::Daemon(Settings settings)
@@ -105,16 +106,16 @@ void Daemon::unwatch(int fd) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-std::optional<Error> Daemon::bindSocket() {
-    // Socket activation first: systemd passes the listening socket as fd 3.
-    int n = sd_listen_fds(1);
-    if (n > 1)
-        return invalid("systemd passed " + std::to_string(n) + " sockets; ringlogd takes one");
-    if (n == 1) {
-        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, nullptr, 0) <= 0)
+std::optional<Error> Daemon::bindSocket(std::vector<UniqueFd> passed) {
+    // Socket activation first: systemd passes the listening socket (after the fd store's fds).
+    if (passed.size() > 1)
+        return invalid("systemd passed " + std::to_string(passed.size()) +
+                       " sockets; ringlogd takes one");
+    if (passed.size() == 1) {
+        if (sd_is_socket_unix(passed[0].get(), SOCK_SEQPACKET, 1, nullptr, 0) <= 0)
             return invalid(
                 "the socket systemd passed is not a listening AF_UNIX SOCK_SEQPACKET socket");
-        listen_.reset(SD_LISTEN_FDS_START);
+        listen_ = std::move(passed[0]);
         ::fcntl(listen_.get(), F_SETFD, FD_CLOEXEC);
         ::fcntl(listen_.get(), F_SETFL, ::fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
         spdlog::info("listening on the socket passed by systemd");
@@ -182,8 +183,14 @@ std::optional<Error> Daemon::start() {
     signals_.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!epoll_ || !wake_ || !signals_)
         return invalid("setting up the event loop: " + errnoText(errno));
-    if (auto e = bindSocket())
+    PassedFds passed = takePassedFds();
+    if (auto e = bindSocket(std::move(passed.sockets)))
         return e;
+    read_buffer_.resize(std::max<size_t>(kReadBufferBytes, settings_.max_line + 1));
+    auto peeker = PipePeek::open(read_buffer_.size());
+    if (!peeker)
+        return peeker.error();
+    peeker_ = std::move(*peeker);
 
     listen_watch_ = std::make_unique<Watch>(Watch{Watch::kListen});
     wake_watch_ = std::make_unique<Watch>(Watch{Watch::kWake});
@@ -216,10 +223,18 @@ std::optional<Error> Daemon::start() {
         }
     }
     supervised_ = std::getenv("NOTIFY_SOCKET") != nullptr;
+    fd_store_ = FdStore(supervised_);
+    for (const auto& name : passed.unknown) {
+        spdlog::warn("systemd passed an fd named \"{}\", which is not ringlogd's; closed", name);
+        fd_store_.removeName(name);
+    }
+    // Before READY=1: what an earlier instance left is persisted first, ahead of new attaches.
+    for (auto& [serial, stored] : passed.containers)
+        adoptStored(std::move(stored), serial);
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
         watchdog_interval_ = std::chrono::microseconds(watchdog_usec / 2);
-    sd_notify(0, "READY=1\nSTATUS=No containers attached");
+    sd_notifyf(0, "READY=1\nSTATUS=%zu containers attached", attached_.size());
     return std::nullopt;
 }
 
@@ -477,33 +492,76 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     }
     if (shutting_down_)
         return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
-    std::shared_ptr<Container> predecessor;
-    if (auto it = attached_.find(id); it != attached_.end()) {
-        if (!writersGone(*it->second->container))
-            return Error{RINGLOG_STATUS_BUSY,
-                         "container " + id + " is attached already and its output is still open"};
-        predecessor = it->second->container;  // restarted while its last lines are being persisted
-    }
+    if (auto it = attached_.find(id); it != attached_.end() && !writersGone(*it->second->container))
+        return Error{RINGLOG_STATUS_BUSY,
+                     "container " + id + " is attached already and its output is still open"};
     if (attached_.size() >= settings_.max_containers)
         return Error{RINGLOG_STATUS_LIMIT, "the limit of " +
                                                std::to_string(settings_.max_containers) +
                                                " attached containers (max-containers) is reached"};
 
+    auto plan = planAttach(req, settings_.max_line);
+    if (!plan)
+        return plan.error();
+    CarriedContainer carried;
+    carried.serial = next_serial_++;
+    carried.request = datagram;
+    carried.owner_uid = conn.cred.uid;
+    carried.owner_pid = conn.cred.pid;
+    carried.attached_at_us = realtimeUs();
+    carried.driver = std::string(plan->driver->name);
+    carried.mode = plan->mode_name;
+    carried.max_line = plan->settings.max_line;
+
+    auto geometry = RingGeometry::forLimits(plan->settings.max_buffer_size, carried.max_line);
+    if (!geometry)
+        return geometry.error();
+    auto log_driver = plan->driver->create(req.info, plan->settings.driver_options, driver_env_);
+    if (!log_driver)
+        return log_driver.error();
+    carried.driver_state = (*log_driver)->resumeState();
+    auto ring = RingLog::create(req.info.shortId(), *geometry, plan->settings.policy,
+                                encodeCarried(carried));
+    if (!ring)
+        return ring.error();
+
+    for (auto& fd : fds) {
+        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+        // Room for what the container writes while ringlogd restarts. Best effort: the kernel
+        // caps it (fs.pipe-max-size, and the pipe owner's fs.pipe-user-pages-soft).
+        if (settings_.pipe_size > 0 && isPipe(fd.get()) &&
+            ::fcntl(fd.get(), F_GETPIPE_SZ) < static_cast<int>(settings_.pipe_size) &&
+            ::fcntl(fd.get(), F_SETPIPE_SZ, static_cast<int>(settings_.pipe_size)) < 0)
+            spdlog::debug("container {}: pipe size stays {}: {}", req.info.shortId(),
+                          ::fcntl(fd.get(), F_GETPIPE_SZ), errnoText(errno));
+    }
+    Attached& a =
+        install(carried, req.info, *plan, std::move(*ring), std::move(*log_driver), std::move(fds));
+    std::string summary = fmt::format(
+        "attached {} (driver {}, {}, ring {})", req.info.shortId(), carried.driver, carried.mode,
+        describeSize(static_cast<int64_t>(a.container->settings().max_buffer_size)));
+    spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
+                 conn.cred.uid, summary);
+    return summary;
+}
+
+Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_line) {
+    AttachPlan plan;
     std::string driver_name = req.driver.empty() ? settings_.default_driver : req.driver;
-    const DriverDescriptor* driver = findDriver(driver_name);
-    if (driver == nullptr) {
+    plan.driver = findDriver(driver_name);
+    if (plan.driver == nullptr) {
         std::string names;
         for (const auto& d : allDrivers())
             names += (names.empty() ? "" : ", ") + std::string(d.name);
         return invalid("unknown log driver \"" + driver_name + "\" (available: " + names + ")");
     }
-    auto options = validateOptions(*driver, kCommonOptions, req.log_opts);
+    auto options = validateOptions(*plan.driver, kCommonOptions, req.log_opts);
     if (!options)
         return options.error();
 
-    AttachSettings as;
+    AttachSettings& as = plan.settings;
     as.driver = driver_name;
-    as.max_line = settings_.max_line;
+    as.max_line = max_line;
     auto common = [&](const char* key,
                       const std::optional<std::string>& field) -> Result<std::string> {
         auto it = options->find(key);
@@ -520,13 +578,13 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     auto mode = common("mode", req.mode);
     if (!mode)
         return mode.error();
-    std::string mode_name = mode->empty() ? settings_.default_mode : *mode;
-    if (mode_name == "non-blocking")
+    plan.mode_name = mode->empty() ? settings_.default_mode : *mode;
+    if (plan.mode_name == "non-blocking")
         as.policy = OverflowPolicy::kDropOldest;
-    else if (mode_name == "blocking")
+    else if (plan.mode_name == "blocking")
         as.policy = OverflowPolicy::kBlock;
     else
-        return invalid("mode \"" + mode_name + "\" is not blocking or non-blocking");
+        return invalid("mode \"" + plan.mode_name + "\" is not blocking or non-blocking");
     auto mbs = common("max-buffer-size", req.max_buffer_size);
     if (!mbs)
         return mbs.error();
@@ -563,57 +621,101 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         }
     }
     as.driver_options = *options;
+    return plan;
+}
 
-    auto geometry = RingGeometry::forLimits(as.max_buffer_size, as.max_line);
-    if (!geometry)
-        return geometry.error();
-    auto ring = RingLog::create(req.info.shortId(), *geometry, as.policy);
-    if (!ring)
-        return ring.error();
-    auto log_driver = driver->create(req.info, as.driver_options, driver_env_);
-    if (!log_driver)
-        return log_driver.error();
-
-    for (auto& fd : fds)
-        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
-
+Daemon::Attached& Daemon::install(const CarriedContainer& carried, const ContainerInfo& info,
+                                  const AttachPlan& plan, std::unique_ptr<RingLog> ring,
+                                  std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds) {
+    const std::string& id = info.id;
     uint64_t first_sequence = 1;
-    if (predecessor) {
+    std::shared_ptr<Container> predecessor;
+    if (auto it = attached_.find(id); it != attached_.end()) {
+        // Restarted while its previous run's last lines are being persisted: it waits for them.
+        predecessor = it->second->container;
         first_sequence = predecessor->nextSequence();
-        auto it = attached_.find(id);
         draining_.push_back(std::move(it->second));
         attached_.erase(it);
-    } else if (auto it = exited_.find(id); it != exited_.end()) {
+    } else if (auto ex = exited_.find(id); ex != exited_.end()) {
         // A restarted container continues its log. The entry stays (and is overwritten at the
         // next exit), so exited_order_ holds each id once.
-        first_sequence = it->second.next_sequence;
+        first_sequence = ex->second.next_sequence;
     }
-    auto container = std::make_shared<Container>(req.info, as, std::move(*ring),
-                                                 std::move(*log_driver), first_sequence);
+    int ring_fd = ring->memfd();
+    auto container = std::make_shared<Container>(info, plan.settings, std::move(ring),
+                                                 std::move(driver), first_sequence);
     if (predecessor)
         container->follow(predecessor);
-    container->liveFeed()->retainUnfollowed(driver->live_backlog);
+    container->liveFeed()->retainUnfollowed(plan.driver->live_backlog);
     auto a = std::make_unique<Attached>();
     a->container = container;
-    container->addInput(Stream::kStdout, std::move(fds[0]));
-    if (fds.size() == 2)
-        container->addInput(Stream::kStderr, std::move(fds[1]));
+    a->serial = carried.serial;
+    a->attached_at_us = carried.attached_at_us;
+    a->owner_uid = carried.owner_uid;
+    fd_store_.keep(carried.serial, "ring", ring_fd);
+    const char* names[] = {"stdout", "stderr"};
+    Stream streams[] = {Stream::kStdout, Stream::kStderr};
+    for (size_t i = 0; i < fds.size(); ++i) {
+        if (!fds[i])
+            continue;
+        fd_store_.keep(carried.serial, names[i], fds[i].get());
+        container->addInput(streams[i], std::move(fds[i]));
+    }
     for (auto& in : container->inputs())
         a->watches.push_back(
             std::make_unique<Watch>(Watch{Watch::kInput, nullptr, a.get(), in.get()}));
     armInputs(*a, true);
-    std::string summary =
-        fmt::format("attached {} (driver {}, {}, ring {})", req.info.shortId(), driver_name,
-                    mode_name, describeSize(static_cast<int64_t>(as.max_buffer_size)));
-    spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
-                 conn.cred.uid, summary);
-    a->attached_at_us = realtimeUs();
-    a->owner_uid = conn.cred.uid;
+    Attached& ref = *a;
     attached_.emplace(id, std::move(a));
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
     if (bus_)
         bus_->containerAttached(id);
-    return summary;
+    // A container whose inputs were all closed before: persist its ring, then finish.
+    afterInput(ref);
+    return ref;
+}
+
+void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
+    auto forget = [&](const std::string& why) {
+        spdlog::error("stored container {}: {}; its stored fds are dropped", serial, why);
+        for (const char* what : {"ring", "stdout", "stderr"})
+            fd_store_.remove(serial, what);
+    };
+    if (!stored.ring)
+        return forget("no ring was stored with it");
+    auto ring = RingLog::adopt(std::move(stored.ring), OverflowPolicy::kBlock);
+    if (!ring)
+        return forget(ring.error().message);
+    auto carried = decodeCarried((*ring)->metadata());
+    if (!carried)
+        return forget(carried.error().message);
+    auto req = decodeAttachRequest(carried->request);
+    if (!req)
+        return forget("its attach request: " + req.error().message);
+    uint64_t buffered = (*ring)->stats().bytes_buffered;
+    // As decided at attach time, whatever the configuration says now.
+    req->driver = carried->driver;
+    req->mode = carried->mode;
+    auto plan = planAttach(*req, carried->max_line);
+    if (!plan)
+        return forget(plan.error().message + " (" + std::to_string(buffered) +
+                      " ring bytes not persisted)");
+    (*ring)->setOverflowPolicy(plan->settings.policy);
+    auto driver = plan->driver->create(req->info, plan->settings.driver_options, driver_env_);
+    if (!driver)
+        return forget(driver.error().message + " (" + std::to_string(buffered) +
+                      " ring bytes not persisted)");
+    (*driver)->resume(carried->driver_state);
+    std::vector<UniqueFd> fds;
+    fds.push_back(std::move(stored.stdout_fd));
+    fds.push_back(std::move(stored.stderr_fd));
+    next_serial_ = std::max(next_serial_, serial + 1);
+    Attached& a =
+        install(*carried, req->info, *plan, std::move(*ring), std::move(*driver), std::move(fds));
+    spdlog::info(
+        "container {} name={}: taken back from the fd store ({} inputs, {} ring bytes to "
+        "persist first)",
+        req->info.id, req->info.name, a.container->inputs().size(), buffered);
 }
 
 void Daemon::armInputs(Attached& a, bool on) {
@@ -626,6 +728,7 @@ void Daemon::armInputs(Attached& a, bool on) {
             continue;
         // Removed rather than muted: a pipe whose writers are gone reports EPOLLHUP even with no
         // events requested, and a blocked container must not spin the loop.
+        inputs[i]->edge_triggered = false;
         if (on)
             watch(inputs[i]->fd.get(), a.watches[i].get(), EPOLLIN);
         else
@@ -637,17 +740,38 @@ void Daemon::serviceInput(Attached& a, Container::Input& input) {
     auto& c = a.container;
     if (c->blocked() || input.eof)
         return;
-    auto result = c->pump(input, read_buffer_.data(), read_buffer_.size(), kReadsPerEvent);
+    auto result =
+        c->pump(input, *peeker_, read_buffer_.data(), read_buffer_.size(), kReadsPerEvent);
     if (input.eof && input.fd) {
         if (a.armed)
             unwatch(input.fd.get());
         input.fd.reset();
     }
+    // A pipe holding only an incomplete line stays readable: level-triggered, it would wake us
+    // until the line ends. Edge-triggered, it wakes us when new bytes come; back to level once
+    // there is more to read than one turn takes.
+    if (result == Container::PumpResult::kWaitLineEnd && a.armed && !input.edge_triggered)
+        setEdgeTriggered(a, input, true);
+    else if (result == Container::PumpResult::kMore && a.armed && input.edge_triggered)
+        setEdgeTriggered(a, input, false);
     if (result == Container::PumpResult::kBlocked) {
         c->setBlocked(true);
         armInputs(a, false);
     }
     afterInput(a);
+}
+
+void Daemon::setEdgeTriggered(Attached& a, Container::Input& input, bool on) {
+    auto& inputs = a.container->inputs();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].get() != &input)
+            continue;
+        struct epoll_event ev {};
+        ev.events = EPOLLIN | (on ? EPOLLET : 0u);
+        ev.data.ptr = a.watches[i].get();
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, input.fd.get(), &ev);
+        input.edge_triggered = on;
+    }
 }
 
 void Daemon::afterInput(Attached& a) {
@@ -710,6 +834,13 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
         "lines_failed={}",
         c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
         ring.dropped_bytes, n.lines_failed.load());
+    Attached* done = findAttached(c);
+    if (done != nullptr && !shutting_down_) {
+        // Finished for good: nothing of it is needed by a later instance. (At shutdown the
+        // container may be running still: its fds stay for the next instance.)
+        for (const char* what : {"ring", "stdout", "stderr"})
+            fd_store_.remove(done->serial, what);
+    }
     auto drained = std::find_if(draining_.begin(), draining_.end(),
                                 [&](const auto& a) { return a->container == c; });
     if (drained != draining_.end()) {
@@ -1003,6 +1134,9 @@ std::optional<Error> Daemon::detach(const std::string& id) {
         in->fd.reset();
         in->eof = true;
     }
+    // Detached means not read again, by this instance or the next.
+    fd_store_.remove(a.serial, "stdout");
+    fd_store_.remove(a.serial, "stderr");
     spdlog::info("container {} detached on request", a.container->info().shortId());
     if (!a.container->blocked() && !a.container->pushBacklog())
         a.container->setBlocked(true);

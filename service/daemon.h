@@ -16,10 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "attach_request.h"
 #include "bus_api.h"
 #include "config.h"
 #include "consumer_pool.h"
 #include "container.h"
+#include "fd_store.h"
 #include "log_limiter.h"
 #include "task_queue.h"
 #include "unique_fd.h"
@@ -53,7 +55,21 @@ class Daemon final : private BusBackend {
         std::shared_ptr<Container> container;
     };
 
-    std::optional<Error> bindSocket();
+    // What an attach request asks for, checked against the drivers and settings: everything but
+    // the ring, the driver and the fds.
+    struct AttachPlan {
+        const DriverDescriptor* driver = nullptr;
+        std::string mode_name;
+        AttachSettings settings;
+    };
+    Result<AttachPlan> planAttach(AttachRequest& req, uint32_t max_line);
+    // Registers a container whose ring and driver exist, and starts reading its inputs.
+    Attached& install(const CarriedContainer& carried, const ContainerInfo& info,
+                      const AttachPlan& plan, std::unique_ptr<RingLog> ring,
+                      std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds);
+    // Takes over the containers an earlier ringlogd left in systemd's fd store.
+    void adoptStored(PassedFds::Stored stored, uint64_t serial);
+    std::optional<Error> bindSocket(std::vector<UniqueFd> passed_sockets);
     void watch(int fd, Watch* w, uint32_t events);
     void unwatch(int fd);
     void acceptConnections();
@@ -65,6 +81,7 @@ class Daemon final : private BusBackend {
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     void serviceInput(Attached& a, Container::Input& input);
+    void setEdgeTriggered(Attached& a, Container::Input& input, bool on);
     void afterInput(Attached& a);
     void armInputs(Attached& a, bool on);
     void onWake();
@@ -105,6 +122,9 @@ class Daemon final : private BusBackend {
     std::mutex events_mutex_;
     std::vector<Event> events_;
     std::vector<char> read_buffer_;
+    std::optional<PipePeek> peeker_;
+    FdStore fd_store_{false};
+    uint64_t next_serial_ = 1;
     bool shutting_down_ = false;
     bool force_exit_ = false;
     LogLimiter refusal_log_;

@@ -81,13 +81,23 @@ bool Framer::flush() {
         return false;
     if (backlog_.empty())
         return true;
+    if (!pushIncomplete(backlog_, true))
+        return false;
+    backlog_.clear();
+    return true;
+}
+
+bool Framer::pushIncomplete(std::string_view rest, bool final) {
+    if (rest.empty())
+        return true;
+    if (!final)
+        return emit(rest, false, true);
     // A last line without '\n': one partial record that is also the last of its group.
     uint8_t flags = kRecordPartial | kRecordPartialLast;
     uint32_t ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
     uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
-    if (!sink_->push(stream_, backlog_, flags, ordinal, partial_id))
+    if (!sink_->push(stream_, rest, flags, ordinal, partial_id))
         return false;
-    backlog_.clear();
     next_ordinal_ = 0;
     return true;
 }

@@ -32,6 +32,19 @@ class Framer {
     // At EOF (or shutdown): pushes any incomplete last line as a partial record.
     bool flush();
 
+    // Peek mode (pipes, see pipe_peek.h): the caller leaves bytes not yet framed in the pipe, so
+    // the framer keeps none. frameComplete() pushes the complete records (whole lines, and parts
+    // of lines longer than max-line) at the start of `data` and returns the bytes they took;
+    // pushIncomplete() pushes an incomplete line as a partial record: the last part of its line
+    // at end of file (`final`), else a part whose continuation comes later (at shutdown).
+    size_t frameComplete(std::string_view data, bool& refused) { return frame(data, refused); }
+    bool pushIncomplete(std::string_view rest, bool final);
+    // Continues a line split by an earlier process (ProducerState).
+    void resumeSplitLine(uint32_t next_ordinal, uint64_t partial_id) {
+        next_ordinal_ = next_ordinal;
+        partial_id_ = partial_id;
+    }
+
     bool hasBacklog() const { return !backlog_.empty(); }
     Stream stream() const { return stream_; }
 

@@ -1,11 +1,16 @@
 #include "ring_log.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <vector>
 
 namespace ringlog {
 
@@ -46,7 +51,18 @@ struct RingLog::ArenaHeader {
     uint64_t pending_drop_bytes;
     std::atomic<uint64_t> dropped_lines;  // totals
     std::atomic<uint64_t> dropped_bytes;
+    // Written by the producer after each record (see ProducerState); adopt() also scans cells.
+    uint64_t last_sequence;
+    int64_t last_time_ns;
+    uint32_t next_ordinal[2];
+    uint64_t partial_id[2];
+    uint64_t metadata_offset;  // bytes from the start of the memfd, written once at creation
+    uint64_t metadata_length;
 };
+
+uint64_t RingLog::metaBytes(uint32_t max_cells) {
+    return roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{max_cells}, kPage);
+}
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free &&
                   std::atomic<uint64_t>::is_always_lock_free,
@@ -74,39 +90,171 @@ Result<RingGeometry> RingGeometry::forLimits(uint64_t max_bytes, uint32_t max_re
 }
 
 Result<std::unique_ptr<RingLog>> RingLog::create(std::string_view name, RingGeometry geometry,
-                                                 OverflowPolicy policy) {
+                                                 OverflowPolicy policy, std::string_view metadata) {
+    if (metadata.size() > kMaxMetadataBytes)
+        return invalid("ring metadata of " + std::to_string(metadata.size()) +
+                       " bytes is too large");
     std::string memfd_name = "ringlog:" + std::string(name.substr(0, 200));
     UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!fd)
         return Error{RINGLOG_STATUS_LIMIT, "memfd_create for the ring: " + errnoText(errno)};
-    uint64_t meta =
-        roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
-    uint64_t size = meta + uint64_t{geometry.cell_size} * geometry.max_cells;
+    uint64_t ring_bytes =
+        metaBytes(geometry.max_cells) + uint64_t{geometry.cell_size} * geometry.max_cells;
+    uint64_t size = ring_bytes + roundUp(metadata.size(), kPage);
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
         return Error{RINGLOG_STATUS_LIMIT, "sizing the ring memfd: " + errnoText(errno)};
+    // Its size never changes, so whoever maps it whole later can trust its length.
+    ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (base == MAP_FAILED)
         return Error{RINGLOG_STATUS_LIMIT, "mapping the ring: " + errnoText(errno)};
-    return std::unique_ptr<RingLog>(new RingLog(std::move(fd), base, size, geometry, policy));
+    std::unique_ptr<RingLog> ring(new RingLog(std::move(fd), base, size, geometry, policy));
+    ring->initialize(metadata);
+    return ring;
+}
+
+Result<std::unique_ptr<RingLog>> RingLog::adopt(UniqueFd fd, OverflowPolicy policy) {
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0)
+        return invalid("stat of the ring memfd: " + errnoText(errno));
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (size < sizeof(ArenaHeader))
+        return invalid("the ring memfd is too small (" + std::to_string(size) + " bytes)");
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (base == MAP_FAILED)
+        return invalid("mapping the ring memfd: " + errnoText(errno));
+    const auto* arena = static_cast<const ArenaHeader*>(base);
+    RingGeometry g{arena->cell_size, arena->max_cells};
+    auto fail = [&](const std::string& why) -> Error {
+        ::munmap(base, size);
+        return invalid("the ring memfd " + why);
+    };
+    if (arena->magic != kArenaMagic)
+        return fail("is not a ringlogd ring");
+    if (arena->format_version != kFormatVersion)
+        return fail("has format " + std::to_string(arena->format_version) +
+                    ", this ringlogd reads format " + std::to_string(kFormatVersion));
+    if (g.cell_size == 0 || g.cell_size % kPage != 0 || g.max_cells < 3 || g.max_cells > 1u << 20 ||
+        metaBytes(g.max_cells) + uint64_t{g.cell_size} * g.max_cells > size ||
+        arena->metadata_length > kMaxMetadataBytes ||
+        arena->metadata_offset + arena->metadata_length > size || arena->cells_in_use == 0 ||
+        arena->cells_in_use > g.max_cells)
+        return fail("has an impossible geometry");
+    std::unique_ptr<RingLog> ring(new RingLog(std::move(fd), base, size, g, policy));
+    ring->recover();
+    return ring;
 }
 
 RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry,
                  OverflowPolicy policy)
     : memfd_(std::move(memfd)), base_(base), size_(size), geometry_(geometry), policy_(policy) {
     auto* bytes = static_cast<char*>(base_);
+    arena_ = reinterpret_cast<ArenaHeader*>(bytes);
+    cells_ = reinterpret_cast<CellHeader*>(bytes + sizeof(ArenaHeader));
+    data_ = bytes + metaBytes(geometry.max_cells);
+}
+
+void RingLog::initialize(std::string_view metadata) {
+    auto* bytes = static_cast<char*>(base_);
     arena_ = new (bytes) ArenaHeader{};
-    arena_->magic = kArenaMagic;
     arena_->format_version = kFormatVersion;
-    arena_->cell_size = geometry.cell_size;
-    arena_->max_cells = geometry.max_cells;
+    arena_->cell_size = geometry_.cell_size;
+    arena_->max_cells = geometry_.max_cells;
     arena_->cells_in_use = 1;
     arena_->producer_cell = 0;
     arena_->consumer_cell = 0;
-    cells_ = reinterpret_cast<CellHeader*>(bytes + sizeof(ArenaHeader));
-    data_ = bytes +
-            roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{geometry.max_cells}, kPage);
+    arena_->metadata_offset =
+        metaBytes(geometry_.max_cells) + uint64_t{geometry_.cell_size} * geometry_.max_cells;
+    arena_->metadata_length = metadata.size();
+    std::memcpy(bytes + arena_->metadata_offset, metadata.data(), metadata.size());
     new (&cells_[0]) CellHeader{};
     cells_[0].prev = cells_[0].next = 0;
+    // Last: a memfd is a ring only once it is whole.
+    std::atomic_ref<uint64_t>(arena_->magic).store(kArenaMagic, std::memory_order_release);
+}
+
+void RingLog::recover() {
+    struct Found {
+        uint32_t index;
+        uint64_t first_sequence;
+    };
+    std::vector<Found> with_records;
+    std::vector<uint32_t> empty_cells;
+    uint64_t unpersisted = 0;
+    uint64_t last_sequence = arena_->last_sequence;
+    int64_t last_time = arena_->last_time_ns;
+    for (uint32_t i = 0; i < arena_->cells_in_use; ++i) {
+        CellHeader& c = cell(i);
+        uint32_t committed = std::min(c.committed.load(), geometry_.cell_size);
+        uint32_t consumed = std::min(c.consumed, committed);
+        // Walk every record the cell holds: the newest sequence and time may be in a record
+        // committed just before the kill, after the arena's copy was last written. A record that
+        // does not fit ends the cell (only a memfd written by something else could have one).
+        uint32_t off = 0;
+        uint64_t first = 0;
+        RecordView v;
+        while (off + sizeof(RecordHeader) <= committed) {
+            RecordHeader h;
+            std::memcpy(&h, cellData(i) + off, sizeof(h));
+            if (h.length > geometry_.cell_size || off + recordSpace(h.length) > committed)
+                break;
+            decode(cellData(i), off, v);
+            if (off == consumed)
+                first = v.sequence;
+            last_sequence = std::max(last_sequence, v.sequence);
+            last_time = std::max(last_time, v.time_ns);
+            off += recordSpace(h.length);
+        }
+        committed = off;
+        c.committed.store(committed);
+        c.consumed = std::min(consumed, committed);
+        if (c.consumed < committed) {
+            with_records.push_back({i, first});
+            unpersisted += committed - c.consumed;
+        } else {
+            empty_cells.push_back(i);
+        }
+    }
+    arena_->last_sequence = last_sequence;
+    arena_->last_time_ns = last_time;
+    std::sort(with_records.begin(), with_records.end(),
+              [](const Found& a, const Found& b) { return a.first_sequence < b.first_sequence; });
+    // The new list: the cells to persist, oldest first, the last of them the producer's (it has
+    // room or moves on as usual), then the free cells.
+    std::vector<uint32_t> order;
+    for (const auto& f : with_records)
+        order.push_back(f.index);
+    for (uint32_t i : empty_cells) {
+        resetCellLocked(i);
+        order.push_back(i);
+    }
+    auto n = static_cast<uint32_t>(order.size());
+    for (uint32_t k = 0; k < n; ++k) {
+        cell(order[k]).next = order[(k + 1) % n];
+        cell(order[k]).prev = order[(k + n - 1) % n];
+        cell(order[k]).state = static_cast<uint32_t>(CellState::kFree);
+    }
+    for (size_t k = 0; k + 1 < with_records.size(); ++k)
+        cell(with_records[k].index).state = static_cast<uint32_t>(CellState::kFull);
+    arena_->consumer_cell = order[0];
+    arena_->producer_cell = with_records.empty() ? order[0] : with_records.back().index;
+    arena_->bytes_retired.store(arena_->bytes_pushed.load() - unpersisted);
+}
+
+std::string_view RingLog::metadata() const {
+    return {static_cast<const char*>(base_) + arena_->metadata_offset,
+            static_cast<size_t>(arena_->metadata_length)};
+}
+
+ProducerState RingLog::producerState() const {
+    ProducerState p;
+    p.last_sequence = arena_->last_sequence;
+    p.last_time_ns = arena_->last_time_ns;
+    for (int s = 0; s < 2; ++s) {
+        p.next_ordinal[s] = arena_->next_ordinal[s];
+        p.partial_id[s] = arena_->partial_id[s];
+    }
+    return p;
 }
 
 RingLog::~RingLog() {
@@ -218,6 +366,12 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     std::memcpy(dst + sizeof(h), message.data(), message.size());
     cell(cur).committed.store(off + need, std::memory_order_release);
     arena_->bytes_pushed.fetch_add(need, std::memory_order_release);
+    arena_->last_sequence = h.sequence;
+    arena_->last_time_ns = h.time_ns;
+    int s = h.stream == static_cast<uint8_t>(Stream::kStderr) ? 1 : 0;
+    bool unfinished = (h.flags & kRecordPartial) && !(h.flags & kRecordPartialLast);
+    arena_->next_ordinal[s] = unfinished ? h.partial_ordinal + 1 : 0;
+    arena_->partial_id[s] = unfinished ? h.partial_id : 0;
     return PushResult::kOk;
 }
 

@@ -18,6 +18,13 @@
 // memfd, as indices, never as pointers, so a later process can map the same memfd and carry on
 // (systemd's fd store). Pages are touched only as cells are used.
 //
+// Crash consistency: a process killed at any instant leaves a memfd that adopt() can use. Each
+// cell's `committed` is published only after its record bytes are written, and `consumed` only
+// after the driver persisted them, each with one store; adopt() trusts nothing else. It rebuilds
+// the cell list from the cells' own contents: cells with records between `consumed` and
+// `committed`, ordered by the sequence number of their first such record, become the sealed
+// cells to persist first; the rest are free. So a list move cut short by the kill is harmless.
+//
 // Threading: one producer thread and one consumer thread at a time. Record appends are lock-free
 // (the committed offset is published with release semantics); cell moves take a mutex.
 #pragma once
@@ -27,6 +34,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +60,16 @@ struct RingGeometry {
     static Result<RingGeometry> forLimits(uint64_t max_bytes, uint32_t max_record_payload);
 };
 
+// What the producer last did, kept in the ring so a later process continues it: the sequence and
+// time of the last record (they only grow), and per stream a line split at max-line that is not
+// finished yet (its next part's ordinal, 0 for none, and the group's id).
+struct ProducerState {
+    uint64_t last_sequence = 0;
+    int64_t last_time_ns = 0;
+    uint32_t next_ordinal[2] = {0, 0};  // [0] stdout, [1] stderr
+    uint64_t partial_id[2] = {0, 0};
+};
+
 struct RingStats {
     uint64_t cells_in_use = 0;
     uint64_t bytes_buffered = 0;  // ring bytes (headers included) not yet persisted or dropped
@@ -61,7 +79,8 @@ struct RingStats {
 
 class RingLog {
   public:
-    static constexpr uint32_t kFormatVersion = 1;
+    static constexpr uint32_t kFormatVersion = 2;
+    static constexpr size_t kMaxMetadataBytes = 1 << 20;
 
     enum class PushResult { kOk, kFull };
 
@@ -75,9 +94,15 @@ class RingLog {
         DropCount dropped_before;    // lost before the first record of this batch
     };
 
-    // Creates the ring in a new memfd named "ringlog:<name>".
+    // Creates the ring in a new memfd named "ringlog:<name>". `metadata` (at most
+    // kMaxMetadataBytes) is kept in the memfd beside the ring, for whoever adopts it.
     static Result<std::unique_ptr<RingLog>> create(std::string_view name, RingGeometry geometry,
-                                                   OverflowPolicy policy);
+                                                   OverflowPolicy policy,
+                                                   std::string_view metadata = {});
+    // Takes over the ring in `memfd`, made by create() in this or an earlier process that may
+    // have been killed at any instant. Records not yet persisted are handed out first, in order.
+    // An error says why the memfd is not a usable ring.
+    static Result<std::unique_ptr<RingLog>> adopt(UniqueFd memfd, OverflowPolicy policy);
     ~RingLog();
     RingLog(const RingLog&) = delete;
     RingLog& operator=(const RingLog&) = delete;
@@ -96,6 +121,12 @@ class RingLog {
     bool empty() const;
     RingStats stats() const;
     int memfd() const { return memfd_.get(); }
+    RingGeometry geometry() const { return geometry_; }
+    // Set once after adopt(), before the ring is used: the policy comes from the metadata.
+    void setOverflowPolicy(OverflowPolicy policy) { policy_ = policy; }
+    std::string_view metadata() const;
+    // The producer's state as the last push() left it (on adopt: as the killed process left it).
+    ProducerState producerState() const;
 
     // Decodes the record at `offset` of a batch; returns the offset of the next one.
     static uint32_t decode(const char* cell_data, uint32_t offset, RecordView& out);
@@ -104,8 +135,11 @@ class RingLog {
   private:
     struct CellHeader;
     struct ArenaHeader;
+    static uint64_t metaBytes(uint32_t max_cells);  // arena and cell headers, whole pages
 
     RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry, OverflowPolicy policy);
+    void initialize(std::string_view metadata);
+    void recover();
     CellHeader& cell(uint32_t index) const;
     char* cellData(uint32_t index) const;
     bool advanceProducerLocked();

@@ -325,8 +325,36 @@ bool JournaldDriver::passesRateLimit(const RecordView& r, bool& notice) {
     return keep;
 }
 
+void JournaldDriver::resume(std::string_view state) {
+    if (state.empty())
+        return;
+    epoch_ = state;
+    resuming_ = true;
+}
+
 WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
                                     const DropCount& dropped_before) {
+    size_t skipped = 0;
+    if (resuming_) {
+        // The earlier ringlogd may have sent these and been killed before retiring them.
+        uint64_t highest = highestOrdinalInJournal(epoch_);
+        while (skipped < records.size() && records[skipped].sequence <= highest)
+            ++skipped;
+        if (skipped > 0)
+            spdlog::info("container {}: {} records were in the journal already", short_id_,
+                         skipped);
+        resuming_ = false;
+        records = records.subspan(skipped);
+        if (records.empty())
+            return {WriteStatus::kOk, skipped, {}};
+    }
+    WriteResult r = writeEntries(records, dropped_before);
+    r.records_done += skipped;
+    return r;
+}
+
+WriteResult JournaldDriver::writeEntries(std::span<const RecordView> records,
+                                         const DropCount& dropped_before) {
     // Entries, and for each how many records are done once it is sent (a suppressed record is
     // done with the next entry).
     entries_.clear();

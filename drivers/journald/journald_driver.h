@@ -45,6 +45,9 @@ class JournaldDriver final : public LogDriver {
                                                          const DriverEnvironment& env,
                                                          const ReadFilter& filter);
 
+    std::string resumeState() const override { return epoch_; }
+    void resume(std::string_view state) override;
+
   protected:
     WriteResult doWrite(std::span<const RecordView> records,
                         const DropCount& dropped_before) override;
@@ -53,6 +56,7 @@ class JournaldDriver final : public LogDriver {
   private:
     JournaldDriver(UniqueFd socket, std::string socket_path, std::string common_fields,
                    std::string epoch, std::string short_id, uint64_t burst, int64_t interval_ns);
+    WriteResult writeEntries(std::span<const RecordView> records, const DropCount& dropped_before);
     void encode(std::string& out, const RecordView& r, const DropCount* dropped) const;
     void encodeSuppressedNotice(std::string& out, int64_t time_ns) const;
     // Sends entries[first, …); returns how many went, and sets `error` (errno) when one did not.
@@ -97,6 +101,7 @@ class JournaldDriver final : public LogDriver {
     // During a recovery, the last ordinal already sent again: the journal may not show it yet
     // (journald writes a little after it accepts), so it must not decide about those again.
     uint64_t resent_through_ = 0;
+    bool resuming_ = false;  // continuing an earlier ringlogd's epoch: skip what the journal has
 };
 
 // Parses "500ms", "30s", "5m", "1h" (docker's durations, the common cases) to nanoseconds.

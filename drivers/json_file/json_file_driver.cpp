@@ -409,8 +409,58 @@ std::string JsonFileDriver::rotate() {
     return {};
 }
 
+void JsonFileDriver::resume(std::string_view) {
+    // The file ends with the last record written before the earlier ringlogd stopped or was
+    // killed; a kill in the middle of a write() may have left half a record after it. Record
+    // times only grow, so that last whole record's time says which records are persisted.
+    UniqueFd in(::openat(dir_.get(), name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in)
+        return;
+    std::string tail;
+    for (int64_t chunk = 64 * 1024;; chunk *= 4) {
+        int64_t start = std::max<int64_t>(0, size_ - chunk);
+        tail.resize(static_cast<size_t>(size_ - start));
+        ssize_t n = ::pread(in.get(), tail.data(), tail.size(), start);
+        if (n != static_cast<ssize_t>(tail.size()))
+            return;
+        size_t end = tail.rfind('\n');
+        if (end == std::string::npos && start > 0)
+            continue;
+        int64_t whole = end == std::string::npos ? start : start + static_cast<int64_t>(end) + 1;
+        if (whole != size_) {
+            spdlog::warn("json-file {}: cutting {} bytes of a record torn by a crash",
+                         display_path_, size_ - whole);
+            if (::ftruncate(file_.get(), whole) == 0)
+                size_ = whole;
+        }
+        if (end == std::string::npos)
+            return;
+        size_t begin = end == 0 ? std::string::npos : tail.rfind('\n', end - 1);
+        if (begin == std::string::npos && start > 0 && chunk < (64 << 20))
+            continue;  // the last line starts before this chunk
+        size_t from = begin == std::string::npos ? 0 : begin + 1;
+        if (auto last = parseJsonFileLine(std::string_view(tail).substr(from, end - from)))
+            resume_through_ns_ = last->time_ns;
+        return;
+    }
+}
+
 WriteResult JsonFileDriver::doWrite(std::span<const RecordView> records,
                                     const DropCount& dropped_before) {
+    size_t skipped = 0;
+    while (skipped < records.size() && records[skipped].time_ns <= resume_through_ns_)
+        ++skipped;
+    if (skipped < records.size())
+        resume_through_ns_ = 0;
+    WriteResult r = skipped == records.size()
+                        ? WriteResult{}
+                        : writeRecords(records.subspan(skipped), dropped_before);
+    r.records_done += skipped;
+    return r;
+}
+
+WriteResult JsonFileDriver::writeRecords(std::span<const RecordView> records,
+                                         const DropCount& dropped_before) {
     size_t flushed = 0;
     for (size_t i = 0; i < records.size(); ++i) {
         // Docker rotates before a message once the file has reached max-size.

@@ -49,6 +49,9 @@ class JsonFileDriver final : public LogDriver {
         std::map<std::string, std::string> attr_map;
     };
 
+    // After a restart: cuts a record torn by a kill and skips records up to the last one written.
+    void resume(std::string_view state) override;
+
   protected:
     WriteResult doWrite(std::span<const RecordView> records,
                         const DropCount& dropped_before) override;
@@ -62,6 +65,7 @@ class JsonFileDriver final : public LogDriver {
     void encode(const RecordView& record, const DropCount* dropped);
     WriteResult flushBuffer(size_t& records_flushed);
     std::string rotate();
+    WriteResult writeRecords(std::span<const RecordView> records, const DropCount& dropped_before);
 
     UniqueFd dir_;
     std::string name_;          // file name within dir_
@@ -69,6 +73,7 @@ class JsonFileDriver final : public LogDriver {
     UniqueFd file_;
     int64_t size_ = 0;
     int64_t last_time_ns_ = 0;
+    int64_t resume_through_ns_ = 0;  // records up to this time are in the file already
     Settings settings_;
     TaskQueue* background_;
     std::shared_ptr<Compression> compression_;
