@@ -1,6 +1,14 @@
 #include "ring_log.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
 
 #include <string>
 #include <vector>
@@ -198,6 +206,117 @@ TEST(RingLog, LivesInAMemfd) {
     target[n] = '\0';
     EXPECT_EQ(std::string(target).rfind("/memfd:ringlog:test", 0), 0u) << target;
 }
+
+
+
+UniqueFd dupOf(int fd) {
+    return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+TEST(RingLogAdopt, HandsOutTheUnpersistedRecordsFirstThenContinues) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    for (uint64_t s = 1; s <= 7; ++s)
+        ASSERT_EQ(ring->push(header(s), kPayload), RingLog::PushResult::kOk);
+    EXPECT_EQ(consumeBatch(*ring), (std::vector<uint64_t>{1, 2, 3}));
+    RingLog::Batch b;
+    ASSERT_TRUE(ring->take(b));  // 4..6 being persisted when the process dies
+    auto adopted = RingLog::adopt(dupOf(ring->memfd()), OverflowPolicy::kBlock);
+    ASSERT_TRUE(adopted.ok()) << adopted.error().message;
+    RingLog& next = **adopted;
+    EXPECT_EQ(next.producerState().last_sequence, 7u);
+    EXPECT_EQ(next.push(header(8), kPayload), RingLog::PushResult::kOk);
+    EXPECT_EQ(consumeAll(next), (std::vector<uint64_t>{4, 5, 6, 7, 8}));
+    EXPECT_TRUE(next.empty());
+}
+
+TEST(RingLogAdopt, KeepsTheMetadataAndTheSplitLineState) {
+    auto created = RingLog::create("m", smallGeometry(), OverflowPolicy::kBlock, "{\"x\":1}");
+    ASSERT_TRUE(created.ok());
+    RecordHeader h = header(5);
+    h.stream = static_cast<uint8_t>(Stream::kStderr);
+    h.flags = kRecordPartial;
+    h.partial_ordinal = 2;
+    h.partial_id = 4;
+    h.time_ns = 1234;
+    (*created)->push(h, "part two");
+    auto adopted = RingLog::adopt(dupOf((*created)->memfd()), OverflowPolicy::kBlock);
+    ASSERT_TRUE(adopted.ok());
+    EXPECT_EQ((*adopted)->metadata(), "{\"x\":1}");
+    ProducerState p = (*adopted)->producerState();
+    EXPECT_EQ(p.last_time_ns, 1234);
+    EXPECT_EQ(p.next_ordinal[1], 3u);
+    EXPECT_EQ(p.partial_id[1], 4u);
+    EXPECT_EQ(p.next_ordinal[0], 0u);
+}
+
+TEST(RingLogAdopt, RefusesAMemfdThatIsNotARing) {
+    UniqueFd fd(::memfd_create("other", MFD_CLOEXEC));
+    ASSERT_EQ(::ftruncate(fd.get(), 65536), 0);
+    auto adopted = RingLog::adopt(std::move(fd), OverflowPolicy::kBlock);
+    ASSERT_FALSE(adopted.ok());
+    EXPECT_EQ(adopted.error().message, "the ring memfd is not a ringlogd ring");
+}
+
+// A process pushing and persisting is killed at random instants; each time, the ring adopted
+// from its memfd must hand out one contiguous run of sequences that picks up exactly where the
+// persisted ones end and ends with the last record pushed. (The child reports its progress
+// after the fact: its last release, of at most 5 records, may be unreported.)
+TEST(RingLogAdopt, AKillAtAnyInstantLosesNoRecord) {
+    std::mt19937 random(42);
+    for (int round = 0; round < 60; ++round) {
+        auto created = RingLog::create("kill", smallGeometry(), OverflowPolicy::kBlock);
+        ASSERT_TRUE(created.ok());
+        RingLog& ring = **created;
+        // What the child has surely done: written after the fact, so at most behind the truth.
+        auto* progress = static_cast<std::atomic<uint64_t>*>(::mmap(
+            nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+        new (&progress[0]) std::atomic<uint64_t>(0);  // persisted through
+        new (&progress[1]) std::atomic<uint64_t>(0);  // pushed through
+        pid_t child = ::fork();
+        if (child == 0) {
+            std::mt19937 r(static_cast<unsigned>(round));
+            std::string payload(200, 'p');
+            for (uint64_t seq = 1;;) {
+                for (int i = static_cast<int>(r() % 8); i >= 0; --i) {
+                    if (ring.push(header(seq), payload) != RingLog::PushResult::kOk)
+                        break;
+                    progress[1].store(seq++);
+                }
+                RingLog::Batch b;
+                if (ring.take(b)) {
+                    RecordView v;
+                    uint32_t upto = b.begin;
+                    uint64_t n = 0;
+                    for (uint64_t want = r() % 6; upto < b.end && n < want; ++n)
+                        upto = RingLog::decode(b.data, upto, v);
+                    ring.release(b, upto, n);
+                    if (n > 0)
+                        progress[0].store(v.sequence);
+                }
+            }
+        }
+        ::usleep(static_cast<useconds_t>(500 + random() % 3000));
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        uint64_t persisted = progress[0].load(), pushed = progress[1].load();
+        auto adopted = RingLog::adopt(dupOf(ring.memfd()), OverflowPolicy::kBlock);
+        ASSERT_TRUE(adopted.ok()) << adopted.error().message;
+        std::vector<uint64_t> got = consumeAll(**adopted);
+        uint64_t last = (*adopted)->producerState().last_sequence;
+        ASSERT_GE(last, pushed) << "round " << round;
+        if (got.empty()) {
+            EXPECT_LE(last, persisted + 5) << "round " << round << ": records lost";
+        } else {
+            EXPECT_GE(got.front(), persisted + 1) << "round " << round << ": persisted twice";
+            EXPECT_LE(got.front(), persisted + 6) << "round " << round << ": records lost";
+            for (size_t i = 1; i < got.size(); ++i)
+                ASSERT_EQ(got[i], got[i - 1] + 1) << "round " << round << ": a gap";
+            EXPECT_EQ(got.back(), last) << "round " << round;
+        }
+        ::munmap(progress, 4096);
+    }
+}
+
 
 }  // namespace
 }  // namespace ringlog
