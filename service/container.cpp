@@ -106,7 +106,7 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
             };
             bool writers_gone = saw_all && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
             bool full = used == 0 && (!saw_all || data.size() >= in.capacity);
-            bool budget_ends = in.budget >= 0 && static_cast<size_t>(n) == want;
+            bool budget_ends = in.budget >= 0 && static_cast<int64_t>(n) == in.budget;
             if (writers_gone || full || budget_ends) {
                 if (in.framer.pushIncomplete(data.substr(used), writers_gone))
                     used = data.size();
@@ -127,6 +127,8 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
         if (used < data.size())
             return PumpResult::kWaitLineEnd;
     }
+    if (in.budget == 0)
+        in.eof = true;  // no event may come for an empty pipe: done now
     return in.eof ? PumpResult::kDrained : PumpResult::kMore;
 }
 
@@ -157,6 +159,8 @@ Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer,
                          streamName(in.framer.stream()), errnoText(errno));
         in.eof = true;  // end of file, budget spent, or a read error
     }
+    if (in.budget == 0)
+        in.eof = true;  // no event may come for an empty fd: done now
     if (in.eof) {
         if (!in.framer.flush())
             return PumpResult::kBlocked;

@@ -912,8 +912,15 @@ void Daemon::beginShutdown() {
             if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
                 available = 0;
             in->budget = available;
-            if (!a->container->blocked())
+            if (available == 0) {
+                // Nothing to read: done now (an empty pipe would never wake us to find out).
+                if (a->armed)
+                    unwatch(in->fd.get());
+                in->fd.reset();
+                in->eof = true;
+            } else if (!a->container->blocked()) {
                 serviceInput(*a, *in);
+            }
         }
         afterInput(*a);
     }

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -85,6 +86,8 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
             _exit(126);
         if (o.uid >= 0 && setuid(static_cast<uid_t>(o.uid)) != 0)
             _exit(126);
+        if (o.die_with_test)
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);

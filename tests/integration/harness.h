@@ -38,6 +38,7 @@ struct SpawnOptions {
     std::map<std::string, std::string> env;
     int uid = -1;  // run as this uid/gid (no supplementary groups); root only
     int gid = -1;
+    bool die_with_test = false;  // SIGKILL when the test process dies (a ctest timeout, say)
 };
 
 // A started process; wait() reaps it and returns the exit code (128+N for signal N).

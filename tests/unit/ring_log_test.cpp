@@ -1,10 +1,10 @@
 #include "ring_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -207,8 +207,6 @@ TEST(RingLog, LivesInAMemfd) {
     EXPECT_EQ(std::string(target).rfind("/memfd:ringlog:test", 0), 0u) << target;
 }
 
-
-
 UniqueFd dupOf(int fd) {
     return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
 }
@@ -268,8 +266,8 @@ TEST(RingLogAdopt, AKillAtAnyInstantLosesNoRecord) {
         ASSERT_TRUE(created.ok());
         RingLog& ring = **created;
         // What the child has surely done: written after the fact, so at most behind the truth.
-        auto* progress = static_cast<std::atomic<uint64_t>*>(::mmap(
-            nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+        auto* progress = static_cast<std::atomic<uint64_t>*>(
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
         new (&progress[0]) std::atomic<uint64_t>(0);  // persisted through
         new (&progress[1]) std::atomic<uint64_t>(0);  // pushed through
         pid_t child = ::fork();
@@ -316,7 +314,6 @@ TEST(RingLogAdopt, AKillAtAnyInstantLosesNoRecord) {
         ::munmap(progress, 4096);
     }
 }
-
 
 }  // namespace
 }  // namespace ringlog

@@ -1,0 +1,198 @@
+// ringlogd under a real systemd 252 booted as PID 1 (booted_systemd.h): socket activation,
+// notify, the fd store, and restarts and kills that lose nothing. Root only (namespaces, mounts).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "booted_systemd.h"
+#include "harness.h"
+
+namespace ringlog::test {
+namespace {
+
+constexpr int kWidth = 100;
+
+// What the json-file holds of line_writer's stdout lines 0…expected-1: how many distinct lines
+// in order, how many seen again (a line persisted twice), and the first line out of place.
+struct LineAudit {
+    long long in_order = 0;
+    long long duplicates = 0;
+    std::string problem;
+};
+
+LineAudit audit(const fs::path& file, long long expected) {
+    LineAudit a;
+    std::string tail(kWidth - 1 - 17, 'x');
+    for (const auto& r : readJsonLog(file)) {
+        long long n = -1;
+        if (r.log.size() == kWidth && r.log.back() == '\n' && startsWith(r.log, "stdout-"))
+            n = std::atoll(r.log.substr(7, 9).c_str());
+        if (n >= 0 && n < a.in_order && r.log == linePrefix("stdout", n) + tail + "\n") {
+            ++a.duplicates;
+        } else if (n == a.in_order && r.log == linePrefix("stdout", n) + tail + "\n") {
+            ++a.in_order;
+        } else if (a.problem.empty()) {
+            a.problem = "after line " + std::to_string(a.in_order - 1) + " came: " + r.log;
+        }
+    }
+    if (a.in_order != expected && a.problem.empty())
+        a.problem = std::to_string(a.in_order) + " lines of " + std::to_string(expected);
+    return a;
+}
+
+// Waits until ringlogd says no container is attached (it finished persisting them).
+void waitUntilIdle(BootedSystemd& sd) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "0 containers attached")) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+            << "still: " << sd.property("ringlogd.service", "StatusText");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+// A container writing `lines` lines as fast as it can; `progress` gets a byte every `every` lines.
+Process startWriter(BootedSystemd& sd, const std::string& id, long long lines, Pipe& progress,
+                    long long every) {
+    auto argv = sd.inside();
+    argv.insert(
+        argv.end(),
+        {BootedSystemd::ringlogctl(), "run", "--id", id, "--", BootedSystemd::lineWriter(),
+         "--lines", std::to_string(lines), "--width", std::to_string(kWidth), "--progress-fd",
+         std::to_string(progress.write_fd), "--progress-every", std::to_string(every)});
+    SpawnOptions o;
+    o.keep_fds = {progress.write_fd};
+    Process p = spawn(argv, o);
+    progress.closeWrite();
+    return p;
+}
+
+TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
+    TempDir tmp;
+    BootedSystemd sd(tmp.path());
+    EXPECT_EQ(sd.property("ringlogd.service", "ActiveState"), "inactive");
+    EXPECT_EQ(sd.property("ringlogd.socket", "ActiveState"), "active");
+
+    // A container that waits: its fds stay in the store while it is attached.
+    Pipe go;
+    auto argv = sd.inside();
+    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", "first", "--",
+                             BootedSystemd::lineWriter(), "--lines", "3", "--width",
+                             std::to_string(kWidth), "--go-fd", std::to_string(go.read_fd)});
+    SpawnOptions o;
+    o.keep_fds = {go.read_fd};
+    Process writer = spawn(argv, o);
+    go.closeRead();
+    sd.waitForRinglogd();
+    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "1 containers attached"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::string status;
+    sd.systemctl({"status", "ringlogd.service"}, &status);
+    EXPECT_NE(status.find("Active: active (running)"), std::string::npos) << status;  // READY=1
+    EXPECT_NE(status.find("Status: \"1 containers attached"), std::string::npos) << status;
+    EXPECT_NE(status.find("TriggeredBy: ● ringlogd.socket"), std::string::npos) << status;
+    // ring, stdout and stderr
+    EXPECT_EQ(sd.property("ringlogd.service", "NFileDescriptorStore"), "3");
+
+    ASSERT_EQ(::write(go.write_fd, "g", 1), 1);
+    EXPECT_EQ(writer.wait(), 0);
+    waitUntilIdle(sd);
+    EXPECT_EQ(sd.property("ringlogd.service", "NFileDescriptorStore"), "0")
+        << "a finished container's fds are removed from the store";
+    LineAudit a = audit(sd.logFile("first"), 3);
+    EXPECT_EQ(a.in_order, 3) << a.problem;
+    EXPECT_EQ(a.duplicates, 0);
+}
+
+// Restarts and kills while a container writes as fast as it can: `ten` restarts, one after
+// each tenth of its lines. Returns the audit of what reached the json-file.
+LineAudit writeThroughRestarts(BootedSystemd& sd, const std::string& id,
+                               const std::vector<std::string>& restart) {
+    constexpr long long kLines = 1'100'000, kEvery = 100'000;
+    Pipe progress;
+    Process writer = startWriter(sd, id, kLines, progress, kEvery);
+    pid_t pid = sd.waitForRinglogd();
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(readSome(progress.read_fd, 1), "p") << "the writer stopped at restart " << i;
+        EXPECT_EQ(sd.systemctl(restart), 0);
+        pid = sd.waitForRinglogd(pid);
+    }
+    // 3: a write failed (EPIPE: line_writer ignores SIGPIPE and reports it so).
+    EXPECT_EQ(writer.wait(), 0) << "the writer got an error writing its pipe";
+    waitUntilIdle(sd);
+    EXPECT_EQ(sd.property("ringlogd.service", "NRestarts"), restart[0] == "kill" ? "10" : "0");
+    return audit(sd.logFile(id), kLines);
+}
+
+TEST(SystemdTest, TenRestartsWhileAContainerWritesLoseNoLineAndRepeatNone_Root) {
+    TempDir tmp;
+    BootedSystemd sd(tmp.path());
+    LineAudit a = writeThroughRestarts(sd, "restarted", {"restart", "ringlogd.service"});
+    EXPECT_EQ(a.in_order, 1'100'000) << a.problem;
+    EXPECT_EQ(a.duplicates, 0);
+}
+
+TEST(SystemdTest, TenKillsWhileAContainerWritesLoseNoLine_Root) {
+    TempDir tmp;
+    BootedSystemd sd(tmp.path());
+    LineAudit a = writeThroughRestarts(
+        sd, "killed", {"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"});
+    EXPECT_EQ(a.in_order, 1'100'000) << a.problem;
+    // What the killed instances left in their rings, as each next one reported taking it back.
+    std::string journal;
+    sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-o", "cat", "-u", "ringlogd.service"},
+           &journal);
+    int adopted = 0, with_records = 0;
+    for (size_t at = journal.find("taken back from the fd store"); at != std::string::npos;
+         at = journal.find("taken back from the fd store", at + 1)) {
+        ++adopted;
+        size_t bytes = journal.find(" ring bytes", at);
+        size_t open = journal.rfind(", ", bytes);
+        with_records += std::atoll(journal.substr(open + 2, bytes - open - 2).c_str()) > 0;
+    }
+    EXPECT_EQ(adopted, 10) << journal;
+    std::printf(
+        "ring records not yet persisted at the kill, persisted by the next instance: "
+        "%d of 10 kills\n",
+        with_records);
+    // At least once: a kill between committing lines to the ring and taking them out of the
+    // pipe makes the next instance read them again (docs/reliability.md).
+    std::printf("ten kill -9 of ringlogd during 1,100,000 lines: %lld duplicates\n", a.duplicates);
+    ::testing::Test::RecordProperty("duplicates", std::to_string(a.duplicates));
+    EXPECT_LE(a.duplicates, 10 * 1000);
+}
+
+TEST(SystemdTest, AContainerThatExitsWhileRinglogdIsDownHasItsLastLinesPersisted_Root) {
+    TempDir tmp;
+    BootedSystemd sd(tmp.path(), "RestartSec=3s");
+    Pipe go;
+    auto argv = sd.inside();
+    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", "orphan", "--",
+                             BootedSystemd::lineWriter(), "--lines", "10000", "--width",
+                             std::to_string(kWidth), "--go-fd", std::to_string(go.read_fd)});
+    SpawnOptions o;
+    o.keep_fds = {go.read_fd};
+    Process writer = spawn(argv, o);
+    go.closeRead();
+    pid_t pid = sd.waitForRinglogd();
+    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "1 containers attached"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(sd.systemctl({"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}), 0);
+    while (sd.property("ringlogd.service", "ActiveState") == "active")
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // ringlogd is down for three seconds: the container writes its last lines (1 MB, which the
+    // pipe, raised to 1 MiB at attach, holds) and exits.
+    ASSERT_EQ(::write(go.write_fd, "g", 1), 1);
+    EXPECT_EQ(writer.wait(), 0) << "the writer got an error writing its pipe";
+    EXPECT_NE(sd.property("ringlogd.service", "ActiveState"), "active");
+    sd.waitForRinglogd(pid);
+    waitUntilIdle(sd);
+    LineAudit a = audit(sd.logFile("orphan"), 10000);
+    EXPECT_EQ(a.in_order, 10000) << a.problem;
+    EXPECT_EQ(a.duplicates, 0);
+}
+
+}  // namespace
+}  // namespace ringlog::test
