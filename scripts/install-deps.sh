@@ -6,9 +6,10 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
+  nlohmann-json3-dev
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
-  # a JSON parser for journalctl -o json
-  libgtest-dev libgmock-dev dbus-daemon systemd nlohmann-json3-dev
+  # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
+  libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
   # formatting check
   clang-format
 )
