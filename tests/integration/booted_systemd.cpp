@@ -105,6 +105,8 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
     std::ofstream(dir / "units" / "ringlogd.service.d" / "test.conf") << dropin;
     for (const std::string& bin : {ringlogdPath(), ringlogctlPath(), lineWriterPath()})
         fs::copy_file(bin, dir / "bin" / fs::path(bin).filename());
+    // Everything the boot needs from outside is copied in: the checkout may be under /tmp.
+    fs::copy_file(DBUS_POLICY_FILE, dir / "org.ringlog.Log1.conf");
     uid_t uid = writeAccounts(dir);
     ::chown((dir / "logs").c_str(), uid, uid);
 
@@ -121,12 +123,11 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
         "mount --bind /run/ringlogd-test/passwd /etc/passwd\n"
         "mount --bind /run/ringlogd-test/group /etc/group\n"
         "if [ -d /etc/dbus-1/system.d ]; then mount -t tmpfs tmpfs /etc/dbus-1/system.d; "
-        "cp \"$DBUS_POLICY\" /etc/dbus-1/system.d/; fi\n"
+        "cp /run/ringlogd-test/org.ringlog.Log1.conf /etc/dbus-1/system.d/; fi\n"
         "export container=ringlogd-test SYSTEMD_UNIT_PATH=/run/ringlogd-test/units\n"
         "exec /lib/systemd/systemd --system --unit=test.target --log-target=console\n";
     SpawnOptions o;
     o.env["TEST_DIR"] = dir.string();
-    o.env["DBUS_POLICY"] = DBUS_POLICY_FILE;
     o.stdout_file = (dir / "console.log").string();
     o.stderr_file = (dir / "console.log").string();
     o.die_with_test = true;  // and --kill-child takes systemd with it
