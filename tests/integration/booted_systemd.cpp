@@ -105,6 +105,8 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
     std::ofstream(dir / "units" / "ringlogd.service.d" / "test.conf") << dropin;
     for (const std::string& bin : {ringlogdPath(), ringlogctlPath(), lineWriterPath()})
         fs::copy_file(bin, dir / "bin" / fs::path(bin).filename());
+    // ringlogctl's run path points into the build tree, which may be under the hidden /tmp.
+    fs::copy_file(RINGLOG_CLIENT_LIBRARY, dir / "bin" / "libringlog-client.so.0");
     // Everything the boot needs from outside is copied in: the checkout may be under /tmp.
     fs::copy_file(DBUS_POLICY_FILE, dir / "org.ringlog.Log1.conf");
     uid_t uid = writeAccounts(dir);
@@ -166,7 +168,14 @@ BootedSystemd::~BootedSystemd() {
 }
 
 std::vector<std::string> BootedSystemd::inside() const {
-    return {"/usr/bin/nsenter", "-t", std::to_string(init_), "-m", "-p", "--"};
+    return {"/usr/bin/nsenter",
+            "-t",
+            std::to_string(init_),
+            "-m",
+            "-p",
+            "--",
+            "/usr/bin/env",
+            "LD_LIBRARY_PATH=/run/ringlogd-test/bin"};
 }
 
 int BootedSystemd::run(const std::vector<std::string>& argv, std::string* out) {

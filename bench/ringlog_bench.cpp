@@ -1,0 +1,610 @@
+// ringlog-bench: ringlogd against the physical limit, measured in the same run, printed as one
+// table (docs/performance.md). Run it with bench/run.sh (a release build); --smoke makes every
+// measurement tiny, to see in CI that the benchmarks still work.
+//
+// It uses the integration tests' harness (tests/integration/harness.h): the real ringlogd,
+// ringlogctl and line_writer binaries, real pipes, a private dbus-daemon and, as root, a private
+// systemd-journald. Nothing is mocked and nothing is timed inside ringlogd itself.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "ringlog/client.h"
+
+namespace ringlog::bench {
+namespace {
+
+using namespace ringlog::test;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWidth = 100;  // bytes per line, newline included
+
+struct Options {
+    bool smoke = false;
+    bool large = false;  // also the 10 GiB query log
+};
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+int64_t realtimeNs() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// ---- what the kernel says about a process ----
+
+double cpuSeconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; fields >> f; ++i) {
+        if (i == 14)
+            utime = std::stoull(f);
+        if (i == 15) {
+            stime = std::stoull(f);
+            break;
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long statusKb(pid_t pid, const std::string& key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(key + ":", 0) == 0)
+            return std::stol(line.substr(key.size() + 1));
+    return -1;
+}
+
+// ---- the table ----
+
+struct Row {
+    std::string what, ringlogd, limit, ratio, target;
+};
+std::vector<Row> g_rows;
+
+[[gnu::format(printf, 1, 2)]] std::string fmt(const char* f, ...) {
+    char buf[64];
+    va_list args;
+    va_start(args, f);
+    std::vsnprintf(buf, sizeof buf, f, args);
+    va_end(args);
+    return buf;
+}
+
+void row(std::string what, std::string ringlogd, std::string limit, std::string ratio,
+         std::string target) {
+    std::printf("  %-58s %-26s %-22s %-9s %s\n", what.c_str(), ringlogd.c_str(), limit.c_str(),
+                ratio.c_str(), target.c_str());
+    std::fflush(stdout);
+    g_rows.push_back({std::move(what), std::move(ringlogd), std::move(limit), std::move(ratio),
+                      std::move(target)});
+}
+
+std::string verdict(bool met, const std::string& target) {
+    return (met ? "met: " : "MISSED: ") + target;
+}
+
+std::string rate(double per_s) {
+    return per_s >= 1e6 ? fmt("%.2f M/s", per_s / 1e6) : fmt("%.0f k/s", per_s / 1e3);
+}
+
+// ---- writers ----
+
+// line_writer processes, one per pipe, held at a go pipe so they start together.
+struct Writers {
+    std::vector<Process> procs;
+    Pipe go;
+    void start() {
+        go.closeRead();
+        go.closeWrite();  // EOF on the go pipe: everyone starts
+    }
+    void wait() {
+        for (auto& p : procs)
+            p.wait();
+    }
+};
+
+Process startWriter(int out_fd, long long lines, int go_fd) {
+    SpawnOptions o;
+    o.stdout_fd = out_fd;
+    o.keep_fds = {go_fd};
+    return spawn({lineWriterPath(), "--lines", std::to_string(lines), "--width",
+                  std::to_string(kWidth), "--go-fd", std::to_string(go_fd)},
+                 o);
+}
+
+int countOccurrences(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+// Waits until ringlogd's log says `n` containers exited (persisted everything and finished).
+void waitForExited(const Daemon& d, int n) {
+    while (countOccurrences(d.log(), " exited: ") < n)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+// ---- ingest into json-file, against cat ----
+
+struct IngestResult {
+    double lines_per_s = 0, cpu_per_mline = 0, cpu_per_gib = 0;
+    long peak_rss_kb = 0;
+    int threads = 0;
+};
+
+double catLimit(const fs::path& dir, int containers, long long lines_each) {
+    fs::create_directories(dir);
+    Writers w;
+    std::vector<Process> cats;
+    for (int i = 0; i < containers; ++i) {
+        Pipe p;
+        w.procs.push_back(startWriter(p.write_fd, lines_each, w.go.read_fd));
+        SpawnOptions o;
+        o.stdin_fd = p.read_fd;
+        o.stdout_file = (dir / ("cat-" + std::to_string(i))).string();
+        cats.push_back(spawn({"/bin/cat"}, o));
+    }
+    auto t0 = Clock::now();
+    w.start();
+    w.wait();
+    for (auto& c : cats)
+        c.wait();
+    double s = seconds(t0, Clock::now());
+    fs::remove_all(dir);
+    return static_cast<double>(containers) * static_cast<double>(lines_each) / s;
+}
+
+IngestResult ingestJsonFile(const fs::path& dir, int containers, long long lines_each) {
+    Daemon d(dir, {"--max-containers", std::to_string(containers + 16)});
+    Writers w;
+    for (int i = 0; i < containers; ++i) {
+        Pipe p;
+        std::string id = "bench" + std::to_string(i);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = id.c_str();
+        a.stdout_fd = p.read_fd;
+        char err[512];
+        if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+            throw std::runtime_error(std::string("attach: ") + err);
+        w.procs.push_back(startWriter(p.write_fd, lines_each, w.go.read_fd));
+    }
+    double cpu0 = cpuSeconds(d.pid());
+    auto t0 = Clock::now();
+    w.start();
+    w.wait();
+    waitForExited(d, containers);
+    double s = seconds(t0, Clock::now());
+    IngestResult r;
+    double lines = static_cast<double>(containers) * static_cast<double>(lines_each);
+    double cpu = cpuSeconds(d.pid()) - cpu0;
+    r.lines_per_s = lines / s;
+    r.cpu_per_mline = cpu / (lines / 1e6);
+    r.cpu_per_gib = cpu / (lines * kWidth / double(1 << 30));
+    r.peak_rss_kb = statusKb(d.pid(), "VmHWM");
+    r.threads = d.threadCount();
+    d.stop();
+    fs::remove_all(dir);
+    return r;
+}
+
+void benchIngest(const fs::path& root, const Options& o) {
+    std::printf(
+        "\ningest, json-file, %d-byte lines, writers as fast as they can (limit: the same "
+        "writers through pipes into cat > file, same disk)\n",
+        kWidth);
+    long long total = o.smoke ? 20'000 : 5'000'000;
+    double single = 0;
+    for (int n : {1, 10, 100, 1000}) {
+        if (o.smoke && n > 10)
+            break;
+        long long each = std::max<long long>(total / n, 100);
+        double limit = catLimit(root / "cat", n, each);
+        IngestResult r = ingestJsonFile(root / "ingest", n, each);
+        std::string what = std::to_string(n) + (n == 1 ? " container" : " containers");
+        double ratio = r.lines_per_s / limit;
+        std::string target;
+        if (n == 1) {
+            single = r.lines_per_s;
+            target = verdict(r.lines_per_s >= 2e6 && ratio >= 0.5, ">= 2 M/s and >= 0.50 of cat");
+        } else if (n == 1000) {
+            target = verdict(r.lines_per_s >= 0.8 * single, ">= 0.80 of 1 container");
+        }
+        row(what + ": lines/s", rate(r.lines_per_s), rate(limit), fmt("%.2f", ratio), target);
+        row(what + ": MB/s of input", fmt("%.0f MB/s", r.lines_per_s * kWidth / 1e6),
+            fmt("%.0f MB/s", limit * kWidth / 1e6), "", "");
+        row(what + ": ringlogd CPU-s per million lines / per GiB",
+            fmt("%.3f", r.cpu_per_mline) + " / " + fmt("%.2f", r.cpu_per_gib), "", "",
+            n == 1 ? verdict(r.cpu_per_mline <= 0.35, "<= 0.35 per M lines") : "");
+        row(what + ": ringlogd peak RSS, threads",
+            fmt("%.1f MiB", static_cast<double>(r.peak_rss_kb) / 1024.0) + ", " + std::to_string(r.threads), "", "", "");
+    }
+}
+
+// ---- memory ----
+
+void benchMemory(const fs::path& root, const Options& o) {
+    std::printf("\nmemory: ringlogd's RSS idle, and per attached idle container\n");
+    int counts_full[] = {1000, 10000};
+    int counts_smoke[] = {100};
+    auto counts = o.smoke ? std::vector<int>(std::begin(counts_smoke), std::end(counts_smoke))
+                          : std::vector<int>(std::begin(counts_full), std::end(counts_full));
+    for (int n : counts) {
+        Daemon d(root / "memory", {"--max-containers", std::to_string(n + 16)});
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        long idle = statusKb(d.pid(), "VmRSS");
+        std::vector<int> keep;  // the write ends: the containers stay attached, writing nothing
+        for (int i = 0; i < n; ++i) {
+            int fds[2];
+            if (::pipe2(fds, O_CLOEXEC) != 0)
+                throw std::runtime_error("pipe: raise the open-file limit");
+            std::string id = "idle" + std::to_string(i);
+            ringlog_attach a;
+            ringlog_attach_init(&a);
+            a.id = id.c_str();
+            a.stdout_fd = fds[0];
+            char err[512];
+            if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+                throw std::runtime_error(std::string("attach: ") + err);
+            ::close(fds[0]);
+            keep.push_back(fds[1]);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        long attached = statusKb(d.pid(), "VmRSS");
+        double per = static_cast<double>(attached - idle) * 1024.0 / n;
+        if (n == counts.front())
+            row("daemon RSS, idle", fmt("%.1f MiB", static_cast<double>(idle) / 1024.0), "", "",
+                verdict(idle <= 8 * 1024, "<= 8 MiB"));
+        row(std::to_string(n) + " idle containers: RSS per container", fmt("%.1f KiB", per / 1024),
+            "conmon: ~270 KB", "", verdict(per <= 16 * 1024, "<= 16 KiB"));
+        for (int fd : keep)
+            ::close(fd);
+        waitForExited(d, n);
+        d.stop();
+        fs::remove_all(root / "memory");
+    }
+}
+
+// ---- D-Bus: follow latency and queries ----
+
+struct BusDaemon {
+    DbusDaemon bus;
+    Daemon daemon;
+    std::map<std::string, std::string> env;
+    BusDaemon(const fs::path& dir, std::vector<std::string> args)
+        : bus(dir / "bus"),
+          daemon(dir, withBus(std::move(args)), {{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}}) {
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address();
+    }
+    static std::vector<std::string> withBus(std::vector<std::string> args) {
+        args.insert(args.end(), {"--dbus", "yes"});
+        return args;
+    }
+    // `ringlogctl logs <args>` with its stdout into `out_fd` (or /dev/null); returns seconds.
+    double logs(const std::vector<std::string>& args, const std::string& out = "/dev/null") {
+        std::vector<std::string> argv = {ringlogctlPath(), "logs"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        SpawnOptions o;
+        o.env = env;
+        o.stdout_file = out;
+        auto t0 = Clock::now();
+        int rc = spawn(argv, o).wait();
+        if (rc != 0)
+            throw std::runtime_error("ringlogctl logs failed");
+        return seconds(t0, Clock::now());
+    }
+};
+
+double timeCommand(const std::vector<std::string>& argv) {
+    SpawnOptions o;
+    o.stdout_file = "/dev/null";
+    auto t0 = Clock::now();
+    spawn(argv, o).wait();
+    return seconds(t0, Clock::now());
+}
+
+void benchFollowLatency(const fs::path& root, const Options& o) {
+    std::printf(
+        "\nfollow latency: the writer's write() to the line on a Query(follow) pipe, "
+        "through ringlogctl logs -f\n");
+    BusDaemon b(root / "follow", {});
+    Pipe p;
+    ringlog_attach a;
+    ringlog_attach_init(&a);
+    a.id = "follow";
+    a.stdout_fd = p.read_fd;
+    char err[512];
+    if (ringlog_attach_send(b.daemon.socket().c_str(), &a, err, sizeof err) != 0)
+        throw std::runtime_error(std::string("attach: ") + err);
+    p.closeRead();
+    Pipe out;
+    SpawnOptions so;
+    so.env = b.env;
+    so.stdout_fd = out.write_fd;
+    Process follower = spawn({ringlogctlPath(), "logs", "-f", "follow"}, so);
+    out.closeWrite();
+    // A first line, to know the follower is there.
+    (void)!::write(p.write_fd, "hello\n", 6);
+    if (readLine(out.read_fd) != "hello\n")
+        throw std::runtime_error("the follower did not start");
+    int n = o.smoke ? 50 : 2000;
+    std::vector<double> ms;
+    std::thread reader([&] {
+        for (int i = 0; i < n; ++i) {
+            std::string line = readLine(out.read_fd);
+            int64_t now = realtimeNs();
+            ms.push_back(static_cast<double>(now - std::atoll(line.c_str())) / 1e6);
+        }
+    });
+    for (int i = 0; i < n; ++i) {
+        std::string line = std::to_string(realtimeNs()) + "\n";
+        (void)!::write(p.write_fd, line.data(), line.size());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    reader.join();
+    p.closeWrite();
+    follower.wait();
+    std::sort(ms.begin(), ms.end());
+    double p50 = ms[ms.size() / 2], p99 = ms[ms.size() * 99 / 100], max = ms.back();
+    row("follow latency p50 / p99 / max (ms)",
+        fmt("%.2f", p50) + " / " + fmt("%.2f", p99) + " / " + fmt("%.2f", max),
+        "docker journald: 250 poll", "", verdict(p99 <= 5, "p99 <= 5 ms"));
+    b.daemon.stop();
+    fs::remove_all(root / "follow");
+}
+
+void benchQueries(const fs::path& root, const Options& o) {
+    std::printf(
+        "\nqueries end to end (ringlogctl logs over D-Bus), against tail and cat on the "
+        "same files\n");
+    struct Size {
+        std::string name;
+        long long lines;
+        std::string max_size;
+    };
+    std::vector<Size> sizes = {{"10 MiB", 62'000, "100m"}, {"1 GiB", 6'300'000, "100m"}};
+    if (o.large)
+        sizes.push_back({"10 GiB", 63'000'000, "1g"});
+    if (o.smoke)
+        sizes = {{"1 MiB", 6'200, "100k"}};
+    for (const auto& size : sizes) {
+        BusDaemon b(root / "query", {});
+        Pipe p;
+        std::string max_file = "max-file=20";
+        std::string max_size = "max-size=" + size.max_size;
+        const char* opts[] = {max_size.c_str(), max_file.c_str(), nullptr};
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = "query";
+        a.stdout_fd = p.read_fd;
+        a.log_opts = opts;
+        char err[512];
+        if (ringlog_attach_send(b.daemon.socket().c_str(), &a, err, sizeof err) != 0)
+            throw std::runtime_error(std::string("attach: ") + err);
+        Process w = startWriter(p.write_fd, size.lines, -1);
+        p.closeRead();
+        p.closeWrite();
+        w.wait();
+        waitForExited(b.daemon, 1);
+        fs::path dir = b.daemon.logRoot() / "query";
+        std::vector<std::string> files;
+        for (int i = 20; i >= 1; --i)
+            if (fs::exists(dir / ("query-json.log." + std::to_string(i))))
+                files.push_back((dir / ("query-json.log." + std::to_string(i))).string());
+        files.push_back((dir / "query-json.log").string());
+        // The time of the 100th line from the end: --since it asks for the last 100 lines.
+        std::string tail_out = (root / "tail.out").string();
+        SpawnOptions to;
+        to.stdout_file = tail_out;
+        ::unlink(tail_out.c_str());
+        spawn({"/usr/bin/tail", "-n", "100", files.back()}, to).wait();
+        std::string first = readFile(tail_out);
+        size_t t = first.find("\"time\":\"") + 8;
+        std::string since = first.substr(t, first.find('"', t) - t);
+
+        double tail_limit = timeCommand({"/usr/bin/tail", "-n", "100", files.back()});
+        std::vector<std::string> cat = {"/bin/cat"};
+        cat.insert(cat.end(), files.begin(), files.end());
+        double cat_limit = timeCommand(cat);
+        auto ms = [](double s) { return fmt("%.1f ms", s * 1e3); };
+        bool gib = size.name == "1 GiB";
+        double tail = b.logs({"--tail", "100", "query"});
+        row(size.name + " log: logs --tail 100", ms(tail), "tail -n 100: " + ms(tail_limit), "",
+            gib ? verdict(tail <= 0.010, "<= 10 ms") : "");
+        double since_s = b.logs({"--since", since, "query"});
+        row(size.name + " log: logs --since (last 100 lines)", ms(since_s), "", "",
+            gib ? verdict(since_s <= 0.020, "<= 20 ms") : "");
+        double full = b.logs({"query"});
+        row(size.name + " log: full logs, raw", ms(full), "cat: " + ms(cat_limit),
+            fmt("%.2f", cat_limit / full), gib ? verdict(full <= 2.0, "<= 2 s") : "");
+        double full_json = b.logs({"--format", "json", "query"});
+        row(size.name + " log: full logs, json", ms(full_json), "", "", "");
+        b.daemon.stop();
+        fs::remove_all(root / "query");
+    }
+}
+
+// ---- journald, against a bare sd_journal_sendv loop (root: a private journald) ----
+
+// Child mode: sends `n` entries shaped like the journald driver's with sd_journal_sendv.
+int sendvLoop(long long n) {
+    std::string filler(kWidth - 1 - 17, 'x');
+    for (long long i = 0; i < n; ++i) {
+        char message[160];
+        int len =
+            std::snprintf(message, sizeof message, "MESSAGE=stdout-%09lld-%s", i, filler.c_str());
+        struct iovec iov[] = {
+            {message, static_cast<size_t>(len)},
+            {const_cast<char*>("PRIORITY=6"), 10},
+            {const_cast<char*>("CONTAINER_ID=bare00000000"), 25},
+            {const_cast<char*>("CONTAINER_NAME=bare"), 19},
+            {const_cast<char*>("SYSLOG_IDENTIFIER=bare"), 22},
+        };
+        int r;
+        while ((r = sd_journal_sendv(iov, 5)) == -EAGAIN)
+            ;
+        if (r < 0)
+            return 1;
+    }
+    return 0;
+}
+
+void benchJournald(const fs::path& root, const Options& o) {
+    std::printf(
+        "\njournald ingest, against a bare sd_journal_sendv loop into the same private "
+        "journald\n");
+    if (::geteuid() != 0) {
+        row("journald", "skipped: needs root (a private journald)", "", "", "");
+        return;
+    }
+    long long n = o.smoke ? 2'000 : 200'000;
+    Journald j(root / "journal");
+    auto argv = j.inside();
+    argv.insert(argv.end(),
+                {fs::read_symlink("/proc/self/exe").string(), "--sendv-loop", std::to_string(n)});
+    auto t0 = Clock::now();
+    if (spawn(argv).wait() != 0)
+        throw std::runtime_error("the sd_journal_sendv loop failed");
+    j.journalctl({"-n", "1", "CONTAINER_NAME=bare"});  // includes --sync: written, not queued
+    double bare = static_cast<double>(n) / seconds(t0, Clock::now());
+
+    Daemon d(root / "jd", {"--default-driver", "journald"}, {}, j.inside());
+    Pipe p;
+    ringlog_attach a;
+    ringlog_attach_init(&a);
+    a.id = "journalbench";
+    a.name = "journalbench";
+    a.stdout_fd = p.read_fd;
+    char err[512];
+    if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+        throw std::runtime_error(std::string("attach: ") + err);
+    Process w = startWriter(p.write_fd, n, -1);
+    p.closeRead();
+    p.closeWrite();
+    t0 = Clock::now();
+    w.wait();
+    waitForExited(d, 1);
+    std::string count =
+        j.journalctl({"-o", "cat", "--output-fields=MESSAGE", "CONTAINER_NAME=journalbench"});
+    double ours = static_cast<double>(n) / seconds(t0, Clock::now());
+    long long got = std::count(count.begin(), count.end(), '\n');
+    row("journald: entries/s, 1 container", rate(ours), "sendv loop: " + rate(bare),
+        fmt("%.2f", ours / bare),
+        verdict(ours >= 0.9 * bare && got == n, ">= 0.90 of the loop, none lost"));
+    row("journald: lines in the journal", std::to_string(got) + " of " + std::to_string(n), "", "",
+        "");
+    d.stop();
+}
+
+// ---- non-blocking mode under overload ----
+
+void benchNonBlocking(const fs::path& root, const Options& o) {
+    std::printf("\nnon-blocking mode: a writer at full speed against a driver capped at 20 MB/s\n");
+    long long n = o.smoke ? 50'000 : 2'000'000;
+    Daemon d(root / "nb", {});
+    Pipe p;
+    const char* opts[] = {"max-write-rate=20m", nullptr};
+    ringlog_attach a;
+    ringlog_attach_init(&a);
+    a.id = "nonblocking";
+    a.stdout_fd = p.read_fd;
+    a.mode = "non-blocking";
+    a.log_opts = opts;
+    char err[512];
+    if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+        throw std::runtime_error(std::string("attach: ") + err);
+    Process w = startWriter(p.write_fd, n, -1);
+    p.closeRead();
+    p.closeWrite();
+    auto t0 = Clock::now();
+    w.wait();
+    double writer_s = seconds(t0, Clock::now());
+    waitForExited(d, 1);
+    long long kept = 0, dropped = 0;
+    for (const auto& r : readJsonLog(d.logFile("nonblocking"))) {
+        ++kept;
+        size_t at = r.attrs.find("\"ringlog.dropped_lines\":\"");
+        if (at != std::string::npos)
+            dropped += std::atoll(r.attrs.c_str() + at + 25);
+    }
+    row("non-blocking: lines dropped at a 20 MB/s driver",
+        fmt("%.1f %%", 100.0 * static_cast<double>(dropped) / static_cast<double>(n)), "", "",
+        verdict(kept + dropped == n, "kept + counted drops = written"));
+    row("non-blocking: the writer's time for " + std::to_string(n) + " lines",
+        fmt("%.2f s", writer_s), "", "", "");
+    d.stop();
+}
+
+}  // namespace
+}  // namespace ringlog::bench
+
+int main(int argc, char** argv) {
+    using namespace ringlog::bench;
+    if (argc == 3 && std::string(argv[1]) == "--sendv-loop")
+        return sendvLoop(std::atoll(argv[2]));
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--smoke") {
+            o.smoke = true;
+        } else if (a == "--large") {
+            o.large = true;
+        } else {
+            std::fprintf(stderr,
+                         "usage: ringlog-bench [--smoke] [--large]\n"
+                         "  --smoke  tiny sizes: check that every benchmark still runs\n"
+                         "  --large  also query a 10 GiB log (needs ~17 GiB of disk)\n");
+            return 2;
+        }
+    }
+    struct rlimit nofile;
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    signal(SIGPIPE, SIG_IGN);
+    ringlog::test::TempDir tmp;
+    std::printf(
+        "ringlog-bench%s: %ld cores; each row: ringlogd, the limit measured in the same run, "
+        "their ratio, the target\n",
+        o.smoke ? " (smoke)" : "", sysconf(_SC_NPROCESSORS_ONLN));
+    try {
+        benchIngest(tmp.path(), o);
+        benchMemory(tmp.path(), o);
+        benchFollowLatency(tmp.path(), o);
+        benchQueries(tmp.path(), o);
+        benchJournald(tmp.path(), o);
+        benchNonBlocking(tmp.path(), o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringlog-bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
