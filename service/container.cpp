@@ -57,9 +57,9 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     h.partial_ordinal = partial_ordinal;
     h.sequence = next_sequence_;
     h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
-    // Each record gets its own clock reading, nudged to be later than the previous record's, so
-    // times order a container's records totally (queries use them as cursors).
-    h.time_ns = std::max(realtimeNs(), last_time_ns_ + 1);
+    // The time the bytes were read, nudged to be later than the previous record's, so times
+    // order a container's records totally (queries use them as cursors).
+    h.time_ns = std::max(read_time_ns_, last_time_ns_ + 1);
     if (ring_->push(h, message) == RingLog::PushResult::kFull)
         return false;
     partial_id = h.partial_id;
@@ -92,6 +92,7 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
             in.eof = true;  // end of file, budget spent, or a read error
             break;
         }
+        read_time_ns_ = realtimeNs();
         std::string_view data(buffer, static_cast<size_t>(n));
         bool refused = false;
         size_t used = in.framer.frameComplete(data, refused);
@@ -144,6 +145,7 @@ Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer,
             want = std::min<size_t>(want, static_cast<size_t>(in.budget));
         ssize_t n = want == 0 ? 0 : ::read(in.fd.get(), buffer, want);
         if (n > 0) {
+            read_time_ns_ = realtimeNs();
             if (in.budget >= 0)
                 in.budget -= n;
             if (!in.framer.feed({buffer, static_cast<size_t>(n)}))

@@ -135,8 +135,10 @@ class Container final : public RecordSink {
     // reader side
     std::vector<std::unique_ptr<Input>> inputs_;
     uint64_t next_sequence_;
-    int64_t last_time_ns_ =
-        0;  // record times are strictly increasing: a record's time is its cursor
+    // Record times are strictly increasing (a record's time is its cursor): each record gets the
+    // clock reading of the read that brought it, nudged past the previous record's.
+    int64_t last_time_ns_ = 0;
+    int64_t read_time_ns_ = 0;
     bool blocked_ = false;
 
     // consumer side

@@ -26,7 +26,7 @@ namespace ringlog {
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 64 * 1024;  // a default pipe's worth per read()
+constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr int kReadsPerEvent = 4;               // then let other fds have their turn
 constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet answered
 constexpr std::chrono::seconds kConnectionTimeout{10};

@@ -145,19 +145,37 @@ void appendGoString(std::string& out, std::string_view bytes) {
     appendString<true>(out, bytes);
 }
 
+namespace {
+
+// "00" to "99": two digits per division, on a path taken once per record.
+constexpr auto kDigitPairs = [] {
+    std::array<char, 200> pairs{};
+    for (int i = 0; i < 100; ++i) {
+        pairs[2 * i] = static_cast<char>('0' + i / 10);
+        pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    return pairs;
+}();
+
+}  // namespace
+
 void appendNanoFraction(std::string& out, int64_t frac) {
     if (frac == 0)
         return;
-    char digits[10];
-    for (int k = 8; k >= 0; --k) {
-        digits[k] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
+    char buf[10];  // '.' and nine digits, trailing zeros then cut as docker's RFC3339Nano does
+    buf[0] = '.';
+    auto f = static_cast<uint32_t>(frac);
+    for (int pos = 9; pos > 1; pos -= 2) {
+        uint32_t pair = f % 100;
+        f /= 100;
+        buf[pos - 1] = kDigitPairs[2 * pair];
+        buf[pos] = kDigitPairs[2 * pair + 1];
     }
-    int len = 9;
-    while (digits[len - 1] == '0')
+    buf[1] = static_cast<char>('0' + f);
+    size_t len = 10;
+    while (buf[len - 1] == '0')
         --len;
-    out.push_back('.');
-    out.append(digits, static_cast<size_t>(len));
+    out.append(buf, len);
 }
 
 void appendRfc3339Nano(std::string& out, int64_t time_ns) {

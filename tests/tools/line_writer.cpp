@@ -8,7 +8,9 @@
 //   --ready-fd F     write "<pid>\n" to F once started
 //   --go-fd F        then wait for one byte on F before writing
 //   --progress-fd F --progress-every K   write a byte to F after every K lines
+//   --stop-fd F      at each progress byte, stop if F is readable (then --lines -1 is a bound)
 //   --count-fd F     at exit, write the number of lines written completely to F
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,7 +22,8 @@
 
 int main(int argc, char** argv) {
     long long lines = 1000;
-    int width = 100, batch = 4096, ready_fd = -1, go_fd = -1, progress_fd = -1, count_fd = -1;
+    int width = 100, batch = 4096, ready_fd = -1, go_fd = -1, progress_fd = -1, count_fd = -1,
+        stop_fd = -1;
     long long progress_every = 0;
     std::string stream = "stdout";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -42,6 +45,8 @@ int main(int argc, char** argv) {
             progress_fd = std::atoi(v);
         else if (a == "--progress-every")
             progress_every = std::atoll(v);
+        else if (a == "--stop-fd")
+            stop_fd = std::atoi(v);
         else if (a == "--count-fd")
             count_fd = std::atoi(v);
         else {
@@ -95,6 +100,9 @@ int main(int argc, char** argv) {
             flush(out_buf, 1);
             flush(err_buf, 2);
             (void)!write(progress_fd, "p", 1);
+            struct pollfd stop = {stop_fd, POLLIN, 0};
+            if (stop_fd >= 0 && poll(&stop, 1, 0) == 1)
+                break;
         }
     }
     if (!failed)
