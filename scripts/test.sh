@@ -23,6 +23,8 @@ for preset in debug asan; do
   echo "== $preset tests"
   ctest --preset "$preset" -j "$jobs"
 done
+echo "== benchmarks, smoke mode (do they still run? the figures come from bench/run.sh)"
+build/debug/bench/ringlog-bench --smoke
 echo "== tsan build (ring log concurrency)"
 cmake --preset tsan >/dev/null
 cmake --build build/tsan -j "$jobs" --target ringlog-concurrency-tests
