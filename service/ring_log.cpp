@@ -166,7 +166,8 @@ void RingLog::initialize(std::string_view metadata) {
     arena_->metadata_offset =
         metaBytes(geometry_.max_cells) + uint64_t{geometry_.cell_size} * geometry_.max_cells;
     arena_->metadata_length = metadata.size();
-    std::memcpy(bytes + arena_->metadata_offset, metadata.data(), metadata.size());
+    if (!metadata.empty())
+        std::memcpy(bytes + arena_->metadata_offset, metadata.data(), metadata.size());
     new (&cells_[0]) CellHeader{};
     cells_[0].prev = cells_[0].next = 0;
     // Last: a memfd is a ring only once it is whole.
