@@ -26,9 +26,9 @@ namespace ringlog {
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 256 * 1024;
-constexpr int kReadsPerEvent = 4;               // then let other fds have their turn
-constexpr size_t kMaxPendingConnections = 128;  // engines connected but not yet answered
+constexpr size_t kReadBufferBytes = 256 * 1024;  // per peek: a quarter of a raised pipe
+constexpr int kReadsPerEvent = 4;                // then let other fds have their turn
+constexpr size_t kMaxPendingConnections = 128;   // engines connected but not yet answered
 constexpr std::chrono::seconds kConnectionTimeout{10};
 constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
 constexpr size_t kMaxRememberedExited = 16384;
@@ -531,9 +531,11 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         // caps it (fs.pipe-max-size, and the pipe owner's fs.pipe-user-pages-soft).
         if (settings_.pipe_size > 0 && isPipe(fd.get()) &&
             ::fcntl(fd.get(), F_GETPIPE_SZ) < static_cast<int>(settings_.pipe_size) &&
-            ::fcntl(fd.get(), F_SETPIPE_SZ, static_cast<int>(settings_.pipe_size)) < 0)
+            ::fcntl(fd.get(), F_SETPIPE_SZ, static_cast<int>(settings_.pipe_size)) < 0) {
+            std::string why = errnoText(errno);
             spdlog::debug("container {}: pipe size stays {}: {}", req.info.shortId(),
-                          ::fcntl(fd.get(), F_GETPIPE_SZ), errnoText(errno));
+                          ::fcntl(fd.get(), F_GETPIPE_SZ), why);
+        }
     }
     Attached& a =
         install(carried, req.info, *plan, std::move(*ring), std::move(*log_driver), std::move(fds));
