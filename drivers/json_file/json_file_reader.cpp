@@ -66,11 +66,14 @@ std::optional<size_t> decodeString(std::string_view s, size_t pos, std::string& 
         if (c == '"')
             return pos + 1;
         if (c != '\\') {
-            size_t end = pos;
-            while (end < s.size() && s[end] != '"' && s[end] != '\\')
-                ++end;
-            out.append(s.data() + pos, end - pos);
-            pos = end;
+            // The run up to the closing quote or the next escape, found with memchr (SIMD).
+            const char* from = s.data() + pos;
+            const auto* quote = static_cast<const char*>(std::memchr(from, '"', s.size() - pos));
+            size_t run = quote != nullptr ? static_cast<size_t>(quote - from) : s.size() - pos;
+            if (const auto* esc = static_cast<const char*>(std::memchr(from, '\\', run)))
+                run = static_cast<size_t>(esc - from);
+            out.append(from, run);
+            pos += run;
             continue;
         }
         if (pos + 1 >= s.size())
@@ -202,15 +205,25 @@ std::optional<int64_t> parseRfc3339(std::string_view t) {
     }
     if (pos != t.size())
         return std::nullopt;
-    struct tm tm {};
-    tm.tm_year = *year - 1900;
-    tm.tm_mon = *month - 1;
-    tm.tm_mday = *day;
-    tm.tm_hour = *hour;
-    tm.tm_min = *minute;
-    tm.tm_sec = *second;
-    int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
-    return secs * 1'000'000'000 + frac;
+    // A log's consecutive records mostly share their second: timegm() once per second seen.
+    thread_local char cached_prefix[19] = {};
+    thread_local int64_t cached_secs = 0;
+    int64_t secs;
+    if (std::memcmp(cached_prefix, t.data(), 19) == 0) {
+        secs = cached_secs;
+    } else {
+        struct tm tm {};
+        tm.tm_year = *year - 1900;
+        tm.tm_mon = *month - 1;
+        tm.tm_mday = *day;
+        tm.tm_hour = *hour;
+        tm.tm_min = *minute;
+        tm.tm_sec = *second;
+        secs = static_cast<int64_t>(timegm(&tm));
+        std::memcpy(cached_prefix, t.data(), 19);
+        cached_secs = secs;
+    }
+    return (secs - offset) * 1'000'000'000 + frac;
 }
 
 Result<StoredRecord> parseJsonFileLine(std::string_view line) {
