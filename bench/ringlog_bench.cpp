@@ -45,6 +45,7 @@ struct Options {
     std::string only;    // one section: ingest, memory, follow, query, journald, nonblocking
     std::vector<int> containers = {1, 10, 100, 1000};  // for ingest
 };
+std::vector<std::string> g_daemon_args;
 
 double seconds(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -185,7 +186,9 @@ double catLimit(const fs::path& dir, int containers, long long lines_each) {
 }
 
 IngestResult ingestJsonFile(const fs::path& dir, int containers, long long lines_each) {
-    Daemon d(dir, {"--max-containers", std::to_string(containers + 16)});
+    std::vector<std::string> args = {"--max-containers", std::to_string(containers + 16)};
+    args.insert(args.end(), g_daemon_args.begin(), g_daemon_args.end());
+    Daemon d(dir, args);
     Writers w;
     for (int i = 0; i < containers; ++i) {
         Pipe p;
@@ -610,6 +613,8 @@ int main(int argc, char** argv) {
             o.only = argv[++i];
         } else if (a == "--containers" && i + 1 < argc) {
             o.containers = {std::atoi(argv[++i])};
+        } else if (a == "--daemon-arg" && i + 1 < argc) {
+            g_daemon_args.push_back(argv[++i]);
         } else {
             std::fprintf(stderr,
                          "usage: ringlog-bench [--smoke] [--large] [--only SECTION] "
@@ -618,7 +623,8 @@ int main(int argc, char** argv) {
                          "  --large         also query a 10 GiB log (needs ~17 GiB of disk)\n"
                          "  --only SECTION  ingest, memory, follow, query, journald or "
                          "nonblocking\n"
-                         "  --containers N  ingest with N containers only\n");
+                         "  --containers N  ingest with N containers only\n"
+                         "  --daemon-arg A  pass A to ringlogd in the ingest runs (repeatable)\n");
             return 2;
         }
     }

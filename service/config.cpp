@@ -27,6 +27,9 @@ const std::vector<SettingDoc> kSettingDocs = {
     {"pipe-size", "1m",
      "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
      "while ringlogd restarts before it waits; 0 leaves pipes as they are"},
+    {"blocking-ring-budget", "64m",
+     "blocking-mode rings grow beyond three cells only while all of them together stay under "
+     "this (0: each up to its max-buffer-size)"},
     {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
     {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},
     {"dbus", "auto",
@@ -111,6 +114,11 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
         if (!v || *v < 0 || *v > (1 << 30))
             return badValue(key, value, "a size up to 1g, or 0");
         s.pipe_size = static_cast<uint32_t>(*v);
+    } else if (key == "blocking-ring-budget") {
+        auto v = parseSize(value);
+        if (!v || *v < 0)
+            return badValue(key, value, "a size such as 64m, or 0");
+        s.blocking_ring_budget = static_cast<uint64_t>(*v);
     } else if (key == "consumer-threads") {
         auto v = parseInteger(value);
         if (!v || *v < 1 || *v > 64)

@@ -24,6 +24,7 @@ struct Settings {
     uint32_t max_line = 16 * 1024;
     uint32_t max_containers = 4096;
     uint32_t pipe_size = 1 << 20;
+    uint64_t blocking_ring_budget = 64 << 20;
     uint32_t consumer_threads = 2;
     std::string log_level = "info";
     std::string dbus = "auto";  // auto: serve org.ringlog.Log1 if the system bus is there

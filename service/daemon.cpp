@@ -187,6 +187,7 @@ std::optional<Error> Daemon::start() {
     if (auto e = bindSocket(std::move(passed.sockets)))
         return e;
     read_buffer_.resize(std::max<size_t>(kReadBufferBytes, settings_.max_line + 1));
+    ring_budget_.limit = settings_.blocking_ring_budget;
     auto peeker = PipePeek::open(read_buffer_.size());
     if (!peeker)
         return peeker.error();
@@ -524,6 +525,7 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
                                 encodeCarried(carried));
     if (!ring)
         return ring.error();
+    (*ring)->shareBudget(&ring_budget_);
 
     for (auto& fd : fds) {
         ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
@@ -703,6 +705,7 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
         return forget(plan.error().message + " (" + std::to_string(buffered) +
                       " ring bytes not persisted)");
     (*ring)->setOverflowPolicy(plan->settings.policy);
+    (*ring)->shareBudget(&ring_budget_);
     auto driver = plan->driver->create(req->info, plan->settings.driver_options, driver_env_);
     if (!driver)
         return forget(driver.error().message + " (" + std::to_string(buffered) +

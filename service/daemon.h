@@ -104,6 +104,7 @@ class Daemon final : private BusBackend {
     std::optional<Error> detach(const std::string& id) override;
 
     Settings settings_;
+    RingBudget ring_budget_;  // declared before the containers: their rings give cells back
     DriverEnvironment driver_env_;
     std::optional<gid_t> allowed_gid_;
     UniqueFd epoll_;

@@ -259,8 +259,22 @@ ProducerState RingLog::producerState() const {
 }
 
 RingLog::~RingLog() {
+    if (budget_ != nullptr)
+        budget_->used.fetch_sub(uint64_t{arena_->cells_in_use} * geometry_.cell_size);
     if (base_ != nullptr)
         ::munmap(base_, size_);
+}
+
+void RingLog::shareBudget(RingBudget* budget) {
+    budget_ = budget;
+    budget_->used.fetch_add(uint64_t{arena_->cells_in_use} * geometry_.cell_size);
+}
+
+bool RingLog::mayGrowLocked() const {
+    if (budget_ == nullptr || budget_->limit == 0 || policy_ != OverflowPolicy::kBlock ||
+        arena_->cells_in_use < 3)
+        return true;
+    return budget_->used.load(std::memory_order_relaxed) + geometry_.cell_size <= budget_->limit;
 }
 
 RingLog::CellHeader& RingLog::cell(uint32_t index) const {
@@ -317,8 +331,10 @@ bool RingLog::advanceProducerLocked() {
     if (next != cur && cell(next).state == static_cast<uint32_t>(CellState::kFree) &&
         next != arena_->consumer_cell) {
         target = next;
-    } else if (arena_->cells_in_use < geometry_.max_cells) {
+    } else if (arena_->cells_in_use < geometry_.max_cells && mayGrowLocked()) {
         target = arena_->cells_in_use++;
+        if (budget_ != nullptr)
+            budget_->used.fetch_add(geometry_.cell_size, std::memory_order_relaxed);
         new (&cells_[target]) CellHeader{};
         insertAfterLocked(target, cur);
     } else if (policy_ == OverflowPolicy::kBlock) {

@@ -70,6 +70,16 @@ struct ProducerState {
     uint64_t partial_id[2] = {0, 0};
 };
 
+// Memory that blocking rings share: beyond their first three cells, blocking rings grow only while
+// their cells together stay under `limit` bytes. Under sustained overload a blocking ring's data
+// may as well wait in the container's pipe (the writer is held back either way); many full rings
+// would only spread the work over more memory than the caches hold. Non-blocking rings grow to
+// their own limit regardless: it is how much they keep before dropping.
+struct RingBudget {
+    uint64_t limit = 0;  // 0: no shared limit
+    std::atomic<uint64_t> used{0};
+};
+
 struct RingStats {
     uint64_t cells_in_use = 0;
     uint64_t bytes_buffered = 0;  // ring bytes (headers included) not yet persisted or dropped
@@ -124,6 +134,8 @@ class RingLog {
     RingGeometry geometry() const { return geometry_; }
     // Set once after adopt(), before the ring is used: the policy comes from the metadata.
     void setOverflowPolicy(OverflowPolicy policy) { policy_ = policy; }
+    // Set once, before the ring is used; the budget must outlive the ring.
+    void shareBudget(RingBudget* budget);
     std::string_view metadata() const;
     // The producer's state as the last push() left it (on adopt: as the killed process left it).
     ProducerState producerState() const;
@@ -143,6 +155,7 @@ class RingLog {
     CellHeader& cell(uint32_t index) const;
     char* cellData(uint32_t index) const;
     bool advanceProducerLocked();
+    bool mayGrowLocked() const;
     void resetCellLocked(uint32_t index);
     void unlinkLocked(uint32_t index);
     void insertAfterLocked(uint32_t index, uint32_t after);
@@ -160,6 +173,7 @@ class RingLog {
     bool consumer_busy_ = false;     // guarded by mutex_
     uint32_t busy_cell_ = 0;         // guarded by mutex_
     bool producer_blocked_ = false;  // guarded by mutex_
+    RingBudget* budget_ = nullptr;
 };
 
 }  // namespace ringlog

@@ -197,6 +197,33 @@ TEST(RingLog, ConsumerFollowsTheProducerIntoItsCell) {
     EXPECT_LE(ring->stats().cells_in_use, 2u);
 }
 
+TEST(RingLog, BlockingRingsStopGrowingAtThreeCellsOnceTheSharedBudgetIsSpent) {
+    RingBudget budget;
+    budget.limit = 4 * 4096;  // four cells of 4 KiB among all rings
+    auto g = RingGeometry::forLimits(6 * 4096, 1024);
+    ASSERT_TRUE(g.ok());
+    auto fill = [](RingLog& ring) {
+        uint64_t seq = 0;
+        while (ring.push(header(seq), kPayload) == RingLog::PushResult::kOk)
+            ++seq;
+        return ring.stats().cells_in_use;
+    };
+    auto a = std::move(*RingLog::create("a", *g, OverflowPolicy::kBlock));
+    a->shareBudget(&budget);
+    EXPECT_EQ(fill(*a), 4u) << "three cells, and one more within the budget";
+    auto b = std::move(*RingLog::create("b", *g, OverflowPolicy::kBlock));
+    b->shareBudget(&budget);
+    EXPECT_EQ(fill(*b), 3u) << "a ring always gets three cells, beyond that only within budget";
+    a.reset();  // its four cells go back to the budget
+    EXPECT_EQ(b->push(header(100), kPayload), RingLog::PushResult::kOk);
+    EXPECT_EQ(b->stats().cells_in_use, 4u);
+    auto d = std::move(*RingLog::create("d", *g, OverflowPolicy::kDropOldest));
+    d->shareBudget(&budget);
+    for (uint64_t seq = 0; seq < 30; ++seq)
+        d->push(header(seq), kPayload);  // never refused: the oldest cell is dropped
+    EXPECT_EQ(d->stats().cells_in_use, 6u) << "non-blocking rings grow to their own limit";
+}
+
 TEST(RingLog, LivesInAMemfd) {
     auto ring = makeRing(OverflowPolicy::kBlock);
     char path[64], target[256];
