@@ -798,6 +798,9 @@ void Daemon::onWake() {
         if (e.kind == Event::kDrained) {
             onDrained(e.container);
             feedFollowers(e.container->liveFeed().get());  // they end once they have it all
+            // Freeing a ring (unmapping and evicting its memfd's pages) and closing a driver
+            // take time the event loop owes the other containers: the background thread does it.
+            background_->post([done = std::move(e.container)] {});
             continue;
         }
         if (e.kind == Event::kPublished) {
