@@ -40,7 +40,7 @@ constexpr int kExitDaemonError = 125;
         "  --image IMAGE           image name\n"
         "  --label KEY=VALUE       container label (repeatable)\n"
         "  --env KEY=VALUE         container environment, for the env log option (repeatable)\n"
-        "  --log-driver DRIVER     json-file, none (default: ringlogd's default-driver)\n"
+        "  --log-driver DRIVER     json-file, journald, none (default: ringlogd's default-driver)\n"
         "  --log-opt KEY=VALUE     driver option, as docker's --log-opt (repeatable)\n"
         "  --mode MODE             blocking (default) or non-blocking\n"
         "  --max-buffer-size SIZE  ring size, e.g. 1m\n"
