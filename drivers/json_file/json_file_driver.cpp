@@ -416,6 +416,7 @@ void JsonFileDriver::resume(std::string_view) {
     UniqueFd in(::openat(dir_.get(), name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in)
         return;
+    constexpr int64_t kMostRead = 64 << 20;  // far beyond any record; a file is not read whole
     std::string tail;
     for (int64_t chunk = 64 * 1024;; chunk *= 4) {
         int64_t start = std::max<int64_t>(0, size_ - chunk);
@@ -424,8 +425,11 @@ void JsonFileDriver::resume(std::string_view) {
         if (n != static_cast<ssize_t>(tail.size()))
             return;
         size_t end = tail.rfind('\n');
-        if (end == std::string::npos && start > 0)
+        if (end == std::string::npos && start > 0) {
+            if (chunk >= kMostRead)
+                return;  // not a json-file log: leave it alone
             continue;
+        }
         int64_t whole = end == std::string::npos ? start : start + static_cast<int64_t>(end) + 1;
         if (whole != size_) {
             spdlog::warn("json-file {}: cutting {} bytes of a record torn by a crash",
@@ -436,7 +440,7 @@ void JsonFileDriver::resume(std::string_view) {
         if (end == std::string::npos)
             return;
         size_t begin = end == 0 ? std::string::npos : tail.rfind('\n', end - 1);
-        if (begin == std::string::npos && start > 0 && chunk < (64 << 20))
+        if (begin == std::string::npos && start > 0 && chunk < kMostRead)
             continue;  // the last line starts before this chunk
         size_t from = begin == std::string::npos ? 0 : begin + 1;
         if (auto last = parseJsonFileLine(std::string_view(tail).substr(from, end - from)))
