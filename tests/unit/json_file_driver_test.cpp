@@ -63,6 +63,33 @@ class JsonFileDriverTest : public ::testing::Test {
     ContainerInfo info_;
 };
 
+TEST_F(JsonFileDriverTest, AfterACrashItCutsATornRecordAndSkipsWhatItHadWritten) {
+    auto before = make({});
+    ASSERT_TRUE(before.ok());
+    RecordView one = record("one"), two = record("two"), three = record("three");
+    one.time_ns += 1;
+    two.time_ns += 2;
+    three.time_ns += 3;
+    std::vector<RecordView> first = {one, two};
+    ASSERT_EQ((*before)->write(first, {}).status, WriteStatus::kOk);
+    before->reset();  // killed: never closed, and half a record written after the last one
+    fs::path file = root_ / "c0ffee" / "c0ffee-json.log";
+    std::ofstream(file, std::ios::app) << "{\"log\":\"thr";
+    auto after = make({});
+    ASSERT_TRUE(after.ok());
+    (*after)->resume("");
+    std::vector<RecordView> again = {two, three};  // two was written, not retired
+    auto r = (*after)->write(again, {});
+    EXPECT_EQ(r.status, WriteStatus::kOk);
+    EXPECT_EQ(r.records_done, 2u);
+    EXPECT_EQ(
+        read(file),
+        "{\"log\":\"one\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.500000001Z\"}\n"
+        "{\"log\":\"two\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.500000002Z\"}\n"
+        "{\"log\":\"three\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.500000003Z\"}"
+        "\n");
+}
+
 TEST_F(JsonFileDriverTest, WritesDockersRecordFormat) {
     auto d = make({});
     ASSERT_TRUE(d.ok()) << d.error().message;
