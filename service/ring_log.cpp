@@ -434,7 +434,13 @@ bool RingLog::release(const Batch& batch, uint32_t upto, uint64_t records) {
         arena_->consumer_cell = h.next;
         freed = true;
     }
-    if (producer_blocked_ && freed) {
+    // A blocked producer is woken once half the ring is free again, not at the first free cell:
+    // each wake-up costs the event loop a round of syscalls, so it should bring a good part of a
+    // ring's worth of bytes (the consumer keeps persisting meanwhile).
+    uint64_t buffered = arena_->bytes_pushed.load(std::memory_order_relaxed) -
+                        arena_->bytes_retired.load(std::memory_order_relaxed);
+    uint64_t capacity = uint64_t{arena_->cells_in_use} * geometry_.cell_size;
+    if (producer_blocked_ && freed && buffered <= capacity / 2) {
         producer_blocked_ = false;
         return true;
     }

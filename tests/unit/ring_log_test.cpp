@@ -99,7 +99,7 @@ TEST(RingLog, GrowsCellByCellUpToItsLimitAndNeverBeyond) {
     EXPECT_EQ(ring->stats().cells_in_use, 3u);
 }
 
-TEST(RingLog, BlockingRingRefusesWhenFullAndWakesTheProducerWhenACellIsFreed) {
+TEST(RingLog, BlockingRingRefusesWhenFullAndWakesTheProducerOnceHalfOfItIsFree) {
     auto ring = makeRing(OverflowPolicy::kBlock);
     uint64_t seq = 0;
     while (ring->push(header(seq), kPayload) == RingLog::PushResult::kOk)
@@ -107,10 +107,12 @@ TEST(RingLog, BlockingRingRefusesWhenFullAndWakesTheProducerWhenACellIsFreed) {
     EXPECT_EQ(ring->push(header(seq), kPayload), RingLog::PushResult::kFull);
     RingLog::Batch b;
     ASSERT_TRUE(ring->take(b));
-    EXPECT_TRUE(ring->release(b, b.end, 3));  // the oldest cell is free: the producer may go on
+    EXPECT_FALSE(ring->release(b, b.end, 3)) << "one cell of three free: not worth a wake-up yet";
+    ASSERT_TRUE(ring->take(b));
+    EXPECT_TRUE(ring->release(b, b.end, 3));  // two of three free: the producer may go on
     EXPECT_EQ(ring->push(header(seq++), kPayload), RingLog::PushResult::kOk);
     std::vector<uint64_t> expected;
-    for (uint64_t i = 3; i < seq; ++i)
+    for (uint64_t i = 6; i < seq; ++i)
         expected.push_back(i);
     EXPECT_EQ(consumeAll(*ring), expected);
     EXPECT_EQ(ring->stats().dropped_lines, 0u);
