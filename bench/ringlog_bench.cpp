@@ -142,6 +142,21 @@ Process startWriter(int out_fd, long long lines, int go_fd) {
                  o);
 }
 
+// Attaches `fd` as the stdout of container `id` (its name too), as an engine would.
+void attach(const Daemon& d, const std::string& id, int fd, const char* const* log_opts = nullptr,
+            const char* mode = nullptr) {
+    ringlog_attach a;
+    ringlog_attach_init(&a);
+    a.id = id.c_str();
+    a.name = id.c_str();
+    a.stdout_fd = fd;
+    a.log_opts = log_opts;
+    a.mode = mode;
+    char err[512];
+    if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+        throw std::runtime_error("attach " + id + ": " + err);
+}
+
 int countOccurrences(const std::string& text, const std::string& what) {
     int n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
@@ -193,13 +208,7 @@ IngestResult ingestJsonFile(const fs::path& dir, int containers, long long lines
     for (int i = 0; i < containers; ++i) {
         Pipe p;
         std::string id = "bench" + std::to_string(i);
-        ringlog_attach a;
-        ringlog_attach_init(&a);
-        a.id = id.c_str();
-        a.stdout_fd = p.read_fd;
-        char err[512];
-        if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
-            throw std::runtime_error(std::string("attach: ") + err);
+        attach(d, id, p.read_fd);
         w.procs.push_back(startWriter(p.write_fd, lines_each, w.go.read_fd));
     }
     double cpu0 = cpuSeconds(d.pid());
@@ -280,13 +289,7 @@ void benchMemory(const fs::path& root, const Options& o) {
             if (::pipe2(fds, O_CLOEXEC) != 0)
                 throw std::runtime_error("pipe: raise the open-file limit");
             std::string id = "idle" + std::to_string(i);
-            ringlog_attach a;
-            ringlog_attach_init(&a);
-            a.id = id.c_str();
-            a.stdout_fd = fds[0];
-            char err[512];
-            if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
-                throw std::runtime_error(std::string("attach: ") + err);
+            attach(d, id, fds[0]);
             ::close(fds[0]);
             keep.push_back(fds[1]);
         }
@@ -350,13 +353,7 @@ void benchFollowLatency(const fs::path& root, const Options& o) {
         "through ringlogctl logs -f\n");
     BusDaemon b(root / "follow", {});
     Pipe p;
-    ringlog_attach a;
-    ringlog_attach_init(&a);
-    a.id = "follow";
-    a.stdout_fd = p.read_fd;
-    char err[512];
-    if (ringlog_attach_send(b.daemon.socket().c_str(), &a, err, sizeof err) != 0)
-        throw std::runtime_error(std::string("attach: ") + err);
+    attach(b.daemon, "follow", p.read_fd);
     p.closeRead();
     Pipe out;
     SpawnOptions so;
@@ -414,14 +411,7 @@ void benchQueries(const fs::path& root, const Options& o) {
         std::string max_file = "max-file=20";
         std::string max_size = "max-size=" + size.max_size;
         const char* opts[] = {max_size.c_str(), max_file.c_str(), nullptr};
-        ringlog_attach a;
-        ringlog_attach_init(&a);
-        a.id = "query";
-        a.stdout_fd = p.read_fd;
-        a.log_opts = opts;
-        char err[512];
-        if (ringlog_attach_send(b.daemon.socket().c_str(), &a, err, sizeof err) != 0)
-            throw std::runtime_error(std::string("attach: ") + err);
+        attach(b.daemon, "query", p.read_fd, opts);
         Process w = startWriter(p.write_fd, size.lines, -1);
         p.closeRead();
         p.closeWrite();
@@ -530,14 +520,7 @@ void benchJournald(const fs::path& root, const Options& o) {
 
     Daemon d(root / "jd", {"--default-driver", "journald"}, {}, j.inside());
     Pipe p;
-    ringlog_attach a;
-    ringlog_attach_init(&a);
-    a.id = "journalbench";
-    a.name = "journalbench";
-    a.stdout_fd = p.read_fd;
-    char err[512];
-    if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
-        throw std::runtime_error(std::string("attach: ") + err);
+    attach(d, "journalbench", p.read_fd);
     Process w = startWriter(p.write_fd, n, -1);
     p.closeRead();
     p.closeWrite();
@@ -564,15 +547,7 @@ void benchNonBlocking(const fs::path& root, const Options& o) {
     Daemon d(root / "nb", {});
     Pipe p;
     const char* opts[] = {"max-write-rate=20m", nullptr};
-    ringlog_attach a;
-    ringlog_attach_init(&a);
-    a.id = "nonblocking";
-    a.stdout_fd = p.read_fd;
-    a.mode = "non-blocking";
-    a.log_opts = opts;
-    char err[512];
-    if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
-        throw std::runtime_error(std::string("attach: ") + err);
+    attach(d, "nonblocking", p.read_fd, opts, "non-blocking");
     Process w = startWriter(p.write_fd, n, -1);
     p.closeRead();
     p.closeWrite();

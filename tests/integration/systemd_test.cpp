@@ -88,6 +88,26 @@ void startWriter(BootedSystemd& sd, const std::string& id, Writer& w, long long 
     w.count.closeWrite();
 }
 
+// A container that writes `lines` lines once it gets a byte on `go`; attached before that.
+Process startWaitingWriter(BootedSystemd& sd, const std::string& id, int lines, Pipe& go) {
+    auto argv = sd.inside();
+    argv.insert(argv.end(),
+                {BootedSystemd::ringlogctl(), "run", "--id", id, "--", BootedSystemd::lineWriter(),
+                 "--lines", std::to_string(lines), "--width", std::to_string(kWidth), "--go-fd",
+                 std::to_string(go.read_fd)});
+    SpawnOptions o;
+    o.keep_fds = {go.read_fd};
+    Process writer = spawn(argv, o);
+    go.closeRead();
+    return writer;
+}
+
+void waitUntilAttached(BootedSystemd& sd, int n) {
+    std::string want = std::to_string(n) + " containers attached";
+    while (!startsWith(sd.property("ringlogd.service", "StatusText"), want))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
     TempDir tmp;
     BootedSystemd sd(tmp.path());
@@ -96,17 +116,9 @@ TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
 
     // A container that waits: its fds stay in the store while it is attached.
     Pipe go;
-    auto argv = sd.inside();
-    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", "first", "--",
-                             BootedSystemd::lineWriter(), "--lines", "3", "--width",
-                             std::to_string(kWidth), "--go-fd", std::to_string(go.read_fd)});
-    SpawnOptions o;
-    o.keep_fds = {go.read_fd};
-    Process writer = spawn(argv, o);
-    go.closeRead();
+    Process writer = startWaitingWriter(sd, "first", 3, go);
     sd.waitForRinglogd();
-    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "1 containers attached"))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waitUntilAttached(sd, 1);
     std::string status;
     sd.systemctl({"status", "ringlogd.service"}, &status);
     EXPECT_NE(status.find("Active: active (running)"), std::string::npos) << status;  // READY=1
@@ -205,17 +217,9 @@ TEST(SystemdTest, AContainerThatExitsWhileRinglogdIsDownHasItsLastLinesPersisted
     TempDir tmp;
     BootedSystemd sd(tmp.path(), "RestartSec=3s");
     Pipe go;
-    auto argv = sd.inside();
-    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", "orphan", "--",
-                             BootedSystemd::lineWriter(), "--lines", "10000", "--width",
-                             std::to_string(kWidth), "--go-fd", std::to_string(go.read_fd)});
-    SpawnOptions o;
-    o.keep_fds = {go.read_fd};
-    Process writer = spawn(argv, o);
-    go.closeRead();
+    Process writer = startWaitingWriter(sd, "orphan", 10000, go);
     pid_t pid = sd.waitForRinglogd();
-    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "1 containers attached"))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waitUntilAttached(sd, 1);
     ASSERT_EQ(sd.systemctl({"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}), 0);
     while (sd.property("ringlogd.service", "ActiveState") == "active")
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
