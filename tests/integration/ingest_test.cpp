@@ -74,6 +74,26 @@ TEST(Ingest, JsonFileBytesEqualWhatDockerWritesForNulCrInvalidUtf8LongLinesAndAM
     EXPECT_EQ(normalizeTimes(text, "stderr"), readFile(golden + "/expected-stderr.jsonl"));
 }
 
+// A line longer than the pipe can hold never ends up in the pipe whole: it is cut where the pipe
+// fills rather than waited for (the writer would block forever), even with max-line above it.
+TEST(Ingest, ALineLongerThanThePipeIsCutWhereThePipeFillsNotWaitedFor) {
+    TempDir dir;
+    // 64 KiB pipes; a ring that holds three 1 MiB records
+    Daemon d(dir.path(),
+             {"--pipe-size", "0", "--max-line", "1m", "--default-max-buffer-size", "4m"});
+    ASSERT_EQ(ringlogctlRun(d, {"--id", "long", "--", "/bin/sh", "-c",
+                                "head -c 300000 /dev/zero | tr '\\0' a; echo; echo after"}),
+              0);
+    ASSERT_EQ(d.stop(), 0) << d.log();
+    auto records = readJsonLog(d.logFile("long"));
+    ASSERT_GE(records.size(), 3u);
+    std::string line;
+    for (size_t i = 0; i + 1 < records.size(); ++i)
+        line += records[i].log;
+    EXPECT_EQ(line, std::string(300000, 'a') + "\n");
+    EXPECT_EQ(records.back().log, "after\n");
+}
+
 TEST(Ingest, TheContainerKeepsLoggingAfterTheAttachingProcessIsKilled) {
     ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // so the orphaned writer is ours to reap
     TempDir dir;
