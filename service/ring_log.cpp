@@ -382,7 +382,9 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     std::memcpy(dst, &h, sizeof(h));
     std::memcpy(dst + sizeof(h), message.data(), message.size());
     cell(cur).committed.store(off + need, std::memory_order_release);
-    arena_->bytes_pushed.fetch_add(need, std::memory_order_release);
+    // Only the producer writes it: a plain store, not a locked add, once per record.
+    arena_->bytes_pushed.store(arena_->bytes_pushed.load(std::memory_order_relaxed) + need,
+                               std::memory_order_release);
     arena_->last_sequence = h.sequence;
     arena_->last_time_ns = h.time_ns;
     int s = h.stream == static_cast<uint8_t>(Stream::kStderr) ? 1 : 0;
