@@ -311,6 +311,18 @@ void benchMemory(const fs::path& root, const Options& o) {
 
 // ---- D-Bus: follow latency and queries ----
 
+// Runs a command with its stdout to /dev/null; returns its seconds, start to exit.
+double timeCommand(const std::vector<std::string>& argv,
+                   const std::map<std::string, std::string>& env = {}) {
+    SpawnOptions o;
+    o.env = env;
+    o.stdout_file = "/dev/null";
+    auto t0 = Clock::now();
+    if (spawn(argv, o).wait() != 0)
+        throw std::runtime_error(argv[0] + " failed");
+    return seconds(t0, Clock::now());
+}
+
 struct BusDaemon {
     DbusDaemon bus;
     Daemon daemon;
@@ -324,28 +336,13 @@ struct BusDaemon {
         args.insert(args.end(), {"--dbus", "yes"});
         return args;
     }
-    // `ringlogctl logs <args>` with its stdout into `out_fd` (or /dev/null); returns seconds.
-    double logs(const std::vector<std::string>& args, const std::string& out = "/dev/null") {
+    // `ringlogctl logs <args>` to /dev/null; returns its seconds, start to exit.
+    double logs(const std::vector<std::string>& args) {
         std::vector<std::string> argv = {ringlogctlPath(), "logs"};
         argv.insert(argv.end(), args.begin(), args.end());
-        SpawnOptions o;
-        o.env = env;
-        o.stdout_file = out;
-        auto t0 = Clock::now();
-        int rc = spawn(argv, o).wait();
-        if (rc != 0)
-            throw std::runtime_error("ringlogctl logs failed");
-        return seconds(t0, Clock::now());
+        return timeCommand(argv, env);
     }
 };
-
-double timeCommand(const std::vector<std::string>& argv) {
-    SpawnOptions o;
-    o.stdout_file = "/dev/null";
-    auto t0 = Clock::now();
-    spawn(argv, o).wait();
-    return seconds(t0, Clock::now());
-}
 
 void benchFollowLatency(const fs::path& root, const Options& o) {
     std::printf(

@@ -52,13 +52,14 @@ LineAudit audit(const fs::path& json_file, long long expected) {
     return audit(lines, expected);
 }
 
-// Waits until ringlogd says no container is attached (it finished persisting them).
-void waitUntilIdle(BootedSystemd& sd) {
+// Waits until ringlogd's STATUS says `n` containers are attached (0: it finished persisting them).
+void waitUntilAttached(BootedSystemd& sd, int n) {
+    std::string want = std::to_string(n) + " containers attached";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (!startsWith(sd.property("ringlogd.service", "StatusText"), "0 containers attached")) {
+    while (!startsWith(sd.property("ringlogd.service", "StatusText"), want)) {
         ASSERT_LT(std::chrono::steady_clock::now(), deadline)
             << "still: " << sd.property("ringlogd.service", "StatusText");
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 
@@ -102,12 +103,6 @@ Process startWaitingWriter(BootedSystemd& sd, const std::string& id, int lines, 
     return writer;
 }
 
-void waitUntilAttached(BootedSystemd& sd, int n) {
-    std::string want = std::to_string(n) + " containers attached";
-    while (!startsWith(sd.property("ringlogd.service", "StatusText"), want))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
 TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
     TempDir tmp;
     BootedSystemd sd(tmp.path());
@@ -129,7 +124,7 @@ TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
 
     ASSERT_EQ(::write(go.write_fd, "g", 1), 1);
     EXPECT_EQ(writer.wait(), 0);
-    waitUntilIdle(sd);
+    waitUntilAttached(sd, 0);
     EXPECT_EQ(sd.property("ringlogd.service", "NFileDescriptorStore"), "0")
         << "a finished container's fds are removed from the store";
     LineAudit a = audit(sd.logFile("first"), 3);
@@ -161,7 +156,7 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
     EXPECT_EQ(w.process.wait(), 0) << "the writer got an error writing its pipe";
     long long written = std::atoll(readLine(w.count.read_fd).c_str());
     EXPECT_GE(written, every * times);
-    waitUntilIdle(sd);
+    waitUntilAttached(sd, 0);
     EXPECT_EQ(sd.property("ringlogd.service", "NRestarts"),
               restart[0] == "kill" ? std::to_string(times) : "0");
     std::printf("%s %d times during %lld lines\n", restart[0].c_str(), times, written);
@@ -229,7 +224,7 @@ TEST(SystemdTest, AContainerThatExitsWhileRinglogdIsDownHasItsLastLinesPersisted
     EXPECT_EQ(writer.wait(), 0) << "the writer got an error writing its pipe";
     EXPECT_NE(sd.property("ringlogd.service", "ActiveState"), "active");
     sd.waitForRinglogd(pid);
-    waitUntilIdle(sd);
+    waitUntilAttached(sd, 0);
     LineAudit a = audit(sd.logFile("orphan"), 10000);
     EXPECT_EQ(a.in_order, 10000) << a.problem;
     EXPECT_EQ(a.duplicates, 0);
