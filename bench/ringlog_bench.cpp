@@ -165,12 +165,45 @@ int countOccurrences(const std::string& text, const std::string& what) {
 }
 
 // Waits until ringlogd's log says `n` containers exited (persisted everything and finished).
+// Reads only what the log gained since the last look: the benchmark must not spend the CPU it
+// measures (rereading the whole log every 5 ms cost a tenth of ringlogd's CPU at 1,000
+// containers, whose log grows by a line per container).
 void waitForExited(const Daemon& d, int n) {
-    while (countOccurrences(d.log(), " exited: ") < n)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::ifstream log(d.logPath(), std::ios::binary);
+    if (!log)
+        throw std::runtime_error("opening " + d.logPath().string() + ": " + std::strerror(errno));
+    std::string unread;  // the last, unfinished line
+    char buf[64 * 1024];
+    for (int seen = 0; seen < n;) {
+        log.clear();  // past the end is not the end: ringlogd is still writing
+        auto got = log.read(buf, sizeof buf).gcount();
+        if (got <= 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            continue;
+        }
+        unread.append(buf, static_cast<size_t>(got));
+        size_t end = unread.rfind('\n');
+        if (end == std::string::npos)
+            continue;
+        seen += countOccurrences(unread.substr(0, end), " exited: ");
+        unread.erase(0, end + 1);
+    }
 }
 
 // ---- ingest into json-file, against cat ----
+
+// With RINGLOG_BENCH_WINDOW set, says on stderr when a measurement ran, in CLOCK_MONOTONIC seconds
+// (steady_clock here; `perf record -k CLOCK_MONOTONIC` there), so that a profile of a whole run
+// can be cut to it: perf report --time START,END --pid PID (docs/performance.md).
+void tellProfileWindow(Clock::time_point from, Clock::time_point to, pid_t pid) {
+    if (std::getenv("RINGLOG_BENCH_WINDOW") == nullptr)
+        return;
+    auto at = [](Clock::time_point t) {
+        return std::chrono::duration<double>(t.time_since_epoch()).count();
+    };
+    std::fprintf(stderr, "measured window %.6f,%.6f ringlogd pid %d\n", at(from), at(to),
+                 static_cast<int>(pid));
+}
 
 struct IngestResult {
     double lines_per_s = 0, cpu_per_mline = 0, cpu_per_gib = 0;
@@ -216,7 +249,9 @@ IngestResult ingestJsonFile(const fs::path& dir, int containers, long long lines
     w.start();
     w.wait();
     waitForExited(d, containers);
-    double s = seconds(t0, Clock::now());
+    auto t1 = Clock::now();
+    double s = seconds(t0, t1);
+    tellProfileWindow(t0, t1, d.pid());
     IngestResult r;
     double lines = static_cast<double>(containers) * static_cast<double>(lines_each);
     double cpu = cpuSeconds(d.pid()) - cpu0;
@@ -584,18 +619,21 @@ int main(int argc, char** argv) {
         } else if (a == "--only" && i + 1 < argc) {
             o.only = argv[++i];
         } else if (a == "--containers" && i + 1 < argc) {
-            o.containers = {std::atoi(argv[++i])};
+            o.containers.clear();
+            std::stringstream list(argv[++i]);
+            for (std::string n; std::getline(list, n, ',');)
+                o.containers.push_back(std::atoi(n.c_str()));
         } else if (a == "--daemon-arg" && i + 1 < argc) {
             g_daemon_args.push_back(argv[++i]);
         } else {
             std::fprintf(stderr,
                          "usage: ringlog-bench [--smoke] [--large] [--only SECTION] "
-                         "[--containers N]\n"
+                         "[--containers N[,N...]]\n"
                          "  --smoke         tiny sizes: check that every benchmark still runs\n"
                          "  --large         also query a 10 GiB log (needs ~17 GiB of disk)\n"
                          "  --only SECTION  ingest, memory, follow, query, journald or "
                          "nonblocking\n"
-                         "  --containers N  ingest with N containers only\n"
+                         "  --containers N[,N...]  ingest with these numbers of containers only\n"
                          "  --daemon-arg A  pass A to ringlogd in the ingest runs (repeatable)\n");
             return 2;
         }

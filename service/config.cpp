@@ -28,7 +28,7 @@ const std::vector<SettingDoc> kSettingDocs = {
      "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
      "while ringlogd restarts before it waits; 0 leaves pipes as they are"},
     {"blocking-ring-budget", "64m",
-     "blocking-mode rings grow beyond three cells only while all of them together stay under "
+     "blocking-mode rings grow beyond two cells only while all of them together stay under "
      "this (0: each up to its max-buffer-size)"},
     {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
     {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},

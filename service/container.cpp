@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include <cerrno>
@@ -65,6 +66,7 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     partial_id = h.partial_id;
     last_time_ns_ = h.time_ns;
     ++next_sequence_;
+    ring_bytes_pushed_ += RingLog::recordSpace(message.size());
     // Single writer: a plain store, not a locked read-modify-write, on this per-line path.
     auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
         c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -74,10 +76,26 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     return true;
 }
 
+// How much of a pipe to peek at once: about what the ring takes now. Bytes peeked beyond that stay
+// in the pipe and are copied again after the next wake-up; with a thousand busy containers, whose
+// rings fill at every turn, four of every five bytes peeked were. Never less than one longest line
+// (or the whole buffer), so that a peek that ends in an incomplete line still means the pipe holds
+// nothing better, as pumpPipe assumes.
+size_t Container::peekSize(size_t buffer_size) const {
+    uint64_t room = ring_->producerRoom();
+    if (room >= buffer_size)
+        return buffer_size;
+    uint64_t input = counters_.bytes_in.load(std::memory_order_relaxed);
+    if (ring_bytes_pushed_ > 0 && input > 0)
+        room = room * input / ring_bytes_pushed_;  // the records' headers take ring bytes too
+    size_t floor = std::min(buffer_size, size_t{settings_.max_line} + 1);
+    return std::clamp<size_t>(room, floor, buffer_size);
+}
+
 Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buffer,
                                           size_t buffer_size, int max_reads) {
     for (int i = 0; i < max_reads && !in.eof; ++i) {
-        size_t want = buffer_size;
+        size_t want = peekSize(buffer_size);
         if (in.budget >= 0)
             want = std::min<size_t>(want, static_cast<size_t>(in.budget));
         ssize_t n = want == 0 ? 0 : peeker.peek(in.fd.get(), buffer, want);
@@ -96,17 +114,23 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
         std::string_view data(buffer, static_cast<size_t>(n));
         bool refused = false;
         size_t used = in.framer.frameComplete(data, refused);
+        bool more_in_pipe = false;  // bytes after those seen: the rest of the line may be there
         if (!refused && used < data.size()) {
+            // tee() may return less than asked (it stops at the scratch pipe's slots), so only the
+            // pipe can say whether this was its end.
+            int available = 0;
+            more_in_pipe = ::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n;
+        }
+        if (!refused && used < data.size() && !(more_in_pipe && used > 0)) {
             // An incomplete line is all that is left of what we saw. It stays in the pipe unless
             // nothing can complete it: the writers are gone and we saw the pipe's last byte; the
             // pipe (or what one peek sees) is full of it; or the shutdown budget ends with it.
             // The latter two push a part of a split line that later bytes continue.
-            bool saw_all = static_cast<size_t>(n) < want;
             struct pollfd p {
                 in.fd.get(), POLLIN, 0
             };
-            bool writers_gone = saw_all && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
-            bool full = used == 0 && (!saw_all || data.size() >= in.capacity);
+            bool writers_gone = !more_in_pipe && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+            bool full = used == 0 && (more_in_pipe || data.size() >= in.capacity);
             bool budget_ends = in.budget >= 0 && static_cast<int64_t>(n) == in.budget;
             if (writers_gone || full || budget_ends) {
                 if (in.framer.pushIncomplete(data.substr(used), writers_gone))
@@ -125,7 +149,7 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
             in.budget -= static_cast<int64_t>(used);
         if (refused)
             return PumpResult::kBlocked;
-        if (used < data.size())
+        if (used < data.size() && !more_in_pipe)
             return PumpResult::kWaitLineEnd;
     }
     if (in.budget == 0)

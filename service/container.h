@@ -121,6 +121,7 @@ class Container final : public RecordSink {
   private:
     PumpResult pumpPipe(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
                         int max_reads);
+    size_t peekSize(size_t buffer_size) const;
     bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
 
@@ -139,6 +140,7 @@ class Container final : public RecordSink {
     // clock reading of the read that brought it, nudged past the previous record's.
     int64_t last_time_ns_ = 0;
     int64_t read_time_ns_ = 0;
+    uint64_t ring_bytes_pushed_ = 0;  // with bytes_in: the ring bytes an input byte takes
     bool blocked_ = false;
 
     // consumer side

@@ -272,7 +272,7 @@ void RingLog::shareBudget(RingBudget* budget) {
 
 bool RingLog::mayGrowLocked() const {
     if (budget_ == nullptr || budget_->limit == 0 || policy_ != OverflowPolicy::kBlock ||
-        arena_->cells_in_use < 3)
+        arena_->cells_in_use < 2)
         return true;
     return budget_->used.load(std::memory_order_relaxed) + geometry_.cell_size <= budget_->limit;
 }
@@ -392,6 +392,22 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     arena_->next_ordinal[s] = unfinished ? h.partial_ordinal + 1 : 0;
     arena_->partial_id[s] = unfinished ? h.partial_id : 0;
     return PushResult::kOk;
+}
+
+uint64_t RingLog::producerRoom() const {
+    if (policy_ != OverflowPolicy::kBlock)
+        return UINT64_MAX;
+    std::lock_guard lock(mutex_);
+    uint32_t cur = arena_->producer_cell;
+    uint64_t room = geometry_.cell_size - cell(cur).committed.load(std::memory_order_relaxed);
+    // The cells advanceProducerLocked() would move to: the free ones after the producer's.
+    for (uint32_t c = cell(cur).next;
+         c != cur && c != arena_->consumer_cell && cell(c).state == uint32_t(CellState::kFree);
+         c = cell(c).next)
+        room += geometry_.cell_size;
+    if (arena_->cells_in_use < geometry_.max_cells && mayGrowLocked())
+        room += geometry_.cell_size;  // at least one more; an estimate is all the caller needs
+    return room;
 }
 
 bool RingLog::take(Batch& batch) {

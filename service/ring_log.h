@@ -70,7 +70,7 @@ struct ProducerState {
     uint64_t partial_id[2] = {0, 0};
 };
 
-// Memory that blocking rings share: beyond their first three cells, blocking rings grow only while
+// Memory that blocking rings share: beyond their first two cells, blocking rings grow only while
 // their cells together stay under `limit` bytes. Under sustained overload a blocking ring's data
 // may as well wait in the container's pipe (the writer is held back either way); many full rings
 // would only spread the work over more memory than the caches hold. Non-blocking rings grow to
@@ -120,6 +120,10 @@ class RingLog {
     // Producer. A record needs header + payload (8-aligned) bytes; payload must not exceed what
     // the geometry was made for.
     PushResult push(const RecordHeader& header, std::string_view message);
+    // Producer. About how many ring bytes push() takes before it reports kFull (room left in the
+    // producer's cell, free cells after it, cells the ring may still add); UINT64_MAX for a
+    // drop-oldest ring, which never reports kFull.
+    uint64_t producerRoom() const;
 
     // Consumer. take() hands out the oldest unpersisted records, or returns false when there are
     // none. After persisting the records in [batch.begin, upto), release() retires them; it

@@ -37,6 +37,9 @@ void TaskQueue::run() {
         ++running_;
         lock.unlock();
         task();
+        // What the task captured goes now, unlocked: freeing a finished container (its ring's
+        // memory, its files) is slow work, and post() must never wait for it.
+        task = nullptr;
         lock.lock();
         --running_;
         cv_.notify_all();

@@ -1,4 +1,5 @@
-// TaskQueue: one background thread for work that must stay off the write path (log compression).
+// TaskQueue: one background thread for work that must stay off the write path (log compression,
+// freeing finished containers).
 // drain() runs everything queued so far before returning; the destructor drains too.
 #pragma once
 

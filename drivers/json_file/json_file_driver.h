@@ -59,11 +59,12 @@ class JsonFileDriver final : public LogDriver {
 
   private:
     struct Compression;
+    struct EncodedBatch;
 
     JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
                    int64_t size, Settings settings, TaskQueue* background);
-    void encode(const RecordView& record, const DropCount* dropped);
-    WriteResult flushBuffer(size_t& records_flushed);
+    void encode(std::string& out, const RecordView& record, const DropCount* dropped);
+    WriteResult flush(EncodedBatch& batch, size_t& records_flushed);
     std::string rotate();
     WriteResult writeRecords(std::span<const RecordView> records, const DropCount& dropped_before);
 
@@ -77,8 +78,6 @@ class JsonFileDriver final : public LogDriver {
     Settings settings_;
     TaskQueue* background_;
     std::shared_ptr<Compression> compression_;
-    std::string buffer_;
-    std::vector<size_t> record_ends_;
     int64_t cached_second_ = INT64_MIN;
     std::string cached_prefix_;
 };

@@ -21,6 +21,8 @@
 namespace ringlog::test {
 
 std::string ringlogdPath() {
+    if (const char* p = std::getenv("RINGLOGD_UNDER_TEST"))
+        return p;
     return RINGLOGD_PATH;
 }
 std::string ringlogctlPath() {
@@ -312,7 +314,7 @@ int Daemon::threadCount() const {
 }
 
 std::string Daemon::log() const {
-    return readFile(dir_ / "ringlogd.log");
+    return readFile(logPath());
 }
 
 int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args,

@@ -100,6 +100,7 @@ class Daemon {
     int stop();
     int threadCount() const;
     std::string log() const;  // what it printed on stderr
+    fs::path logPath() const { return dir_ / "ringlogd.log"; }
     const std::string& socket() const { return socket_; }
     fs::path logRoot() const { return dir_ / "logs"; }
     fs::path logFile(const std::string& id) const { return logRoot() / id / (id + "-json.log"); }

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <regex>
+#include <thread>
 
 #include "harness.h"
 
@@ -157,6 +158,39 @@ TEST(Ingest, FifosAttachedBeforeTheContainerStartsAreRead) {
         by_stream[r.stream] = r.log;
     EXPECT_EQ(by_stream["stdout"], "to-stdout\n");
     EXPECT_EQ(by_stream["stderr"], "to-stderr\n");
+}
+
+// The writer is gone and its pipe holds far more than one read takes, the last byte of each read
+// falling inside a line: every line still arrives, without waiting for a stop to drain the pipe.
+TEST(Ingest, APipeLeftFullByAWriterThatExitedIsReadToTheEndWithoutAStop) {
+    TempDir dir;
+    Daemon d(dir.path());
+    std::string fifo = (dir.path() / "out.fifo").string();
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    int held = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // keeps the pipe while it is filled
+    ASSERT_GE(held, 0);
+    ASSERT_GE(fcntl(held, F_SETPIPE_SZ, 1 << 20), 1 << 20);
+    const int lines = 9000, width = 100;
+    std::string text;
+    for (int i = 0; i < lines; ++i) {
+        std::string line = linePrefix("stdout", i);
+        line.resize(width - 1, 'x');
+        text += line + "\n";
+    }
+    ASSERT_EQ(write(held, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ASSERT_EQ(
+        spawn({ringlogctlPath(), "attach", "--socket", d.socket(), "--id", "full", "--fifo", fifo})
+            .wait(),
+        0);
+    ::close(held);  // the writer is gone: the pipe holds 900,000 bytes and then its end
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (d.log().find(" exited: ") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto records = readJsonLog(d.logFile("full"));
+    EXPECT_EQ(records.size(), static_cast<size_t>(lines)) << d.log();
+    expectNumberedLines(records, "stdout", lines, width);
+    EXPECT_EQ(d.stop(), 0);
 }
 
 TEST(Ingest, ARestartedContainerAppendsToItsLogAndContinuesItsSequence) {

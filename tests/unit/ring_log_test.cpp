@@ -199,7 +199,7 @@ TEST(RingLog, ConsumerFollowsTheProducerIntoItsCell) {
     EXPECT_LE(ring->stats().cells_in_use, 2u);
 }
 
-TEST(RingLog, BlockingRingsStopGrowingAtThreeCellsOnceTheSharedBudgetIsSpent) {
+TEST(RingLog, BlockingRingsStopGrowingAtTwoCellsOnceTheSharedBudgetIsSpent) {
     RingBudget budget;
     budget.limit = 4 * 4096;  // four cells of 4 KiB among all rings
     auto g = RingGeometry::forLimits(6 * 4096, 1024);
@@ -212,13 +212,13 @@ TEST(RingLog, BlockingRingsStopGrowingAtThreeCellsOnceTheSharedBudgetIsSpent) {
     };
     auto a = std::move(*RingLog::create("a", *g, OverflowPolicy::kBlock));
     a->shareBudget(&budget);
-    EXPECT_EQ(fill(*a), 4u) << "three cells, and one more within the budget";
+    EXPECT_EQ(fill(*a), 4u) << "two cells, and two more within the budget";
     auto b = std::move(*RingLog::create("b", *g, OverflowPolicy::kBlock));
     b->shareBudget(&budget);
-    EXPECT_EQ(fill(*b), 3u) << "a ring always gets three cells, beyond that only within budget";
+    EXPECT_EQ(fill(*b), 2u) << "a ring always gets two cells, beyond that only within budget";
     a.reset();  // its four cells go back to the budget
     EXPECT_EQ(b->push(header(100), kPayload), RingLog::PushResult::kOk);
-    EXPECT_EQ(b->stats().cells_in_use, 4u);
+    EXPECT_EQ(b->stats().cells_in_use, 3u);
     auto d = std::move(*RingLog::create("d", *g, OverflowPolicy::kDropOldest));
     d->shareBudget(&budget);
     for (uint64_t seq = 0; seq < 30; ++seq)
