@@ -114,12 +114,13 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
         std::string_view data(buffer, static_cast<size_t>(n));
         bool refused = false;
         size_t used = in.framer.frameComplete(data, refused);
-        bool more_in_pipe = false;  // bytes after those seen: the rest of the line may be there
+        // Bytes after those seen, where the rest of the line may be. A full peek may have more
+        // behind it; a short one may too (tee() stops at the scratch pipe's slots): the pipe says.
+        bool more_in_pipe = false;
         if (!refused && used < data.size()) {
-            // tee() may return less than asked (it stops at the scratch pipe's slots), so only the
-            // pipe can say whether this was its end.
             int available = 0;
-            more_in_pipe = ::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n;
+            more_in_pipe = static_cast<size_t>(n) == want ||
+                           (::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n);
         }
         if (!refused && used < data.size() && !(more_in_pipe && used > 0)) {
             // An incomplete line is all that is left of what we saw. It stays in the pipe unless

@@ -69,7 +69,10 @@ class Container final : public RecordSink {
         bool peek;            // a pipe, read with PipePeek; other fds (ttys, sockets) with read()
         size_t capacity = 0;  // of the pipe
         bool eof = false;
-        bool edge_triggered = false;  // the event loop's business: how it watches the fd
+        // The event loop's business: how it watches the fd. Level-triggered while there is more
+        // to read than one turn takes; edge-triggered while only an incomplete line is left;
+        // parked (edge-triggered, not for input) while the ring is full.
+        enum class WatchMode { kLevel, kEdge, kParked } watch_mode = WatchMode::kLevel;
         int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
     };
     void addInput(Stream stream, UniqueFd fd);

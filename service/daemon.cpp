@@ -79,7 +79,7 @@ struct Daemon::Connection {
 struct Daemon::Attached {
     std::shared_ptr<Container> container;
     std::vector<std::unique_ptr<Watch>> watches;  // one per input
-    bool armed = false;
+    size_t wakeups = 0;  // from a full ring: which input is read first after the next one
     uint64_t attached_at_us = 0;
     uid_t owner_uid = 0;
     uint64_t announced_lines = 0;  // lines_in + lines_written at the last PropertiesChanged
@@ -240,12 +240,18 @@ std::optional<Error> Daemon::start() {
 }
 
 void Daemon::postEvent(Event e) {
+    bool first;
     {
         std::lock_guard lock(events_mutex_);
+        first = events_.empty();
         events_.push_back(std::move(e));
     }
-    uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof(one));
+    // One wake-up per batch: onWake() takes every event queued when it looks, and a batch it has
+    // taken leaves the queue empty, so the next event wakes it again.
+    if (first) {
+        uint64_t one = 1;
+        (void)!::write(wake_.get(), &one, sizeof(one));
+    }
 }
 
 int Daemon::run() {
@@ -668,7 +674,7 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
     for (auto& in : container->inputs())
         a->watches.push_back(
             std::make_unique<Watch>(Watch{Watch::kInput, nullptr, a.get(), in.get()}));
-    armInputs(*a, true);
+    watchInputs(*a);
     Attached& ref = *a;
     attached_.emplace(id, std::move(a));
     sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
@@ -723,59 +729,70 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
         req->info.id, req->info.name, a.container->inputs().size(), buffered);
 }
 
-void Daemon::armInputs(Attached& a, bool on) {
-    if (a.armed == on)
-        return;
-    a.armed = on;
+void Daemon::watchInputs(Attached& a) {
     auto& inputs = a.container->inputs();
     for (size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i]->eof)
-            continue;
-        // Removed rather than muted: a pipe whose writers are gone reports EPOLLHUP even with no
-        // events requested, and a blocked container must not spin the loop.
-        inputs[i]->edge_triggered = false;
-        if (on)
+        inputs[i]->watch_mode = Container::Input::WatchMode::kLevel;
+        if (!inputs[i]->eof)
             watch(inputs[i]->fd.get(), a.watches[i].get(), EPOLLIN);
-        else
-            unwatch(inputs[i]->fd.get());
     }
 }
 
+// A blocked container's inputs stay in epoll, parked: not watched for input, and edge-triggered
+// because a pipe whose writers are gone reports EPOLLHUP even when not asked for (once, then).
+// So a writer filling its pipe meanwhile does not wake the loop, and a blocked container costs
+// two epoll_ctl MODs per ring's worth of lines where taking its fds out of epoll and putting them
+// back cost a DEL and an ADD, each dearer. onWake() reads them as soon as the ring has room.
+void Daemon::parkInputs(Attached& a) {
+    for (auto& in : a.container->inputs())
+        if (!in->eof)
+            setWatchMode(a, *in, Container::Input::WatchMode::kParked);
+}
+
 void Daemon::serviceInput(Attached& a, Container::Input& input) {
+    using Mode = Container::Input::WatchMode;
     auto& c = a.container;
     if (c->blocked() || input.eof)
         return;
     auto result =
         c->pump(input, *peeker_, read_buffer_.data(), read_buffer_.size(), kReadsPerEvent);
     if (input.eof && input.fd) {
-        if (a.armed)
-            unwatch(input.fd.get());
+        unwatch(input.fd.get());
         input.fd.reset();
     }
     // A pipe holding only an incomplete line stays readable: level-triggered, it would wake us
     // until the line ends. Edge-triggered, it wakes us when new bytes come; back to level once
     // there is more to read than one turn takes.
-    if (result == Container::PumpResult::kWaitLineEnd && a.armed && !input.edge_triggered)
-        setEdgeTriggered(a, input, true);
-    else if (result == Container::PumpResult::kMore && a.armed && input.edge_triggered)
-        setEdgeTriggered(a, input, false);
+    Mode mode = input.watch_mode;
+    if (result == Container::PumpResult::kWaitLineEnd)
+        mode = Mode::kEdge;
+    else if (result == Container::PumpResult::kMore ||
+             (result == Container::PumpResult::kDrained && mode == Mode::kParked))
+        mode = Mode::kLevel;
+    if (!input.eof)
+        setWatchMode(a, input, mode);
     if (result == Container::PumpResult::kBlocked) {
         c->setBlocked(true);
-        armInputs(a, false);
+        parkInputs(a);
     }
     afterInput(a);
 }
 
-void Daemon::setEdgeTriggered(Attached& a, Container::Input& input, bool on) {
+void Daemon::setWatchMode(Attached& a, Container::Input& input, Container::Input::WatchMode mode) {
+    using Mode = Container::Input::WatchMode;
+    if (input.watch_mode == mode)
+        return;
     auto& inputs = a.container->inputs();
     for (size_t i = 0; i < inputs.size(); ++i) {
         if (inputs[i].get() != &input)
             continue;
         struct epoll_event ev {};
-        ev.events = EPOLLIN | (on ? EPOLLET : 0u);
+        ev.events = mode == Mode::kLevel  ? EPOLLIN
+                    : mode == Mode::kEdge ? EPOLLIN | EPOLLET
+                                          : EPOLLET;
         ev.data.ptr = a.watches[i].get();
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, input.fd.get(), &ev);
-        input.edge_triggered = on;
+        input.watch_mode = mode;
     }
 }
 
@@ -820,7 +837,12 @@ void Daemon::onWake() {
             continue;
         }
         c->setBlocked(false);
-        armInputs(a, true);
+        // Parked inputs get no event for the bytes already in their pipes: read them now, each
+        // input first in turn (the first one may fill the ring again).
+        auto& inputs = c->inputs();
+        size_t first = a.wakeups++ % inputs.size();
+        for (size_t i = 0; i < inputs.size() && !c->blocked(); ++i)
+            serviceInput(a, *inputs[(first + i) % inputs.size()]);
         afterInput(a);
     }
 }
@@ -922,8 +944,7 @@ void Daemon::beginShutdown() {
             in->budget = available;
             if (available == 0) {
                 // Nothing to read: done now (an empty pipe would never wake us to find out).
-                if (a->armed)
-                    unwatch(in->fd.get());
+                unwatch(in->fd.get());
                 in->fd.reset();
                 in->eof = true;
             } else if (!a->container->blocked()) {
@@ -1144,8 +1165,7 @@ std::optional<Error> Daemon::detach(const std::string& id) {
     for (auto& in : a.container->inputs()) {
         if (in->eof)
             continue;
-        if (a.armed)
-            unwatch(in->fd.get());
+        unwatch(in->fd.get());
         in->fd.reset();
         in->eof = true;
     }

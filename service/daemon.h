@@ -81,9 +81,10 @@ class Daemon final : private BusBackend {
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     void serviceInput(Attached& a, Container::Input& input);
-    void setEdgeTriggered(Attached& a, Container::Input& input, bool on);
+    void setWatchMode(Attached& a, Container::Input& input, Container::Input::WatchMode mode);
     void afterInput(Attached& a);
-    void armInputs(Attached& a, bool on);
+    void watchInputs(Attached& a);
+    void parkInputs(Attached& a);
     void onWake();
     void onDrained(const std::shared_ptr<Container>& c);
     void onSignal();
