@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 
 #include "json_file/json_encoding.h"
 
@@ -16,13 +17,17 @@ constexpr size_t kRefillBytes = 256 * 1024;  // per refill: bounded work for the
 void appendQueryJson(std::string& out, const StoredRecord& r, bool with_sequence) {
     out.append("{\"time\":\"");
     json::appendRfc3339Nano(out, r.time_ns);
+    char number[24];
+    auto time_ns = std::string_view(
+        number,
+        static_cast<size_t>(std::to_chars(number, number + sizeof number, r.time_ns).ptr - number));
     out.append("\",\"time_ns\":");
-    out.append(std::to_string(r.time_ns));
+    out.append(time_ns);
     // Record times are strictly increasing per container: the time is the record's cursor,
     // unless the driver keeps cursors of its own (journald's).
     out.append(",\"cursor\":\"");
     if (r.cursor.empty()) {
-        out.append(std::to_string(r.time_ns));
+        out.append(time_ns);
     } else {
         std::string quoted;
         json::appendDockerString(quoted, r.cursor);

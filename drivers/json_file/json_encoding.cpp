@@ -1,6 +1,7 @@
 #include "json_encoding.h"
 
 #include <array>
+#include <climits>
 #include <ctime>
 
 namespace ringlog::json {
@@ -185,12 +186,18 @@ void appendRfc3339Nano(std::string& out, int64_t time_ns) {
         frac += 1'000'000'000;
         --secs;
     }
-    time_t t = static_cast<time_t>(secs);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[48];
-    size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    out.append(buf, n);
+    // Consecutive records mostly share their second: gmtime_r and strftime once per second.
+    thread_local int64_t cached_secs = INT64_MIN;
+    thread_local char cached[48];
+    thread_local size_t cached_len = 0;
+    if (secs != cached_secs) {
+        time_t t = static_cast<time_t>(secs);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    out.append(cached, cached_len);
     appendNanoFraction(out, frac);
     out.push_back('Z');
 }

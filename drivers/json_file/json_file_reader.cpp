@@ -226,60 +226,92 @@ std::optional<int64_t> parseRfc3339(std::string_view t) {
     return (secs - offset) * 1'000'000'000 + frac;
 }
 
-Result<StoredRecord> parseJsonFileLine(std::string_view line) {
-    StoredRecord r;
+namespace {
+
+// The JSON string at s[pos] == '"' as a view: of `s` itself when it has no escapes (keys, times,
+// streams, most messages), else decoded into `scratch`. Returns the position after its closing
+// quote.
+std::optional<size_t> stringAt(std::string_view s, size_t pos, std::string_view& out,
+                               std::string& scratch) {
+    const char* from = s.data() + pos + 1;
+    const auto* quote = static_cast<const char*>(std::memchr(from, '"', s.size() - pos - 1));
+    if (quote != nullptr && std::memchr(from, '\\', static_cast<size_t>(quote - from)) == nullptr) {
+        out = std::string_view(from, static_cast<size_t>(quote - from));
+        return static_cast<size_t>(quote - s.data()) + 1;
+    }
+    scratch.clear();
+    auto end = decodeString(s, pos, scratch);
+    out = scratch;
+    return end;
+}
+
+}  // namespace
+
+std::optional<std::string> parseJsonFileLine(std::string_view line, StoredRecord& r) {
+    r.stream = Stream::kStdout;
+    r.time_ns = 0;
+    r.message.clear();
+    r.newline = false;
+    r.attrs.clear();
+    r.sequence = 0;
+    r.cursor.clear();
     bool have_time = false;
     size_t pos = 0;
     auto ws = [&] {
         while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t' || line[pos] == '\r'))
             ++pos;
     };
+    thread_local std::string key_scratch, value_scratch;
     ws();
     if (pos >= line.size() || line[pos] != '{')
-        return corrupt("not a JSON object");
+        return "not a JSON object";
     ++pos;
     for (;;) {
         ws();
         if (pos < line.size() && line[pos] == '}')
             break;
         if (pos >= line.size() || line[pos] != '"')
-            return corrupt("expected a key");
-        std::string key;
-        auto after_key = decodeString(line, pos, key);
+            return "expected a key";
+        std::string_view key;
+        auto after_key = stringAt(line, pos, key, key_scratch);
         if (!after_key)
-            return corrupt("bad key");
+            return "bad key";
         pos = *after_key;
         ws();
         if (pos >= line.size() || line[pos] != ':')
-            return corrupt("expected ':' after \"" + key + "\"");
+            return "expected ':' after \"" + std::string(key) + "\"";
         ++pos;
         ws();
         if (pos < line.size() && line[pos] == '"') {
-            std::string value;
-            auto end = decodeString(line, pos, value);
-            if (!end)
-                return corrupt("bad string value of \"" + key + "\"");
-            pos = *end;
+            std::optional<size_t> end;
             if (key == "log") {
-                r.newline = !value.empty() && value.back() == '\n';
+                // Straight into the record, whose buffer is reused from line to line.
+                end = decodeString(line, pos, r.message);
+                r.newline = !r.message.empty() && r.message.back() == '\n';
                 if (r.newline)
-                    value.pop_back();
-                r.message = std::move(value);
-            } else if (key == "stream") {
-                r.stream = value == "stderr" ? Stream::kStderr : Stream::kStdout;
-            } else if (key == "time") {
-                auto t = parseRfc3339(value);
-                if (!t)
-                    return corrupt("bad time \"" + value + "\"");
-                r.time_ns = *t;
-                have_time = true;
+                    r.message.pop_back();
+            } else {
+                std::string_view value;
+                end = stringAt(line, pos, value, value_scratch);
+                if (end && key == "stream") {
+                    r.stream = value == "stderr" ? Stream::kStderr : Stream::kStdout;
+                } else if (end && key == "time") {
+                    auto t = parseRfc3339(value);
+                    if (!t)
+                        return "bad time \"" + std::string(value) + "\"";
+                    r.time_ns = *t;
+                    have_time = true;
+                }
             }
+            if (!end)
+                return "bad string value of \"" + std::string(key) + "\"";
+            pos = *end;
         } else {
             auto end = skipValue(line, pos);
             if (!end)
-                return corrupt("bad value of \"" + key + "\"");
+                return "bad value of \"" + std::string(key) + "\"";
             if (key == "attrs")
-                r.attrs = std::string(line.substr(pos, *end - pos));
+                r.attrs.assign(line.substr(pos, *end - pos));
             pos = *end;
         }
         ws();
@@ -289,10 +321,17 @@ Result<StoredRecord> parseJsonFileLine(std::string_view line) {
         }
         if (pos < line.size() && line[pos] == '}')
             break;
-        return corrupt("expected ',' or '}'");
+        return "expected ',' or '}'";
     }
     if (!have_time)
-        return corrupt("record has no time");
+        return "record has no time";
+    return std::nullopt;
+}
+
+Result<StoredRecord> parseJsonFileLine(std::string_view line) {
+    StoredRecord r;
+    if (auto error = parseJsonFileLine(line, r))
+        return corrupt(*error);
     return r;
 }
 
@@ -319,12 +358,14 @@ struct JsonFileReader::Source {
     }
 
     // Reads the next line (without '\n'); false at the end. A torn last line is skipped.
-    Result<bool> readLine(std::string& line, const fs::path& path) {
+    // The next line, without its '\n', as a view into the buffer: valid until the next call.
+    Result<bool> readLine(std::string_view& line, const fs::path& path) {
         for (;;) {
-            auto nl = buffer.find('\n', pos);
-            if (nl != std::string::npos) {
-                line.assign(buffer, pos, nl - pos);
-                pos = nl + 1;
+            const char* from = buffer.data() + pos;
+            if (const auto* nl =
+                    static_cast<const char*>(std::memchr(from, '\n', buffer.size() - pos))) {
+                line = std::string_view(from, static_cast<size_t>(nl - from));
+                pos += line.size() + 1;
                 return true;
             }
             if (eof)
@@ -574,7 +615,7 @@ Result<bool> JsonFileReader::openSegment() {
 }
 
 Result<bool> JsonFileReader::next(StoredRecord& out) {
-    std::string line;
+    std::string_view line;
     while (!done_) {
         if (!source_) {
             auto opened = openSegment();
@@ -593,20 +634,19 @@ Result<bool> JsonFileReader::next(StoredRecord& out) {
             ++current_;
             continue;
         }
-        auto rec = parseJsonFileLine(line);
-        if (!rec)
+        // Parsed into the caller's record, reusing its buffers; it is only theirs on true.
+        if (parseJsonFileLine(line, out))
             continue;  // a line that is not a record (a torn write cut by hand): skip it
-        if (filter_.until_ns && rec->time_ns > *filter_.until_ns) {
+        if (filter_.until_ns && out.time_ns > *filter_.until_ns) {
             done_ = true;  // records are in time order: nothing later can match
             break;
         }
-        if (!filter_.wants(rec->stream) || !filter_.inTime(rec->time_ns))
+        if (!filter_.wants(out.stream) || !filter_.inTime(out.time_ns))
             continue;
         if (to_skip_ > 0) {
             --to_skip_;
             continue;
         }
-        out = std::move(*rec);
         return true;
     }
     return false;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,10 @@ class JsonFileReader final : public LogReader {
     bool done_ = false;
 };
 
-// One docker json-file line, decoded. Exposed for tests.
+// One docker json-file line, decoded into `record` (its strings' buffers reused); the error, if
+// the line is not a record.
+std::optional<std::string> parseJsonFileLine(std::string_view line, StoredRecord& record);
+// The same, into a new record. Exposed for tests.
 Result<StoredRecord> parseJsonFileLine(std::string_view line);
 // RFC 3339 with up to nanoseconds ("2026-11-23T21:48:32.844701444Z", offsets allowed) to ns since
 // the epoch.
