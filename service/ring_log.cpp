@@ -287,8 +287,9 @@ char* RingLog::cellData(uint32_t index) const {
 void RingLog::resetCellLocked(uint32_t index) {
     CellHeader& c = cell(index);
     c.state = static_cast<uint32_t>(CellState::kFree);
+    // `committed` first: killed in between, the cell is empty to adopt(), never "all unpersisted".
     c.committed.store(0, std::memory_order_relaxed);
-    c.consumed = 0;
+    std::atomic_ref<uint32_t>(c.consumed).store(0, std::memory_order_release);
 }
 
 void RingLog::unlinkLocked(uint32_t index) {
