@@ -77,10 +77,10 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
 }
 
 // How much of a pipe to peek at once: about what the ring takes now. Bytes peeked beyond that stay
-// in the pipe and are copied again after the next wake-up; with a thousand busy containers, whose
-// rings fill at every turn, four of every five bytes peeked were. Never less than one longest line
-// (or the whole buffer), so that a peek that ends in an incomplete line still means the pipe holds
-// nothing better, as pumpPipe assumes.
+// in the pipe and are copied again after the next wake-up, which with many busy containers, whose
+// rings fill at every turn, is most turns. Never less than one longest line (or the whole buffer),
+// so that a peek without a line end in it means what pumpPipe takes it to mean: a line longer
+// than one peek can hold.
 size_t Container::peekSize(size_t buffer_size) const {
     uint64_t room = ring_->producerRoom();
     if (room >= buffer_size)

@@ -739,10 +739,10 @@ void Daemon::watchInputs(Attached& a) {
 }
 
 // A blocked container's inputs stay in epoll, parked: not watched for input, and edge-triggered
-// because a pipe whose writers are gone reports EPOLLHUP even when not asked for (once, then).
-// So a writer filling its pipe meanwhile does not wake the loop, and a blocked container costs
-// two epoll_ctl MODs per ring's worth of lines where taking its fds out of epoll and putting them
-// back cost a DEL and an ADD, each dearer. onWake() reads them as soon as the ring has room.
+// because a pipe whose writers are gone reports EPOLLHUP even when not asked for (edge-triggered,
+// once). So a writer filling its pipe meanwhile does not wake the loop, and a blocked container
+// costs two epoll_ctl MODs per ring's worth of lines where taking its fds out of epoll and putting
+// them back cost a DEL and an ADD, each dearer. onWake() reads them as soon as the ring has room.
 void Daemon::parkInputs(Attached& a) {
     for (auto& in : a.container->inputs())
         if (!in->eof)
@@ -840,9 +840,9 @@ void Daemon::onWake() {
         // Parked inputs get no event for the bytes already in their pipes: read them now, each
         // input first in turn (the first one may fill the ring again).
         auto& inputs = c->inputs();
-        size_t first = a.wakeups++ % inputs.size();
-        for (size_t i = 0; i < inputs.size() && !c->blocked(); ++i)
-            serviceInput(a, *inputs[(first + i) % inputs.size()]);
+        size_t n = inputs.size(), first = n == 0 ? 0 : a.wakeups++ % n;
+        for (size_t i = 0; i < n && !c->blocked(); ++i)
+            serviceInput(a, *inputs[(first + i) % n]);
         afterInput(a);
     }
 }

@@ -402,8 +402,8 @@ uint64_t RingLog::producerRoom() const {
     uint32_t cur = arena_->producer_cell;
     uint64_t room = geometry_.cell_size - cell(cur).committed.load(std::memory_order_relaxed);
     // The cells advanceProducerLocked() would move to: the free ones after the producer's.
-    for (uint32_t c = cell(cur).next;
-         c != cur && c != arena_->consumer_cell && cell(c).state == uint32_t(CellState::kFree);
+    for (uint32_t c = cell(cur).next; c != cur && c != arena_->consumer_cell &&
+                                      cell(c).state == static_cast<uint32_t>(CellState::kFree);
          c = cell(c).next)
         room += geometry_.cell_size;
     if (arena_->cells_in_use < geometry_.max_cells && mayGrowLocked())

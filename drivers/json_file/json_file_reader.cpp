@@ -357,8 +357,8 @@ struct JsonFileReader::Source {
             gzclose(gz);
     }
 
-    // Reads the next line (without '\n'); false at the end. A torn last line is skipped.
-    // The next line, without its '\n', as a view into the buffer: valid until the next call.
+    // Reads the next line, without its '\n', as a view into the buffer that is valid until the
+    // next call; false at the end. A torn last line is skipped.
     Result<bool> readLine(std::string_view& line, const fs::path& path) {
         for (;;) {
             const char* from = buffer.data() + pos;
