@@ -132,6 +132,17 @@ TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
     EXPECT_EQ(a.duplicates, 0);
 }
 
+// For a failure message: the unit's status and the whole journal's end (systemd's own lines about
+// the unit, and ringlogd's stderr, e.g. a sanitizer's report), once late lines have come in.
+std::string whatSystemdSaw(BootedSystemd& sd) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::string status, journal;
+    sd.systemctl({"status", "ringlogd.service"}, &status);
+    sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-o", "short-monotonic", "-n", "80"},
+           &journal);
+    return "systemctl status:\n" + status + "the journal's last 80 lines:\n" + journal;
+}
+
 // Restarts (or kills) ringlogd `times` times while a container writes as fast as it can, one
 // after each `every` lines it has written; then stops the writer and waits until everything is
 // persisted. Returns how many lines it wrote.
@@ -143,12 +154,9 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
     pid_t pid = sd.waitForRinglogd();
     for (int i = 0; i < times; ++i) {
         EXPECT_EQ(readSome(w.progress.read_fd, 1), "p") << "the writer stopped at restart " << i;
-        if (sd.systemctl(restart) != 0) {
-            std::string journal;
-            sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-n", "40", "-u", "ringlogd"},
-                   &journal);
-            ADD_FAILURE() << "systemctl " << restart[0] << " failed; the journal:\n" << journal;
-        }
+        if (sd.systemctl(restart) != 0)
+            ADD_FAILURE() << "systemctl " << restart[0] << " failed at " << i << "\n"
+                          << whatSystemdSaw(sd);
         pid = sd.waitForRinglogd(pid);
     }
     EXPECT_EQ(::write(w.stop.write_fd, "s", 1), 1);
@@ -158,15 +166,10 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
     EXPECT_GE(written, every * times);
     waitUntilAttached(sd, 0);
     std::string restarts = sd.property("ringlogd.service", "NRestarts");
-    if (restarts != (restart[0] == "kill" ? std::to_string(times) : "0")) {
-        std::string journal;
-        sd.run(
-            {"/usr/bin/journalctl", "--no-pager", "-q", "-o", "short-monotonic", "-u", "ringlogd"},
-            &journal);
+    if (restarts != (restart[0] == "kill" ? std::to_string(times) : "0"))
         ADD_FAILURE() << "NRestarts=" << restarts << " after " << times << " " << restart[0]
-                      << "s: ringlogd also ended by itself; the journal:\n"
-                      << journal;
-    }
+                      << "s: ringlogd also ended by itself\n"
+                      << whatSystemdSaw(sd);
     std::printf("%s %d times during %lld lines\n", restart[0].c_str(), times, written);
     return written;
 }
