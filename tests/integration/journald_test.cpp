@@ -179,8 +179,11 @@ TEST_F(JournaldDriverTest, JournaldKilledMidStreamLosesNothingAndTheWriterIsOnly
                 duplicated);
     EXPECT_EQ(missing, 0) << "lines lost with the killed journald";
     EXPECT_EQ(out_of_order, 0);
-    // Aimed at none (docs/drivers/journald.md); never more than journald's socket queue holds.
-    EXPECT_LE(duplicated, 512);
+    // Aimed at none (docs/drivers/journald.md). The bound is what the driver can send again: the
+    // entries after the highest ordinal the journal shows right after the restart, at most the
+    // 8,192 it remembers. (512, journald's socket queue, was assumed once; a CI run saw 513: what
+    // the killed journald wrote may show in the journal only after the driver looked.)
+    EXPECT_LE(duplicated, 8192);
 }
 
 TEST_F(JournaldDriverTest, APerContainerRateLimitSuppressesAndSaysHowMany_Root) {
