@@ -8,6 +8,9 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include <chrono>
+#include <thread>
+
 #include <ringlog-dbus/adaptor.h>
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -315,13 +318,34 @@ class BusApi::ContainerObject final
 };
 
 Result<std::unique_ptr<BusApi>> BusApi::connect(BusBackend& backend) {
+    std::unique_ptr<sdbus::IConnection> connection;
     try {
-        auto connection = sdbus::createSystemBusConnection();
-        connection->requestName(kBusName);
-        return std::unique_ptr<BusApi>(new BusApi(backend, std::move(connection)));
+        connection = sdbus::createSystemBusConnection();
     } catch (const sdbus::Error& e) {
         return Error{RINGLOG_STATUS_INTERNAL, "D-Bus: " + e.getMessage()};
     }
+    // At a restart the previous instance may still own the name for a moment: the bus frees it
+    // only once it has noticed that connection gone, which under load can come after this one
+    // asks. Wait for that, a few seconds at most, rather than serve without the API.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (bool told = false;;) {
+        try {
+            connection->requestName(kBusName);
+            break;
+        } catch (const sdbus::Error& e) {
+            if (e.getName() != "org.freedesktop.DBus.Error.FileExists" ||
+                std::chrono::steady_clock::now() >= deadline)
+                return Error{RINGLOG_STATUS_INTERNAL, "D-Bus: " + e.getMessage()};
+            if (!told)
+                spdlog::info(
+                    "waiting for the bus name {}: another connection owns it (an "
+                    "earlier ringlogd still exiting?)",
+                    kBusName);
+            told = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    return std::unique_ptr<BusApi>(new BusApi(backend, std::move(connection)));
 }
 
 BusApi::BusApi(BusBackend& backend, std::unique_ptr<sdbus::IConnection> connection)

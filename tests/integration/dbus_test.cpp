@@ -7,6 +7,7 @@
 #include <ringlog-dbus/proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
@@ -274,6 +275,43 @@ TEST_F(DbusApi, BusctlIntrospectsTheManagerAndListsAnAttachedContainer) {
         busctl({"get-property", "org.ringlog.Log1", "/org/ringlog/Log1/container/_34f2c0e1d2b3a99",
                 "org.ringlog.Log1.Container", "State", "Image", "Mode"});
     EXPECT_EQ(prop.out, "s \"attached\"\ns \"nginx:1.25\"\ns \"blocking\"\n") << prop.err;
+}
+
+// A restarted ringlogd may ask for its bus name before the bus has freed it from the instance that
+// is exiting: it waits for the name rather than coming up without its API.
+TEST_F(DbusApi, ANewInstanceGetsTheBusNameOnceThePreviousOneLetsItGo) {
+    fs::path b_dir = dir_.path() / "b";
+    std::unique_ptr<Daemon> b;
+    std::string b_error;
+    std::atomic<bool> b_failed{false};
+    std::thread starting([&] {
+        try {  // returns at READY=1, which needs the name
+            b = std::make_unique<Daemon>(
+                b_dir, std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"},
+                env_);
+        } catch (const std::exception& e) {
+            b_error = e.what();
+            b_failed = true;
+        }
+    });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (readFile(b_dir / "ringlogd.log").find("waiting for the bus name") == std::string::npos &&
+           !b_failed && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(d_->stop(), 0);  // the first instance exits and its name is freed
+    starting.join();
+    ASSERT_TRUE(b) << b_error;
+    Pipe p;
+    ringlog_attach a;
+    ringlog_attach_init(&a);
+    a.id = "served-by-b";
+    a.stdout_fd = p.read_fd;
+    char err[256];
+    ASSERT_EQ(ringlog_attach_send(b->socket().c_str(), &a, err, sizeof err), 0) << err;
+    Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
+                          "org.ringlog.Log1.Manager", "ListContainers"});
+    ASSERT_EQ(list.status, 0) << list.err;
+    EXPECT_NE(list.out.find("\"served-by-b\""), std::string::npos) << list.out;
 }
 
 TEST_F(DbusApi, RingloctlLogsReadsTheQueryPipeToTheEndAndTailsIt) {

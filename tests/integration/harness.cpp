@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -159,15 +160,27 @@ int bindNotifySocket(const std::string& path) {
     return ns;
 }
 
-void waitForReady(int ns, const std::string& what) {
+void waitForReady(int ns, const std::string& what, pid_t pid) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
         struct pollfd p {
             ns, POLLIN, 0
         };
-        if (poll(&p, 1, 30000) <= 0) {
+        // In slices, to tell "exited" (looked at, not reaped) from "slow" without the 30 s.
+        int ready = poll(&p, 1, 100);
+        siginfo_t info{};
+        if (ready <= 0 && pid > 0 &&
+            waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+            ::close(ns);
+            throw std::runtime_error(what + " exited before it was ready");
+        }
+        if (ready <= 0 && std::chrono::steady_clock::now() >= deadline) {
             ::close(ns);
             throw std::runtime_error(what + " did not become ready");
         }
+        if (ready <= 0)
+            continue;
         char buf[4096];
         ssize_t n = recv(ns, buf, sizeof buf, 0);
         if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos)
@@ -277,7 +290,7 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args,
     o.env["NOTIFY_SOCKET"] = (dir / "notify.sock").string();
     process_ = spawn(argv, o);
     try {
-        waitForReady(ns, "ringlogd");
+        waitForReady(ns, "ringlogd", process_.pid);
     } catch (const std::exception&) {
         throw std::runtime_error("ringlogd did not become ready; its log:\n" + log());
     }

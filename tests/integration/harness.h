@@ -84,8 +84,9 @@ class Journald {
     Process journald_;
 };
 
-// Waits for READY=1 on a notify socket the caller bound; throws after 30 s.
-void waitForReady(int notify_socket, const std::string& what);
+// Waits for READY=1 on a notify socket the caller bound; throws after 30 s, or as soon as `pid`
+// (when given) has exited.
+void waitForReady(int notify_socket, const std::string& what, pid_t pid = 0);
 int bindNotifySocket(const std::string& path);
 
 class Daemon {
