@@ -158,6 +158,14 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
             ADD_FAILURE() << "systemctl " << restart[0] << " failed at " << i << "\n"
                           << whatSystemdSaw(sd);
         pid = sd.waitForRinglogd(pid);
+        // Each new instance has its D-Bus API too (it may have had to wait for the bus name).
+        std::string list;
+        EXPECT_EQ(sd.run({"/usr/bin/busctl", "--system", "call", "org.ringlog.Log1",
+                          "/org/ringlog/Log1", "org.ringlog.Log1.Manager", "ListContainers"},
+                         &list),
+                  0);
+        EXPECT_NE(list.find("\"" + id + "\""), std::string::npos)
+            << "after " << restart[0] << " " << i << ", ListContainers answered: " << list;
     }
     EXPECT_EQ(::write(w.stop.write_fd, "s", 1), 1);
     // 3: a write failed (EPIPE: line_writer ignores SIGPIPE and reports it so).
