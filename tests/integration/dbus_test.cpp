@@ -174,9 +174,9 @@ class DbusApi : public ::testing::Test {
         ASSERT_EQ(ringlogctlRun(*d_, args), 0);
         ASSERT_TRUE(watcher_->waitFor(id)) << "no ContainerExited for " << id;
     }
-    // Attaches a container whose stdout the test writes itself.
+    // Attaches a container whose stdout the test writes itself (to `to`, else the fixture's).
     void attachPipe(const char* id, Pipe& p, std::vector<const char*> opts = {},
-                    const char* driver = nullptr) {
+                    const char* driver = nullptr, const Daemon* to = nullptr) {
         opts.push_back(nullptr);
         ringlog_attach a;
         ringlog_attach_init(&a);
@@ -185,7 +185,10 @@ class DbusApi : public ::testing::Test {
         a.log_opts = opts.data();
         a.stdout_fd = p.read_fd;
         char err[256];
-        ASSERT_EQ(ringlog_attach_send(d_->socket().c_str(), &a, err, sizeof err), 0) << err;
+        ASSERT_EQ(
+            ringlog_attach_send((to != nullptr ? *to : *d_).socket().c_str(), &a, err, sizeof err),
+            0)
+            << err;
         p.closeRead();
     }
     // Starts `ringlogctl logs ARGS` with its stdout on a pipe the caller reads.
@@ -302,12 +305,7 @@ TEST_F(DbusApi, ANewInstanceGetsTheBusNameOnceThePreviousOneLetsItGo) {
     starting.join();
     ASSERT_TRUE(b) << b_error;
     Pipe p;
-    ringlog_attach a;
-    ringlog_attach_init(&a);
-    a.id = "served-by-b";
-    a.stdout_fd = p.read_fd;
-    char err[256];
-    ASSERT_EQ(ringlog_attach_send(b->socket().c_str(), &a, err, sizeof err), 0) << err;
+    attachPipe("served-by-b", p, {}, nullptr, b.get());
     Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
                           "org.ringlog.Log1.Manager", "ListContainers"});
     ASSERT_EQ(list.status, 0) << list.err;
@@ -371,13 +369,7 @@ TEST_F(DbusApi, AUserOutsideTheAllowedGroupIsDeniedAndGetsNoBytesAMemberReads_Ro
 
 TEST_F(DbusApi, OnlyRootDetaches_Root) {
     Pipe p;
-    ringlog_attach a;
-    ringlog_attach_init(&a);
-    a.id = "detachme";
-    a.stdout_fd = p.read_fd;
-    char err[256];
-    ASSERT_EQ(ringlog_attach_send(d_->socket().c_str(), &a, err, sizeof err), 0) << err;
-    p.closeRead();
+    attachPipe("detachme", p);
     ASSERT_EQ(::write(p.write_fd, "kept\n", 5), 5);
     Output refused = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
                              "org.ringlog.Log1.Manager", "Detach", "s", "detachme"},
