@@ -40,10 +40,15 @@ void ConsumerPool::run() {
         if (ready_.empty()) {
             if (stopping_)
                 return;
-            if (timed_.empty())
+            if (timed_.empty()) {
                 cv_.wait(lock);
-            else
-                cv_.wait_until(lock, timed_.top().at);
+            } else {
+                // A copy: wait_until() reads its deadline again after waking, and meanwhile
+                // another thread may have pushed to timed_ and moved the top element (ASan saw
+                // the reference read after a reallocation freed it).
+                Clock::time_point until = timed_.top().at;
+                cv_.wait_until(lock, until);
+            }
             continue;
         }
         auto container = std::move(ready_.front());
