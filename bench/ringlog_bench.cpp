@@ -25,6 +25,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -157,9 +158,9 @@ void attach(const Daemon& d, const std::string& id, int fd, const char* const* l
         throw std::runtime_error("attach " + id + ": " + err);
 }
 
-int countOccurrences(const std::string& text, const std::string& what) {
+int countOccurrences(std::string_view text, std::string_view what) {
     int n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1))
         ++n;
     return n;
 }
@@ -185,7 +186,7 @@ void waitForExited(const Daemon& d, int n) {
         size_t end = unread.rfind('\n');
         if (end == std::string::npos)
             continue;
-        seen += countOccurrences(unread.substr(0, end), " exited: ");
+        seen += countOccurrences(std::string_view(unread).substr(0, end), " exited: ");
         unread.erase(0, end + 1);
     }
 }

@@ -167,20 +167,19 @@ void waitForReady(int ns, const std::string& what, pid_t pid) {
             ns, POLLIN, 0
         };
         // In slices, to tell "exited" (looked at, not reaped) from "slow" without the 30 s.
-        int ready = poll(&p, 1, 100);
-        siginfo_t info{};
-        if (ready <= 0 && pid > 0 &&
-            waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-            info.si_pid == pid) {
-            ::close(ns);
-            throw std::runtime_error(what + " exited before it was ready");
-        }
-        if (ready <= 0 && std::chrono::steady_clock::now() >= deadline) {
-            ::close(ns);
-            throw std::runtime_error(what + " did not become ready");
-        }
-        if (ready <= 0)
+        if (poll(&p, 1, 100) <= 0) {
+            siginfo_t info{};
+            bool exited =
+                pid > 0 &&
+                waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                info.si_pid == pid;
+            if (exited || std::chrono::steady_clock::now() >= deadline) {
+                ::close(ns);
+                throw std::runtime_error(
+                    what + (exited ? " exited before it was ready" : " did not become ready"));
+            }
             continue;
+        }
         char buf[4096];
         ssize_t n = recv(ns, buf, sizeof buf, 0);
         if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos)
