@@ -47,7 +47,13 @@ struct ContainerInfo {
     std::string shortId() const { return id.substr(0, 12); }
 };
 
-enum class OptionType { kString, kSize, kInteger, kBool };
+enum class OptionType {
+    kString,
+    kSize,         // docker's binary sizes (units.RAMInBytes): 1m is 1,048,576; or -1
+    kDecimalSize,  // docker's decimal sizes (units.FromHumanSize): 1m is 1,000,000; or -1
+    kInteger,
+    kBool,
+};
 
 // One option a driver accepts, declared as data so it can be validated before the driver exists
 // and listed in the documentation.

@@ -24,6 +24,9 @@ std::string typeName(OptionType t) {
     switch (t) {
         case OptionType::kSize:
             return "a size such as 10m";
+        case OptionType::kDecimalSize:
+            return "a size such as 10m, 1.5m or 500k (decimal, as docker's json-file reads it: "
+                   "1m is 1000000 bytes), or -1";
         case OptionType::kInteger:
             return "a non-negative integer";
         case OptionType::kBool:
@@ -38,6 +41,8 @@ bool valueFits(OptionType t, const std::string& v) {
     switch (t) {
         case OptionType::kSize:
             return v == "-1" || parseSize(v).has_value();
+        case OptionType::kDecimalSize:
+            return v == "-1" || parseDecimalSize(v).has_value();
         case OptionType::kInteger:
             return parseInteger(v).has_value();
         case OptionType::kBool:

@@ -33,30 +33,69 @@ std::optional<int64_t> parseInteger(std::string_view text) {
     return value;
 }
 
-std::optional<int64_t> parseSize(std::string_view text) {
-    size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
-        ++digits;
-    if (digits == 0)
+namespace {
+
+// go-units v0.4.0: the text must match ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ and the
+// number must be a valid float (so "1.2.3" matches and is still refused), then
+// int64(number * unit).
+std::optional<int64_t> parseGoUnitsSize(std::string_view text, int64_t base) {
+    size_t i = 0;
+    auto digits = [&] {
+        size_t from = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+            ++i;
+        return i > from;
+    };
+    if (!digits())
         return std::nullopt;
-    auto number = parseInteger(text.substr(0, digits));
-    if (!number)
-        return std::nullopt;
-    std::string unit = lower(text.substr(digits));
-    int shift = 0;
-    if (unit.empty() || unit == "b") {
-        shift = 0;
-    } else {
-        static constexpr std::string_view kUnits = "kmgt";
-        auto pos = kUnits.find(unit[0]);
-        std::string rest = unit.substr(1);
-        if (pos == std::string_view::npos || !(rest.empty() || rest == "b" || rest == "ib"))
+    int dots = 0;
+    while (i < text.size() && text[i] == '.') {
+        ++i;
+        ++dots;
+        if (!digits())
             return std::nullopt;
-        shift = 10 * static_cast<int>(pos + 1);
     }
-    if (*number > (INT64_MAX >> shift))
+    if (dots > 1)
         return std::nullopt;
-    return *number << shift;
+    std::string_view number = text.substr(0, i);
+    if (i < text.size() && text[i] == ' ')
+        ++i;
+    int64_t multiplier = 1;
+    if (i < text.size()) {
+        static constexpr std::string_view kUnits = "kmgtp";
+        char c =
+            static_cast<char>(text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
+        if (auto pos = kUnits.find(c); pos != std::string_view::npos) {
+            for (size_t p = 0; p <= pos; ++p)
+                multiplier *= base;
+            ++i;
+        }
+    }
+    if (i < text.size() && (text[i] == 'i' || text[i] == 'I'))
+        ++i;
+    if (i < text.size() && (text[i] == 'b' || text[i] == 'B'))
+        ++i;
+    if (i != text.size())
+        return std::nullopt;
+    double value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size())
+        return std::nullopt;
+    value *= static_cast<double>(multiplier);
+    // Go's int64() of a larger value is undefined (on amd64 a negative number): refused here.
+    if (!(value < 9223372036854775808.0))
+        return std::nullopt;
+    return static_cast<int64_t>(value);
+}
+
+}  // namespace
+
+std::optional<int64_t> parseSize(std::string_view text) {
+    return parseGoUnitsSize(text, 1024);
+}
+
+std::optional<int64_t> parseDecimalSize(std::string_view text) {
+    return parseGoUnitsSize(text, 1000);
 }
 
 std::optional<bool> parseBool(std::string_view text) {

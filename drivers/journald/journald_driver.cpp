@@ -65,24 +65,23 @@ void appendField(std::string& out, std::string_view key, std::string_view value,
     out.push_back('\n');
 }
 
+// Random lowercase hex whose first 12 characters are not all digits, as docker's
+// stringid.GenerateRandomID (a short id that reads as a number confuses tools).
 std::string randomHex(size_t bytes) {
-    std::string raw(bytes, '\0');
-    if (getrandom(raw.data(), bytes, 0) != static_cast<ssize_t>(bytes))
-        for (auto& c : raw)
-            c = static_cast<char>(rand());
     static const char kHex[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char c : raw) {
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-    }
+    do {
+        std::string raw(bytes, '\0');
+        if (getrandom(raw.data(), bytes, 0) != static_cast<ssize_t>(bytes))
+            for (auto& c : raw)
+                c = static_cast<char>(rand());
+        out.clear();
+        for (unsigned char c : raw) {
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+        }
+    } while (out.size() >= 12 && out.find_first_not_of("0123456789") >= 12);
     return out;
-}
-
-std::string hex16(uint64_t v) {
-    char buf[17];
-    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
 }
 
 bool transient(int err) {
@@ -92,6 +91,16 @@ bool transient(int err) {
 }
 
 }  // namespace
+
+std::string partialGroupId(std::string_view epoch, uint64_t first_ordinal) {
+    // Derived, not random like docker's: a group resent after a journald crash, or continued by
+    // the next ringlogd (which resumes the epoch), keeps its id.
+    char ordinal[33];
+    snprintf(ordinal, sizeof ordinal, "%032llx", static_cast<unsigned long long>(first_ordinal));
+    std::string id(epoch.substr(0, 32));
+    id.append(ordinal);
+    return id;
+}
 
 std::optional<int64_t> parseDuration(std::string_view t) {
     size_t digits = 0;
@@ -175,7 +184,7 @@ void JournaldDriver::encode(std::string& out, const RecordView& r, const DropCou
     appendField(out, "CONTAINER_LOG_EPOCH", epoch_);
     appendField(out, "CONTAINER_LOG_ORDINAL", std::to_string(r.sequence));
     if (r.partial()) {
-        appendField(out, "CONTAINER_PARTIAL_ID", epoch_.substr(0, 16) + hex16(r.partial_id));
+        appendField(out, "CONTAINER_PARTIAL_ID", partialGroupId(epoch_, r.partial_id));
         appendField(out, "CONTAINER_PARTIAL_ORDINAL", std::to_string(r.partial_ordinal));
         appendField(out, "CONTAINER_PARTIAL_LAST", r.partialLast() ? "true" : "false");
         if (!r.partialLast())

@@ -104,6 +104,11 @@ class JournaldDriver final : public LogDriver {
     bool resuming_ = false;  // continuing an earlier ringlogd's epoch: skip what the journal has
 };
 
+// CONTAINER_PARTIAL_ID of the parts of one split line: 64 lowercase hex characters, the epoch's
+// 32 (CONTAINER_LOG_EPOCH) then the group's first CONTAINER_LOG_ORDINAL in 32. Docker's is random
+// (stringid.GenerateRandomID); this one is the same for the same group after a crash or restart.
+std::string partialGroupId(std::string_view epoch, uint64_t first_ordinal);
+
 // Parses "500ms", "30s", "5m", "1h" (docker's durations, the common cases) to nanoseconds.
 std::optional<int64_t> parseDuration(std::string_view text);
 

@@ -235,11 +235,15 @@ Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& i
                                                           const OptionMap& o,
                                                           const DriverEnvironment& env) {
     Settings s;
-    s.max_size = o.at("max-size") == "-1" ? -1 : *parseSize(o.at("max-size"));
+    // Docker's json-file reads max-size with units.FromHumanSize: decimal units, so "1m" is
+    // 1,000,000 bytes there and here (the other sizes, max-buffer-size among them, are binary).
+    const std::string& max_size = o.at("max-size");
+    s.max_size = max_size == "-1" ? -1 : *parseDecimalSize(max_size);
     s.max_file = *parseInteger(o.at("max-file"));
     s.compress = *parseBool(o.at("compress"));
     if (s.max_size == 0)
-        return invalid("log option \"max-size\": must be positive, or -1 for no limit");
+        return invalid("log option \"max-size\": \"" + max_size +
+                       "\" is 0 bytes; it must be positive, or -1 for no limit");
     if (s.max_file < 1)
         return invalid("log option \"max-file\": must be at least 1");
     if (s.max_file > 1 && s.max_size < 0)

@@ -19,7 +19,8 @@ namespace ringlog {
 class JsonFileDriver final : public LogDriver {
   public:
     static constexpr std::array<OptionSpec, 9> kOptions{{
-        {"max-size", OptionType::kSize, "-1", "rotate when the file reaches this size (-1: never)"},
+        {"max-size", OptionType::kDecimalSize, "-1",
+         "rotate when the file reaches this size, decimal as docker's: 1m is 1000000 (-1: never)"},
         {"max-file", OptionType::kInteger, "1", "how many files to keep, the current one included"},
         {"compress", OptionType::kBool, "false", "gzip rotated files, off the write path"},
         {"labels", OptionType::kString, "", "comma-separated container labels to add as attrs"},

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Makes the golden files of tests/integration/ingest_test.cpp (JsonFileGolden).
+"""Makes the golden files of tests/integration/ingest_test.cpp (JsonFileGolden) and of
+tests/integration/docker_compat_test.cpp (framing at max-line).
 
-An independent reading of docker's json-file rules (moby daemon/logger/jsonfilelog/jsonlog and
-daemon/logger/copier.go), written in Python so it shares no code with ringlogd:
-  - one record per line, split at '\n'; a line longer than 16 KiB is cut into 16 KiB partial
-    records written without '\n'; a last line without '\n' is written without one;
+An independent reading of docker's json-file rules (moby v20.10 daemon/logger/jsonfilelog/jsonlog
+and daemon/logger/copier.go), written in Python so it shares no code with ringlogd:
+  - one record per line, split at '\n'; the copier reads into a 16 KiB buffer and, when the
+    buffer is full and holds no '\n', logs it as a partial record (written without '\n'): a line
+    of 16,384 bytes and its '\n' are a 16,384-byte partial record, then an empty last part that
+    has the '\n'; a last line without '\n' is a partial record written without one;
   - {"log":…,"stream":…,"time":…} in that order;
   - the log string: '"' and '\\' escaped with a backslash, '\n' and '\r' as \n and \r, other
     bytes below 0x20 and '<' '>' '&' as \\u00XX, each byte of invalid UTF-8 as \\ufffd,
@@ -29,6 +32,15 @@ STDOUT = (b"plain line\n"
 STDERR = (b"err one\n"
           b"err <two> & \"three\"\n"
           b"err last without newline")
+# Lines around max-line: one byte short of it, exactly it, one over, twice it; an empty line; a
+# last line without '\n'.
+FRAMING = (b"a" * (MAX_LINE - 1) + b"\n"
+           + b"b" * MAX_LINE + b"\n"
+           + b"c" * (MAX_LINE + 1) + b"\n"
+           + b"d" * (2 * MAX_LINE) + b"\n"
+           + b"\n"
+           + b"e" * 10 + b"\n"
+           + b"no newline at the end")
 
 
 def utf8_len(data, i):
@@ -78,11 +90,11 @@ def records(data):
     """Docker's copier: lines, 16 KiB partials, a final line without newline."""
     out = []
     while data:
-        nl = data.find(b"\n", 0, MAX_LINE + 1)
+        nl = data.find(b"\n", 0, MAX_LINE)  # in the 16 KiB buffer, not the byte after it
         if nl >= 0:
             out.append(data[:nl + 1])
             data = data[nl + 1:]
-        elif len(data) > MAX_LINE:
+        elif len(data) >= MAX_LINE:
             out.append(data[:MAX_LINE])
             data = data[MAX_LINE:]
         else:
@@ -97,8 +109,9 @@ def golden(data, stream):
 
 
 if __name__ == "__main__":
-    for name, data in (("stdout", STDOUT), ("stderr", STDERR)):
+    for name, data, stream in (("stdout", STDOUT, "stdout"), ("stderr", STDERR, "stderr"),
+                               ("framing", FRAMING, "stdout")):
         with open("input-%s.bin" % name, "wb") as f:
             f.write(data)
         with open("expected-%s.jsonl" % name, "wb") as f:
-            f.write(golden(data, name))
+            f.write(golden(data, stream))

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "harness.h"
 
@@ -30,6 +32,13 @@ std::vector<json> entries(Journald& j, const std::string& id) {
          splitLines(j.journalctl({"-o", "json", "--all", "CONTAINER_ID_FULL=" + id})))
         out.push_back(json::parse(line));
     return out;
+}
+
+// An ordinal ("42") as 32 lowercase hex digits: the second half of a CONTAINER_PARTIAL_ID.
+std::string hex32(const json& ordinal) {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%032llx", std::stoull(ordinal.get<std::string>()));
+    return buf;
 }
 
 class JournaldDriverTest : public ::testing::Test {
@@ -66,6 +75,8 @@ TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
     std::vector<json> out, err;
     std::string epoch = all[0]["CONTAINER_LOG_EPOCH"];
     EXPECT_TRUE(std::regex_match(epoch, std::regex("[0-9a-f]{32}")));
+    EXPECT_FALSE(std::regex_match(epoch.substr(0, 12), std::regex("[0-9]*")))
+        << "like docker's random ids, its first 12 characters are never all digits";
     std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z)");
     long last_ordinal = 0;
     for (const auto& e : all) {
@@ -99,8 +110,10 @@ TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
     EXPECT_EQ(bytes(err[0]["MESSAGE"]), "err line");
     EXPECT_EQ(bytes(out[0]["MESSAGE"]), "out line");
     EXPECT_FALSE(out[0].contains("CONTAINER_PARTIAL_ID"));
-    // The 100 KiB line: six 16 KiB parts and a last one, docker's partial fields.
+    // The 100 KiB line: six 16 KiB parts and a last one, docker's partial fields; the id is 64
+    // hex characters as docker's: the epoch, then the first part's ordinal in 32.
     std::string partial_id = out[1]["CONTAINER_PARTIAL_ID"];
+    EXPECT_EQ(partial_id, epoch + hex32(out[1]["CONTAINER_LOG_ORDINAL"]));
     for (int part = 1; part <= 7; ++part) {
         const auto& e = out[static_cast<size_t>(part)];
         EXPECT_EQ(bytes(e["MESSAGE"]), std::string(part < 7 ? 16384 : 4096, 'L'));
@@ -114,10 +127,12 @@ TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
     }
     EXPECT_EQ(bytes(out[8]["MESSAGE"]), std::string("nul\0byte", 8)) << "NUL bytes kept exactly";
     EXPECT_EQ(bytes(out[9]["MESSAGE"]), "bad\xff\xfe utf8") << "invalid UTF-8 kept exactly";
+    // A last line without '\n' is a part that is not the last, as docker's copier sends it.
     EXPECT_EQ(bytes(out[10]["MESSAGE"]), "last without newline");
-    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_LAST"], "true");
+    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_ID"], epoch + hex32(out[10]["CONTAINER_LOG_ORDINAL"]));
     EXPECT_EQ(out[10]["CONTAINER_PARTIAL_ORDINAL"], "1");
-    EXPECT_FALSE(out[10].contains("CONTAINER_PARTIAL_MESSAGE"));
+    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_LAST"], "false");
+    EXPECT_EQ(out[10]["CONTAINER_PARTIAL_MESSAGE"], "true");
 
     // journalctl's own matches work as they do for docker's journald driver.
     EXPECT_EQ(splitLines(journald_->journalctl({"-o", "json", "CONTAINER_ID=" + id.substr(0, 12)}))
@@ -125,6 +140,72 @@ TEST_F(JournaldDriverTest, EntriesCarryDockersFieldsExactly_Root) {
               12u);
     EXPECT_EQ(splitLines(journald_->journalctl({"-o", "cat", "CONTAINER_NAME=web", "PRIORITY=3"})),
               std::vector<std::string>{"err line"});
+}
+
+// docker's copier cuts a line when its 16 KiB buffer fills without a '\n' (so a line of exactly
+// 16,384 bytes is a full part and its '\n' an empty last part), and sends a last line without
+// '\n' as a part that is not the last: the same input as the json-file golden test
+// (tests/golden/input-framing.bin), entry by entry, every partial field.
+TEST_F(JournaldDriverTest, LinesAtMaxLineAndALastLineWithoutNewlineGetDockersPartialFields_Root) {
+    const std::string id = "framing";
+    ASSERT_EQ(ringlogctlRun(*daemon_, {"--id", id, "--log-driver", "journald", "--", "/bin/cat",
+                                       std::string(GOLDEN_DIR) + "/input-framing.bin"}),
+              0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    struct Expected {
+        std::string message;
+        int group;  // 0: a whole line, no partial fields; else which split line
+        int ordinal;
+        bool last;
+    };
+    const std::vector<Expected> expected = {
+        {std::string(16383, 'a'), 0, 0, false},
+        {std::string(16384, 'b'), 1, 1, false},
+        {"", 1, 2, true},
+        {std::string(16384, 'c'), 2, 1, false},
+        {"c", 2, 2, true},
+        {std::string(16384, 'd'), 3, 1, false},
+        {std::string(16384, 'd'), 3, 2, false},
+        {"", 3, 3, true},
+        {"", 0, 0, false},
+        {"eeeeeeeeee", 0, 0, false},
+        {"no newline at the end", 4, 1, false},
+    };
+    auto all = entries(*journald_, id);
+    ASSERT_EQ(all.size(), expected.size());
+    std::string epoch = all[0]["CONTAINER_LOG_EPOCH"];
+    std::map<int, std::string> group_ids;
+    for (size_t i = 0; i < all.size(); ++i) {
+        const auto& e = all[i];
+        const auto& x = expected[i];
+        SCOPED_TRACE("entry " + std::to_string(i));
+        EXPECT_EQ(bytes(e["MESSAGE"]), x.message);
+        EXPECT_EQ(e["CONTAINER_STREAM"], "stdout");
+        if (x.group == 0) {
+            for (const char* f : {"CONTAINER_PARTIAL_ID", "CONTAINER_PARTIAL_ORDINAL",
+                                  "CONTAINER_PARTIAL_LAST", "CONTAINER_PARTIAL_MESSAGE"})
+                EXPECT_FALSE(e.contains(f)) << f;
+            continue;
+        }
+        std::string partial_id = e.value("CONTAINER_PARTIAL_ID", "");
+        EXPECT_TRUE(std::regex_match(partial_id, std::regex("[0-9a-f]{64}"))) << partial_id;
+        if (x.ordinal == 1) {
+            EXPECT_EQ(partial_id, epoch + hex32(e["CONTAINER_LOG_ORDINAL"]));
+            group_ids[x.group] = partial_id;
+        }
+        EXPECT_EQ(partial_id, group_ids[x.group]);
+        EXPECT_EQ(e.value("CONTAINER_PARTIAL_ORDINAL", ""), std::to_string(x.ordinal));
+        EXPECT_EQ(e.value("CONTAINER_PARTIAL_LAST", ""), x.last ? "true" : "false");
+        if (x.last)
+            EXPECT_FALSE(e.contains("CONTAINER_PARTIAL_MESSAGE"));
+        else
+            EXPECT_EQ(e.value("CONTAINER_PARTIAL_MESSAGE", ""), "true");
+    }
+    EXPECT_EQ(group_ids.size(), 4u);
+    std::set<std::string> distinct;
+    for (const auto& [g, pid] : group_ids)
+        distinct.insert(pid);
+    EXPECT_EQ(distinct.size(), 4u) << "each split line has its own id";
 }
 
 TEST_F(JournaldDriverTest, TwoHundredThousandLinesFromTenContainersAllArriveInOrder_Root) {

@@ -34,9 +34,18 @@ TEST(DriverOptions, AMalformedValueIsAnErrorThatNamesTheKey) {
     auto o = validateOptions(jsonFile(), {}, {{"compress", "maybe"}});
     ASSERT_FALSE(o.ok());
     EXPECT_EQ(o.error().message, "log option \"compress\": \"maybe\" is not true or false");
-    auto s = validateOptions(jsonFile(), {}, {{"max-size", "ten"}});
+    auto s = validateOptions(jsonFile(), {}, {{"max-size", "1.2.3m"}});
     ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.error().message, "log option \"max-size\": \"ten\" is not a size such as 10m");
+    EXPECT_EQ(s.error().message,
+              "log option \"max-size\": \"1.2.3m\" is not a size such as 10m, 1.5m or 500k "
+              "(decimal, as docker's json-file reads it: 1m is 1000000 bytes), or -1");
+}
+
+TEST(DriverOptions, MaxSizeTakesDockersDecimalForms) {
+    for (const char* ok : {"1m", "1.5m", "10 m", "1MiB", "500kb", "-1"}) {
+        auto o = validateOptions(jsonFile(), {}, {{"max-size", ok}});
+        EXPECT_TRUE(o.ok()) << ok << ": " << o.error().message;
+    }
 }
 
 }  // namespace

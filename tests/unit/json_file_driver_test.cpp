@@ -143,6 +143,41 @@ TEST_F(JsonFileDriverTest, RotatesAtMaxSizeKeepingMaxFileFilesWithDockersNames) 
     EXPECT_NE(all.find("line-9\\n"), std::string::npos);
 }
 
+// Docker (moby loggerutils.LogFile.WriteLogEntry) rotates before a record once the file holds
+// max-size bytes or more, and reads max-size in decimal units: with 100-byte records, max-size=1k
+// rotates after 10 of them (1,000 bytes; binary 1k would take 11), 1.5k after 15. Batches of 7
+// records rotate at the same records as docker's one write per record.
+TEST_F(JsonFileDriverTest, RotatesAtTheRecordWhereDockerWouldWithDecimalMaxSize) {
+    const std::string msg(37, 'x');  // 63 bytes of JSON around it: 100-byte records
+    std::vector<RecordView> batch(7, record(msg));
+    for (const auto& [max_size, sizes] :
+         std::vector<std::pair<std::string, std::vector<uintmax_t>>>{
+             {"1k", {1000, 1000, 1000, 500}}, {"1.5k", {1500, 1500, 500}}}) {
+        SCOPED_TRACE("max-size=" + max_size);
+        fs::remove_all(root_ / "c0ffee");
+        auto d = make({{"max-size", max_size}, {"max-file", "9"}});
+        ASSERT_TRUE(d.ok()) << d.error().message;
+        for (int i = 0; i < 5; ++i)
+            ASSERT_EQ((*d)->write(batch, {}).status, WriteStatus::kOk);
+        (*d)->close();
+        fs::path base = root_ / "c0ffee" / "c0ffee-json.log";
+        std::vector<uintmax_t> got;
+        for (size_t i = sizes.size() - 1; i > 0; --i)
+            got.push_back(fs::file_size(base.string() + "." + std::to_string(i)));
+        got.push_back(fs::file_size(base));
+        EXPECT_EQ(got, sizes);
+        EXPECT_FALSE(fs::exists(base.string() + "." + std::to_string(sizes.size())));
+    }
+}
+
+TEST_F(JsonFileDriverTest, RefusesAZeroMaxSizeNamingTheValue) {
+    auto d = make({{"max-size", "0.1"}});
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().message,
+              "log option \"max-size\": \"0.1\" is 0 bytes; it must be positive, or -1 for no "
+              "limit");
+}
+
 TEST_F(JsonFileDriverTest, RefusesASymlinkPlantedWhereTheLogGoes) {
     fs::create_directories(root_ / "c0ffee");
     fs::create_symlink("/etc/passwd", root_ / "c0ffee" / "c0ffee-json.log");
