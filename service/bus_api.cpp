@@ -280,7 +280,8 @@ class BusApi::ContainerObject final
     }
     void countersChanged() {
         getObject().emitPropertiesChangedSignal(
-            INTERFACE_NAME, {"LinesIn", "BytesIn", "LinesDropped", "BytesDropped", "LinesWritten"});
+            INTERFACE_NAME,
+            {"LinesIn", "BytesIn", "LinesDropped", "BytesDropped", "LinesWritten", "LinesSplit"});
     }
 
   private:
@@ -312,6 +313,7 @@ class BusApi::ContainerObject final
     uint64_t LinesDropped() override { return view().lines_dropped; }
     uint64_t BytesDropped() override { return view().bytes_dropped; }
     uint64_t LinesWritten() override { return view().lines_written; }
+    uint64_t LinesSplit() override { return view().lines_split; }
 
     BusBackend& backend_;
     std::string id_;

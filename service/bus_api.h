@@ -32,6 +32,7 @@ struct ContainerView {
     uint64_t exited_at_us = 0;
     uid_t owner_uid = 0;  // the uid that attached it
     uint64_t lines_in = 0, bytes_in = 0, lines_dropped = 0, bytes_dropped = 0, lines_written = 0;
+    uint64_t lines_split = 0;
 };
 
 // What the daemon offers the bus.

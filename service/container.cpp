@@ -92,6 +92,46 @@ size_t Container::peekSize(size_t buffer_size) const {
     return std::clamp<size_t>(room, floor, buffer_size);
 }
 
+// What to do with an incomplete line that ends what a peek saw. The rule (docs/behaviour.md): a
+// line is cut only at max-line (the framer did that already), at its writers' end of file, or at
+// a stop whose pipes will not outlive ringlogd. Never because of how its bytes happened to
+// arrive: a short peek, a full ring, a writer blocked in the middle of the line; those wait in
+// the pipe for the rest. The one exception is a pipe too small to hold max-line bytes: it can
+// fill with the line, and waiting would deadlock the writer and ringlogd.
+Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, size_t used) {
+    bool budget_ends = in.budget >= 0 && n == in.budget;
+    if (budget_ends)
+        return in.keep_tail_at_stop ? TailAction::kStopHere : TailAction::kCutToContinue;
+    if (static_cast<size_t>(n) == want)
+        return used > 0 ? TailAction::kReadMore : TailAction::kCutToContinue;  // see peekSize()
+    // A short peek: the pipe held no more than that when it was peeked (the scratch pipe has as
+    // many slots as any input; see PipePeek). Look again if more came since; the writers' end is
+    // read before the count, so that a last write before the end is counted.
+    struct pollfd p {
+        in.fd.get(), POLLIN, 0
+    };
+    bool writers_gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+    int available = 0;
+    if (::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n) {
+        if (used > 0)
+            return TailAction::kReadMore;
+        // Nothing complete yet: peek again from the line's start. If the peek cannot grow (tee
+        // stopped at the scratch pipe's slots: pipe buffers of a few bytes each), the line cannot
+        // be seen whole; cut it rather than spin (never seen with pipe_write's merging).
+        if (static_cast<size_t>(n) != in.stalled_peek) {
+            in.stalled_peek = static_cast<size_t>(n);
+            return TailAction::kReadMore;
+        }
+        return TailAction::kCutToContinue;
+    }
+    in.stalled_peek = 0;
+    if (writers_gone)
+        return TailAction::kCutFinal;
+    if (used == 0 && static_cast<size_t>(n) >= in.capacity)
+        return TailAction::kCutToContinue;  // the pipe is full of it: a pipe below max-line
+    return TailAction::kWait;
+}
+
 Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buffer,
                                           size_t buffer_size, int max_reads) {
     for (int i = 0; i < max_reads && !in.eof; ++i) {
@@ -114,32 +154,18 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
         std::string_view data(buffer, static_cast<size_t>(n));
         bool refused = false;
         size_t used = in.framer.frameComplete(data, refused);
-        // Bytes after those seen, where the rest of the line may be. A full peek may have more
-        // behind it; a short one may too (tee() stops at the scratch pipe's slots): the pipe says.
-        bool more_in_pipe = false;
+        TailAction tail = TailAction::kReadMore;
         if (!refused && used < data.size()) {
-            int available = 0;
-            more_in_pipe = static_cast<size_t>(n) == want ||
-                           (::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n);
-        }
-        if (!refused && used < data.size() && !(more_in_pipe && used > 0)) {
-            // An incomplete line is all that is left of what we saw. It stays in the pipe unless
-            // nothing can complete it: the writers are gone and we saw the pipe's last byte; the
-            // pipe (or what one peek sees) is full of it; or the shutdown budget ends with it.
-            // The latter two push a part of a split line that later bytes continue.
-            struct pollfd p {
-                in.fd.get(), POLLIN, 0
-            };
-            bool writers_gone = !more_in_pipe && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
-            bool full = used == 0 && (more_in_pipe || data.size() >= in.capacity);
-            bool budget_ends = in.budget >= 0 && static_cast<int64_t>(n) == in.budget;
-            if (writers_gone || full || budget_ends) {
-                if (in.framer.pushIncomplete(data.substr(used), writers_gone))
+            tail = decideTail(in, n, want, used);
+            if (tail == TailAction::kCutFinal || tail == TailAction::kCutToContinue) {
+                if (in.framer.pushIncomplete(data.substr(used), tail == TailAction::kCutFinal))
                     used = data.size();
                 else
                     refused = true;
             }
         }
+        if (used > 0)
+            in.stalled_peek = 0;
         if (used > 0 && !peeker.discard(in.fd.get(), used)) {
             spdlog::warn("container {}: taking bytes out of its {}: {}; closing it",
                          info_.shortId(), streamName(in.framer.stream()), errnoText(errno));
@@ -150,7 +176,9 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
             in.budget -= static_cast<int64_t>(used);
         if (refused)
             return PumpResult::kBlocked;
-        if (used < data.size() && !more_in_pipe)
+        if (tail == TailAction::kStopHere)
+            in.budget = 0;  // the rest of the line stays in the pipe for the next instance
+        if (tail == TailAction::kWait)
             return PumpResult::kWaitLineEnd;
     }
     if (in.budget == 0)
@@ -158,10 +186,24 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
     return in.eof ? PumpResult::kDrained : PumpResult::kMore;
 }
 
+void Container::countLinesSplit(Input& in) {
+    if (uint64_t n = in.framer.takeLinesSplit())
+        counters_.lines_split.store(counters_.lines_split.load(std::memory_order_relaxed) + n,
+                                    std::memory_order_relaxed);
+}
+
 Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
                                       int max_reads) {
-    if (in.peek)
-        return pumpPipe(in, peeker, buffer, buffer_size, max_reads);
+    PumpResult result = in.peek ? pumpPipe(in, peeker, buffer, buffer_size, max_reads)
+                                : pumpStream(in, buffer, buffer_size, max_reads);
+    countLinesSplit(in);
+    return result;
+}
+
+// Streams that cannot be peeked (ttys, sockets): read() into the framer, which keeps an
+// incomplete line itself.
+Container::PumpResult Container::pumpStream(Input& in, char* buffer, size_t buffer_size,
+                                            int max_reads) {
     if (in.framer.hasBacklog() && !in.framer.feed({}))
         return PumpResult::kBlocked;
     for (int i = 0; i < max_reads && !in.eof; ++i) {
@@ -198,9 +240,10 @@ Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer,
 
 bool Container::pushBacklog() {
     for (auto& in : inputs_) {
-        if (in->framer.hasBacklog() && !in->framer.feed({}))
-            return false;
-        if (in->eof && !in->framer.flush())
+        bool pushed =
+            (!in->framer.hasBacklog() || in->framer.feed({})) && (!in->eof || in->framer.flush());
+        countLinesSplit(*in);
+        if (!pushed)
             return false;
     }
     return true;

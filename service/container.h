@@ -41,6 +41,7 @@ struct ContainerCounters {
     std::atomic<uint64_t> bytes_in{0};
     std::atomic<uint64_t> lines_written{0};
     std::atomic<uint64_t> lines_failed{0};  // refused for good by the driver (kFatal)
+    std::atomic<uint64_t> lines_split{0};   // lines cut at max-line (the reader)
 };
 
 enum class ContainerState { kAttached, kExited };
@@ -74,6 +75,11 @@ class Container final : public RecordSink {
         // parked (edge-triggered, not for input) while the ring is full.
         enum class WatchMode { kLevel, kEdge, kParked } watch_mode = WatchMode::kLevel;
         int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
+        // At a stop whose pipes outlive ringlogd (a restart under systemd's fd store), an
+        // incomplete line at the end of the budget stays in the pipe: the next instance reads it
+        // whole. Otherwise it is pushed as a part that nothing may continue.
+        bool keep_tail_at_stop = false;
+        size_t stalled_peek = 0;  // a peek's size that saw no line end while the pipe had more
     };
     void addInput(Stream stream, UniqueFd fd);
     std::vector<std::unique_ptr<Input>>& inputs() { return inputs_; }
@@ -124,6 +130,17 @@ class Container final : public RecordSink {
   private:
     PumpResult pumpPipe(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
                         int max_reads);
+    PumpResult pumpStream(Input& in, char* buffer, size_t buffer_size, int max_reads);
+    // What becomes of an incomplete line that ends a peek (docs/behaviour.md, "Framing").
+    enum class TailAction {
+        kReadMore,       // more bytes are in the pipe: peek again from the line's start
+        kWait,           // the line's writer will complete it: wait in the pipe, edge-triggered
+        kCutFinal,       // its writers are gone: the last part of the stream
+        kCutToContinue,  // push it as a part that later bytes continue
+        kStopHere,       // stopping: leave it in the pipe for the next instance
+    };
+    TailAction decideTail(Input& in, ssize_t n, size_t want, size_t used);
+    void countLinesSplit(Input& in);
     size_t peekSize(size_t buffer_size) const;
     bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);

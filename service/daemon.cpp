@@ -188,7 +188,7 @@ std::optional<Error> Daemon::start() {
         return e;
     read_buffer_.resize(std::max<size_t>(kReadBufferBytes, settings_.max_line + 1));
     ring_budget_.limit = settings_.blocking_ring_budget;
-    auto peeker = PipePeek::open(read_buffer_.size());
+    auto peeker = PipePeek::open(read_buffer_.size(), std::max<size_t>(settings_.pipe_size, 65536));
     if (!peeker)
         return peeker.error();
     peeker_ = std::move(*peeker);
@@ -670,6 +670,12 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
             continue;
         fd_store_.keep(carried.serial, names[i], fds[i].get());
         container->addInput(streams[i], std::move(fds[i]));
+        auto& in = *container->inputs().back();
+        if (in.peek && !peeker_->fitPipe(in.capacity))
+            spdlog::warn(
+                "container {}: its {} pipe ({}) is larger than ringlogd may make its own; "
+                "lines longer than what one read sees may be cut early",
+                info.shortId(), names[i], describeSize(static_cast<int64_t>(in.capacity)));
     }
     for (auto& in : container->inputs())
         a->watches.push_back(
@@ -861,9 +867,9 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     auto ring = c->ringStats();
     spdlog::info(
         "container {} exited: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} "
-        "lines_failed={}",
+        "lines_failed={} lines_split={}",
         c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
-        ring.dropped_bytes, n.lines_failed.load());
+        ring.dropped_bytes, n.lines_failed.load(), n.lines_split.load());
     Attached* done = findAttached(c);
     if (done != nullptr && !shutting_down_) {
         // Finished for good: nothing of it is needed by a later instance. (At shutdown the
@@ -929,6 +935,14 @@ void Daemon::beginShutdown() {
         closeConnection(connections_.begin()->first);
     // Read what each pipe holds right now, no more: a writer that keeps writing cannot hold the
     // shutdown up. (Under systemd, the fd store keeps the pipes for the next instance instead.)
+    // A line still being written at the end of that stays in its pipe if the pipe outlives us
+    // (a restart), and is otherwise persisted as a part that nothing continues.
+    bool pipes_outlive_us = false;
+    if (fd_store_.enabled()) {
+        std::string why;
+        pipes_outlive_us = systemdIsRestartingThisService(why);
+        spdlog::info("stopping for {}: {}", pipes_outlive_us ? "a restart" : "good", why);
+    }
     std::vector<Attached*> all;
     for (auto& [id, a] : attached_)
         all.push_back(a.get());
@@ -942,6 +956,7 @@ void Daemon::beginShutdown() {
             if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
                 available = 0;
             in->budget = available;
+            in->keep_tail_at_stop = pipes_outlive_us;
             if (available == 0) {
                 // Nothing to read: done now (an empty pipe would never wake us to find out).
                 unwatch(in->fd.get());
@@ -1022,6 +1037,7 @@ ContainerView Daemon::viewOf(const Attached& a) const {
     v.lines_in = c.counters().lines_in.load();
     v.bytes_in = c.counters().bytes_in.load();
     v.lines_written = c.counters().lines_written.load();
+    v.lines_split = c.counters().lines_split.load();
     v.lines_dropped = ring.dropped_lines;
     v.bytes_dropped = ring.dropped_bytes;
     return v;

@@ -1,11 +1,14 @@
 #include "fd_store.h"
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace ringlog {
@@ -133,6 +136,54 @@ void FdStore::removeName(const std::string& name) {
         return;
     std::string message = "FDSTOREREMOVE=1\nFDNAME=" + name;
     sd_notify(0, message.c_str());
+}
+
+bool systemdIsRestartingThisService(std::string& why) {
+    constexpr const char* kSystemd = "org.freedesktop.systemd1";
+    sd_bus* raw = nullptr;
+    if (int r = sd_bus_open_system(&raw); r < 0) {
+        why = "connecting to the system bus: " + errnoText(-r);
+        return false;
+    }
+    std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(raw, sd_bus_flush_close_unref);
+    sd_bus_set_method_call_timeout(bus.get(), 1'000'000);
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    auto fail = [&](const char* what, int r) {
+        why = std::string(what) + ": " + (error.message ? error.message : errnoText(-r));
+        sd_bus_error_free(&error);
+        return false;
+    };
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_call_method(bus.get(), kSystemd, "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error, &reply,
+                               "u", static_cast<uint32_t>(::getpid()));
+    const char* path = nullptr;
+    if (r < 0 || sd_bus_message_read(reply, "o", &path) < 0)
+        return fail("asking systemd for our unit", r);
+    std::string unit = path;
+    sd_bus_message_unref(reply);
+    reply = nullptr;
+    r = sd_bus_get_property(bus.get(), kSystemd, unit.c_str(), "org.freedesktop.systemd1.Unit",
+                            "Job", &error, &reply, "(uo)");
+    uint32_t job_id = 0;
+    const char* job = nullptr;
+    if (r < 0 || sd_bus_message_read(reply, "(uo)", &job_id, &job) < 0)
+        return fail("asking systemd for our unit's job", r);
+    std::string job_path = job;
+    sd_bus_message_unref(reply);
+    if (job_id == 0) {
+        why = "no job: nothing will start ringlogd again";
+        return false;
+    }
+    char* type = nullptr;
+    r = sd_bus_get_property_string(bus.get(), kSystemd, job_path.c_str(),
+                                   "org.freedesktop.systemd1.Job", "JobType", &error, &type);
+    if (r < 0)
+        return fail("asking systemd for the job's type", r);
+    std::string job_type = type;
+    ::free(type);
+    why = "job " + std::to_string(job_id) + " is a " + job_type;
+    return job_type == "restart";
 }
 
 }  // namespace ringlog

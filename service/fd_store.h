@@ -51,6 +51,12 @@ struct PassedFds {
 };
 PassedFds takePassedFds();
 
+// True when systemd is restarting this service (its unit's job is a "restart": `systemctl
+// restart`, or try-/reload-or-restart), asked over the system bus with a 1 s timeout. The fd
+// store then outlives this process, the containers' pipes with it; after a stop it does not
+// (systemd 252 empties it). False when it cannot tell, and `why` says why.
+bool systemdIsRestartingThisService(std::string& why);
+
 class FdStore {
   public:
     // Disabled outside systemd (no NOTIFY_SOCKET): every call is then a no-op.

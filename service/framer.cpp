@@ -31,7 +31,9 @@ size_t Framer::frame(std::string_view data, bool& refused) {
     size_t pos = 0;
     refused = false;
     while (pos < data.size()) {
-        size_t window = std::min<size_t>(data.size() - pos, size_t{max_line_} + 1);
+        // docker's copier reads into a max-line buffer and cuts it when it fills without a '\n':
+        // the '\n' counts, so a line of exactly max-line bytes is cut before it.
+        size_t window = std::min<size_t>(data.size() - pos, max_line_);
         const char* nl = static_cast<const char*>(std::memchr(data.data() + pos, '\n', window));
         if (nl != nullptr) {
             size_t len = static_cast<size_t>(nl - (data.data() + pos));
@@ -40,11 +42,14 @@ size_t Framer::frame(std::string_view data, bool& refused) {
                 break;
             }
             pos += len + 1;
-        } else if (window > max_line_) {
+        } else if (window == max_line_) {
+            bool first_cut = next_ordinal_ == 0;
             if (!emit(data.substr(pos, max_line_), false, true)) {
                 refused = true;
                 break;
             }
+            if (first_cut)
+                ++lines_split_;
             pos += max_line_;
         } else {
             break;  // an incomplete line: wait for more
@@ -65,7 +70,7 @@ bool Framer::feed(std::string_view data) {
             return true;
         // The backlog is now one incomplete line: complete it with just enough new bytes, so the
         // bulk of `data` is framed in place, without a copy.
-        size_t window = std::min(size_t{max_line_} + 1 - backlog_.size(), data.size());
+        size_t window = std::min(size_t{max_line_} - backlog_.size(), data.size());
         const char* nl = static_cast<const char*>(std::memchr(data.data(), '\n', window));
         size_t take = nl != nullptr ? static_cast<size_t>(nl - data.data()) + 1 : window;
         backlog_.append(data.data(), take);
@@ -90,15 +95,12 @@ bool Framer::flush() {
 bool Framer::pushIncomplete(std::string_view rest, bool final) {
     if (rest.empty())
         return true;
-    if (!final)
-        return emit(rest, false, true);
-    // A last line without '\n': one partial record that is also the last of its group.
-    uint8_t flags = kRecordPartial | kRecordPartialLast;
-    uint32_t ordinal = next_ordinal_ == 0 ? 1 : next_ordinal_;
-    uint64_t partial_id = ordinal > 1 ? partial_id_ : 0;
-    if (!sink_->push(stream_, rest, flags, ordinal, partial_id))
+    // Either way a partial record that is not the last of its group, as docker's copier sends a
+    // last line without '\n' (Last=false): readers must not add a '\n' the program never wrote.
+    if (!emit(rest, false, true))
         return false;
-    next_ordinal_ = 0;
+    if (final)
+        next_ordinal_ = 0;  // nothing follows: the next line, if any, is a group of its own
     return true;
 }
 

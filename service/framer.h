@@ -1,11 +1,14 @@
-// Framer: turns the bytes of one stream into records: split at '\n', lines longer than max-line
-// cut into partial records, a last line without '\n' flushed as a partial record at EOF.
+// Framer: turns the bytes of one stream into records, by docker's copier's rules: split at '\n';
+// when max-line bytes hold no '\n', they are cut off as a partial record (so a line of exactly
+// max-line bytes is a full part, and its '\n' an empty last part); a last line without '\n' is
+// flushed at EOF as a partial record that is not the last of its group (docker's Last=false).
 // Bytes are kept exactly as written (NUL, '\r', invalid UTF-8); only the '\n' becomes a flag.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "record.h"
 
@@ -33,12 +36,15 @@ class Framer {
     bool flush();
 
     // Peek mode (pipes, see pipe_peek.h): the caller leaves bytes not yet framed in the pipe, so
-    // the framer keeps none. frameComplete() pushes the complete records (whole lines, and parts
-    // of lines longer than max-line) at the start of `data` and returns the bytes they took;
-    // pushIncomplete() pushes an incomplete line as a partial record: the last part of its line
-    // at end of file (`final`), else a part whose continuation comes later (at shutdown).
+    // the framer keeps none. frameComplete() pushes the complete records (whole lines, and
+    // max-line parts of longer lines) at the start of `data` and returns the bytes they took:
+    // what is left is an incomplete line shorter than max-line. pushIncomplete() pushes such a
+    // line as a partial record when nothing will complete it: at end of file (`final`: the group
+    // ends with it), else a part whose continuation may come later.
     size_t frameComplete(std::string_view data, bool& refused) { return frame(data, refused); }
     bool pushIncomplete(std::string_view rest, bool final);
+    // Lines cut at max-line since the last call (LinesSplit).
+    uint64_t takeLinesSplit() { return std::exchange(lines_split_, 0); }
     // Continues a line split by an earlier process (ProducerState).
     void resumeSplitLine(uint32_t next_ordinal, uint64_t partial_id) {
         next_ordinal_ = next_ordinal;
@@ -60,6 +66,7 @@ class Framer {
     std::string backlog_;        // bytes read but not yet pushed (an incomplete line, or refused)
     uint32_t next_ordinal_ = 0;  // != 0 while a split line is being emitted
     uint64_t partial_id_ = 0;
+    uint64_t lines_split_ = 0;
 };
 
 }  // namespace ringlog

@@ -9,20 +9,29 @@
 
 namespace ringlog {
 
-Result<PipePeek> PipePeek::open(size_t capacity) {
+Result<PipePeek> PipePeek::open(size_t max_peek, size_t input_pipe_size) {
     PipePeek p;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
         return invalid("creating the scratch pipe: " + errnoText(errno));
     p.scratch_read_.reset(fds[0]);
     p.scratch_write_.reset(fds[1]);
-    ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(capacity));
-    int got = ::fcntl(fds[1], F_GETPIPE_SZ);
-    p.capacity_ = got > 0 ? std::min(capacity, static_cast<size_t>(got)) : 4096;
+    p.fitPipe(std::max(max_peek, input_pipe_size));
+    p.capacity_ = std::min(max_peek, p.scratch_size_);
     p.devnull_.reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (!p.devnull_)
         return invalid("opening /dev/null: " + errnoText(errno));
     return p;
+}
+
+bool PipePeek::fitPipe(size_t pipe_size) {
+    if (pipe_size <= scratch_size_)
+        return true;
+    // Costs no memory up front: tee shares the input's pages, and the slots are 40 bytes each.
+    ::fcntl(scratch_write_.get(), F_SETPIPE_SZ, static_cast<int>(pipe_size));
+    int got = ::fcntl(scratch_write_.get(), F_GETPIPE_SZ);
+    scratch_size_ = got > 0 ? static_cast<size_t>(got) : 4096;
+    return scratch_size_ >= pipe_size;
 }
 
 ssize_t PipePeek::peek(int pipe_fd, char* buffer, size_t len) {

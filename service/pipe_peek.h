@@ -20,9 +20,15 @@ namespace ringlog {
 
 class PipePeek {
   public:
-    // `capacity`: the most one peek() may return (the scratch pipe is raised to it if it can be).
-    static Result<PipePeek> open(size_t capacity);
+    // `max_peek`: the most one peek() returns. tee(2) copies whole pipe buffers and stops when
+    // the scratch pipe has no free slot, so the scratch pipe is made as large as the inputs
+    // (`input_pipe_size`, and fitPipe() for a larger one): a peek then sees as far into an input
+    // as it asks, and a short peek means that the input held no more (how pumpPipe tells a line
+    // still being written from one that is not).
+    static Result<PipePeek> open(size_t max_peek, size_t input_pipe_size);
     size_t capacity() const { return capacity_; }
+    // Grows the scratch pipe for an input pipe of `pipe_size` bytes; false if the kernel refuses.
+    bool fitPipe(size_t pipe_size);
 
     // Copies up to `len` bytes from the head of `pipe_fd` (non-blocking) into `buffer` and leaves
     // them in the pipe. Returns the count, 0 at end of file, -1 with errno (EAGAIN: empty).
@@ -33,7 +39,8 @@ class PipePeek {
   private:
     UniqueFd scratch_read_, scratch_write_;  // tee's target: drained into the buffer at once
     UniqueFd devnull_;
-    size_t capacity_ = 0;
+    size_t capacity_ = 0;      // max_peek
+    size_t scratch_size_ = 0;  // the scratch pipe's size
 };
 
 // True for an fd PipePeek can read: a pipe or FIFO.

@@ -280,6 +280,18 @@ TEST_F(DbusApi, BusctlIntrospectsTheManagerAndListsAnAttachedContainer) {
     EXPECT_EQ(prop.out, "s \"attached\"\ns \"nginx:1.25\"\ns \"blocking\"\n") << prop.err;
 }
 
+// LinesSplit counts the lines cut at max-line, once each: not the lines below it, nor a last line
+// without '\n'.
+TEST_F(DbusApi, LinesSplitCountsOnlyLinesCutAtMaxLine) {
+    runContainer("splits", {"/bin/sh", "-c",
+                            framingWriterPath() +
+                                " --lines 5 --lengths 5,16383,16384,40000,0; printf 'no end'"});
+    Output prop = busctl({"get-property", "org.ringlog.Log1", "/org/ringlog/Log1/container/splits",
+                          "org.ringlog.Log1.Container", "LinesSplit", "LinesIn"});
+    // Records: 1 + 1 + 2 (16,384 bytes, then its '\n') + 3 + 1 + the last line without '\n'.
+    EXPECT_EQ(prop.out, "t 2\nt 9\n") << prop.err;
+}
+
 // A restarted ringlogd may ask for its bus name before the bus has freed it from the instance that
 // is exiting: it waits for the name rather than coming up without its API.
 TEST_F(DbusApi, ANewInstanceGetsTheBusNameOnceThePreviousOneLetsItGo) {

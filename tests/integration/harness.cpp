@@ -33,6 +33,10 @@ std::string lineWriterPath() {
     return LINE_WRITER_PATH;
 }
 
+std::string framingWriterPath() {
+    return FRAMING_WRITER_PATH;
+}
+
 TempDir::TempDir() {
     std::random_device rd;
     path_ = fs::temp_directory_path() /

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 std::string ringlogdPath();
 std::string ringlogctlPath();
 std::string lineWriterPath();
+std::string framingWriterPath();
 
 // A fresh directory under /tmp, removed at the end.
 class TempDir {

@@ -75,6 +75,25 @@ TEST(Ingest, JsonFileBytesEqualWhatDockerWritesForNulCrInvalidUtf8LongLinesAndAM
     EXPECT_EQ(normalizeTimes(text, "stderr"), readFile(golden + "/expected-stderr.jsonl"));
 }
 
+// The same bytes in write()s of random sizes, 1 byte to 64 KiB, cut anywhere: the same file.
+TEST(Ingest, JsonFileBytesAreTheSameWhenTheInputArrivesInWritesOfRandomSizes) {
+    TempDir dir;
+    Daemon d(dir.path());
+    std::string golden = GOLDEN_DIR;
+    for (int seed = 1; seed <= 5; ++seed) {
+        std::string id = "random" + std::to_string(seed);
+        ASSERT_EQ(ringlogctlRun(d, {"--id", id, "--", framingWriterPath(), "--seed",
+                                    std::to_string(seed), "--file", golden + "/input-stdout.bin"}),
+                  0);
+    }
+    ASSERT_EQ(d.stop(), 0) << d.log();
+    for (int seed = 1; seed <= 5; ++seed) {
+        std::string text = readFile(d.logFile("random" + std::to_string(seed)));
+        EXPECT_EQ(normalizeTimes(text, "stdout"), readFile(golden + "/expected-stdout.jsonl"))
+            << "seed " << seed;
+    }
+}
+
 // A line longer than the pipe can hold never ends up in the pipe whole: it is cut where the pipe
 // fills rather than waited for (the writer would block forever), even with max-line above it.
 TEST(Ingest, ALineLongerThanThePipeIsCutWhereThePipeFillsNotWaitedFor) {

@@ -10,15 +10,20 @@
 //   --progress-fd F --progress-every K   write a byte to F after every K lines
 //   --stop-fd F      at each progress byte, stop if F is readable (then --lines -1 is a bound)
 //   --count-fd F     at exit, write the number of lines written completely to F
+//   --random-writes S  write each batch in write()s of random sizes (log-uniform, 1 byte to
+//                    64 KiB, seed S) that end anywhere in a line, not at line ends
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "framing_lines.h"
 
 int main(int argc, char** argv) {
     long long lines = 1000;
@@ -26,6 +31,7 @@ int main(int argc, char** argv) {
         stop_fd = -1;
     long long progress_every = 0;
     std::string stream = "stdout";
+    unsigned long long random_writes = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         const char* v = argv[i + 1];
@@ -49,6 +55,8 @@ int main(int argc, char** argv) {
             stop_fd = std::atoi(v);
         else if (a == "--count-fd")
             count_fd = std::atoi(v);
+        else if (a == "--random-writes")
+            random_writes = std::strtoull(v, nullptr, 10);
         else {
             std::fprintf(stderr, "line_writer: unknown option %s\n", a.c_str());
             return 2;
@@ -70,10 +78,14 @@ int main(int argc, char** argv) {
     std::string out_buf, err_buf;
     long long written = 0, counters[2] = {0, 0};
     bool failed = false;
+    ringlog::test::SplitMix rng(random_writes);
     auto flush = [&](std::string& buf, int fd) {
         size_t done = 0;
         while (done < buf.size()) {
-            ssize_t n = write(fd, buf.data() + done, buf.size() - done);
+            size_t size = buf.size() - done;
+            if (random_writes != 0)
+                size = std::min<size_t>(size, 1 + rng.below(size_t{1} << rng.below(17)));
+            ssize_t n = write(fd, buf.data() + done, size);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {

@@ -75,11 +75,22 @@ TEST(Framer, CutsALongLineIntoPartialRecordsWithOrdinalsAndALastFlag) {
     EXPECT_EQ(sink.records, expected);
 }
 
-TEST(Framer, ALineOfExactlyMaxLineBytesIsWhole) {
+// docker's copier cuts when its max-line buffer fills without a '\n': a line of exactly max-line
+// bytes is a full part, and its '\n' comes as an empty last part.
+TEST(Framer, ALineOfExactlyMaxLineBytesIsCutBeforeItsNewlineAsDockerCutsIt) {
     CapturingSink sink;
     Framer f(sink, Stream::kStdout, 4);
-    ASSERT_TRUE(f.feed("abcd\n"));
-    EXPECT_EQ(sink.records, (std::vector<Captured>{{"abcd", kRecordNewline, 0, 0}}));
+    ASSERT_TRUE(f.feed("abc\nabcd\nabcde\n"));
+    std::vector<Captured> expected = {
+        {"abc", kRecordNewline, 0, 0},
+        {"abcd", kRecordPartial, 1, 101},
+        {"", kRecordPartial | kRecordPartialLast | kRecordNewline, 2, 101},
+        {"abcd", kRecordPartial, 1, 102},
+        {"e", kRecordPartial | kRecordPartialLast | kRecordNewline, 2, 102},
+    };
+    EXPECT_EQ(sink.records, expected);
+    EXPECT_EQ(f.takeLinesSplit(), 2u);
+    EXPECT_EQ(f.takeLinesSplit(), 0u);
 }
 
 TEST(Framer, ALongLineArrivingInPiecesIsCutTheSameWay) {
@@ -91,15 +102,26 @@ TEST(Framer, ALongLineArrivingInPiecesIsCutTheSameWay) {
     EXPECT_EQ(sink.records[2].ordinal, 3u);
 }
 
-TEST(Framer, FlushEmitsALastLineWithoutNewlineAsPartialLast) {
+// As docker's copier at EOF: a partial message that is not the last of its group, so readers do
+// not add the '\n' the program never wrote.
+TEST(Framer, FlushEmitsALastLineWithoutNewlineAsAPartialThatIsNotLast) {
     CapturingSink sink;
     Framer f(sink, Stream::kStdout, 16);
     ASSERT_TRUE(f.feed("done\nno newline"));
     ASSERT_TRUE(f.flush());
     ASSERT_EQ(sink.records.size(), 2u);
-    EXPECT_EQ(sink.records[1],
-              (Captured{"no newline", kRecordPartial | kRecordPartialLast, 1, 101}));
+    EXPECT_EQ(sink.records[1], (Captured{"no newline", kRecordPartial, 1, 101}));
     EXPECT_FALSE(f.hasBacklog());
+    EXPECT_EQ(f.takeLinesSplit(), 0u);  // not cut at max-line
+}
+
+TEST(Framer, FlushAfterACutContinuesTheGroupWithoutALastPart) {
+    CapturingSink sink;
+    Framer f(sink, Stream::kStdout, 4);
+    ASSERT_TRUE(f.feed("abcdef"));
+    ASSERT_TRUE(f.flush());
+    EXPECT_EQ(sink.records, (std::vector<Captured>{{"abcd", kRecordPartial, 1, 101},
+                                                   {"ef", kRecordPartial, 2, 101}}));
 }
 
 TEST(Framer, ARefusedRecordIsOfferedAgainAndNothingIsLostOrRepeated) {
@@ -125,7 +147,9 @@ TEST(Framer, ARefusedPartialKeepsItsOrdinal) {
               (std::vector<Captured>{
                   {"ab", kRecordPartial, 1, 101},
                   {"cd", kRecordPartial, 2, 101},
-                  {"ef", kRecordPartial | kRecordPartialLast | kRecordNewline, 3, 101}}));
+                  {"ef", kRecordPartial, 3, 101},
+                  {"", kRecordPartial | kRecordPartialLast | kRecordNewline, 4, 101}}));
+    EXPECT_EQ(f.takeLinesSplit(), 1u);
 }
 
 }  // namespace
