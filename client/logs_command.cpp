@@ -1,6 +1,6 @@
 // `ringlogctl logs`: reads a container's log through ringlogd's D-Bus API (Query), like
 // `docker logs`. The records arrive on a pipe ringlogd hands over; this copies it to stdout.
-#include "logs_command.h"
+#include "client/logs_command.h"
 
 #include <time.h>
 #include <unistd.h>

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "logs_command.h"
+#include "client/logs_command.h"
 #include "ringlog/client.h"
 
 namespace {

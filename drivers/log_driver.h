@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,12 +30,18 @@
 #include <utility>
 #include <vector>
 
-#include "error.h"
-#include "record.h"
+#include "service/base/error.h"
+#include "service/base/record.h"
 
 namespace ringlog {
 
-class TaskQueue;
+// Work a driver hands off its write path (compressing a rotated file): run later on another
+// thread, in the order posted. The daemon's background thread implements it.
+class BackgroundWork {
+  public:
+    virtual ~BackgroundWork() = default;
+    virtual void post(std::function<void()> task) = 0;
+};
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
@@ -71,7 +78,7 @@ using OptionMap = std::map<std::string, std::string, std::less<>>;
 struct DriverEnvironment {
     std::string log_root;                    // default root of per-container log directories
     std::vector<std::string> allowed_roots;  // where an explicit `path` option may point
-    TaskQueue* background = nullptr;         // for work off the write path (compression)
+    BackgroundWork* background = nullptr;    // for work off the write path (compression)
 };
 
 enum class WriteStatus { kOk, kRetry, kFatal };
@@ -163,14 +170,5 @@ struct DriverDescriptor {
     // carry sequence numbers: a follower's history and live records then meet by sequence.
     size_t live_backlog = 0;
 };
-
-// The registry (drivers/registry.cpp).
-std::span<const DriverDescriptor> allDrivers();
-const DriverDescriptor* findDriver(std::string_view name);
-
-// Checks `given` (docker --log-opt pairs) against the driver's table plus `common` (options the
-// daemon itself handles); fills in defaults. The error names the offending key.
-Result<OptionMap> validateOptions(const DriverDescriptor& driver,
-                                  std::span<const OptionSpec> common, const KeyValues& given);
 
 }  // namespace ringlog

@@ -2,11 +2,13 @@
 #include <array>
 #include <exception>
 
-#include "journald/journald_driver.h"
-#include "json_file/json_file_driver.h"
-#include "log_driver.h"
-#include "none/none_driver.h"
-#include "units.h"
+#include "drivers/registry.h"
+
+#include "drivers/journald/journald_driver.h"
+#include "drivers/json_file/json_file_driver.h"
+#include "drivers/log_driver.h"
+#include "drivers/none/none_driver.h"
+#include "service/base/units.h"
 
 namespace ringlog {
 

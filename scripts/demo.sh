@@ -10,7 +10,7 @@ cmake --build build/release --target ringlogd ringlogctl
 
 demo=$(mktemp -d /tmp/ringlogd-demo.XXXXXX)
 printf '# demo: settings are on the command line\n' > "$demo/ringlogd.conf"
-./build/release/service/ringlogd --config "$demo/ringlogd.conf" --socket "$demo/ingest.sock" \
+./build/release/service/daemon/ringlogd --config "$demo/ringlogd.conf" --socket "$demo/ingest.sock" \
   --log-root "$demo/logs" 2>"$demo/ringlogd.log" &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null || true' EXIT

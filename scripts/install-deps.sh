@@ -10,8 +10,8 @@ packages=(
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
   # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
   libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
-  # formatting check
-  clang-format
+  # formatting check; the layout check (tests/layout) is Python
+  clang-format python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,4 +1,4 @@
-#include "journald_driver.h"
+#include "drivers/journald/journald_driver.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "docker_attrs.h"
-#include "journald_reader.h"
-#include "json_file/json_encoding.h"
-#include "units.h"
+#include "drivers/docker/docker_attrs.h"
+#include "drivers/docker/json_encoding.h"
+#include "drivers/journald/journald_reader.h"
+#include "service/base/units.h"
 
 #include <spdlog/spdlog.h>
 

@@ -17,8 +17,8 @@
 #include <deque>
 #include <string>
 
-#include "log_driver.h"
-#include "unique_fd.h"
+#include "drivers/log_driver.h"
+#include "service/base/unique_fd.h"
 
 namespace ringlog {
 

@@ -1,12 +1,11 @@
-#include "journald_reader.h"
+#include "drivers/journald/journald_reader.h"
 
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "json_file/json_file_reader.h"
-#include "units.h"
+#include "service/base/units.h"
 
 namespace ringlog {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "log_driver.h"
+#include "drivers/log_driver.h"
 
 struct sd_journal;
 

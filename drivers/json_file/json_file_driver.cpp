@@ -1,4 +1,4 @@
-#include "json_file_driver.h"
+#include "drivers/json_file/json_file_driver.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -9,14 +9,13 @@
 
 #include <cerrno>
 
-#include "docker_attrs.h"
-#include "json_encoding.h"
-#include "json_file_reader.h"
-#include "open_beneath.h"
+#include "drivers/docker/docker_attrs.h"
+#include "drivers/docker/json_encoding.h"
+#include "drivers/json_file/json_file_reader.h"
+#include "drivers/json_file/open_beneath.h"
 
 #include <filesystem>
-#include "task_queue.h"
-#include "units.h"
+#include "service/base/units.h"
 
 #include <spdlog/spdlog.h>
 
@@ -293,7 +292,7 @@ Result<std::unique_ptr<LogReader>> JsonFileDriver::openReader(const ContainerInf
 
 JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path,
                                UniqueFd file, int64_t size, Settings settings,
-                               TaskQueue* background)
+                               BackgroundWork* background)
     : dir_(std::move(dir)),
       name_(std::move(name)),
       display_path_(std::move(display_path)),

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "log_driver.h"
-#include "unique_fd.h"
+#include "drivers/log_driver.h"
+#include "service/base/unique_fd.h"
 
 namespace ringlog {
 
@@ -63,7 +63,7 @@ class JsonFileDriver final : public LogDriver {
     struct EncodedBatch;
 
     JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
-                   int64_t size, Settings settings, TaskQueue* background);
+                   int64_t size, Settings settings, BackgroundWork* background);
     void encode(std::string& out, const RecordView& record, const DropCount* dropped);
     WriteResult flush(EncodedBatch& batch, size_t& records_flushed);
     std::string rotate();
@@ -77,7 +77,7 @@ class JsonFileDriver final : public LogDriver {
     int64_t last_time_ns_ = 0;
     int64_t resume_through_ns_ = 0;  // records up to this time are in the file already
     Settings settings_;
-    TaskQueue* background_;
+    BackgroundWork* background_;
     std::shared_ptr<Compression> compression_;
     int64_t cached_second_ = INT64_MIN;
     std::string cached_prefix_;

@@ -1,4 +1,4 @@
-#include "json_file_reader.h"
+#include "drivers/json_file/json_file_reader.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "unique_fd.h"
+#include "service/base/unique_fd.h"
+#include "service/base/units.h"
 
 namespace ringlog {
 
@@ -158,73 +159,6 @@ Error corrupt(const std::string& what) {
 }
 
 }  // namespace
-
-std::optional<int64_t> parseRfc3339(std::string_view t) {
-    // YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|+hh:mm|-hh:mm)
-    auto num = [&](size_t pos, size_t len) -> std::optional<int> {
-        if (pos + len > t.size())
-            return std::nullopt;
-        int v = 0;
-        for (size_t i = pos; i < pos + len; ++i) {
-            if (t[i] < '0' || t[i] > '9')
-                return std::nullopt;
-            v = v * 10 + (t[i] - '0');
-        }
-        return v;
-    };
-    auto year = num(0, 4), month = num(5, 2), day = num(8, 2), hour = num(11, 2),
-         minute = num(14, 2), second = num(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second || t.size() < 20 || t[4] != '-' ||
-        t[7] != '-' || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' ||
-        t[16] != ':')
-        return std::nullopt;
-    size_t pos = 19;
-    int64_t frac = 0;
-    if (pos < t.size() && t[pos] == '.') {
-        int digits = 0;
-        for (++pos; pos < t.size() && t[pos] >= '0' && t[pos] <= '9'; ++pos) {
-            if (digits++ < 9)
-                frac = frac * 10 + (t[pos] - '0');
-        }
-        if (digits == 0)
-            return std::nullopt;
-        for (; digits < 9; ++digits)
-            frac *= 10;
-    }
-    int64_t offset = 0;
-    if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
-        ++pos;
-    } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
-        auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
-        if (!oh || !om || pos + 6 > t.size() || t[pos + 3] != ':')
-            return std::nullopt;
-        offset = (t[pos] == '+' ? 1 : -1) * (int64_t{*oh} * 3600 + int64_t{*om} * 60);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != t.size())
-        return std::nullopt;
-    // A log's consecutive records mostly share their second: timegm() once per second seen.
-    thread_local char cached_prefix[19] = {};
-    thread_local int64_t cached_secs = 0;
-    int64_t secs;
-    if (std::memcmp(cached_prefix, t.data(), 19) == 0) {
-        secs = cached_secs;
-    } else {
-        struct tm tm {};
-        tm.tm_year = *year - 1900;
-        tm.tm_mon = *month - 1;
-        tm.tm_mday = *day;
-        tm.tm_hour = *hour;
-        tm.tm_min = *minute;
-        tm.tm_sec = *second;
-        secs = static_cast<int64_t>(timegm(&tm));
-        std::memcpy(cached_prefix, t.data(), 19);
-        cached_secs = secs;
-    }
-    return (secs - offset) * 1'000'000'000 + frac;
-}
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "log_driver.h"
+#include "drivers/log_driver.h"
 
 namespace ringlog {
 
@@ -43,8 +43,5 @@ class JsonFileReader final : public LogReader {
 std::optional<std::string> parseJsonFileLine(std::string_view line, StoredRecord& record);
 // The same, into a new record. Exposed for tests.
 Result<StoredRecord> parseJsonFileLine(std::string_view line);
-// RFC 3339 with up to nanoseconds ("2026-11-23T21:48:32.844701444Z", offsets allowed) to ns since
-// the epoch.
-std::optional<int64_t> parseRfc3339(std::string_view text);
 
 }  // namespace ringlog

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "unique_fd.h"
+#include "service/base/unique_fd.h"
 
 namespace ringlog {
 

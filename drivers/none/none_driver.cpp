@@ -1,4 +1,4 @@
-#include "none_driver.h"
+#include "drivers/none/none_driver.h"
 
 namespace ringlog {
 

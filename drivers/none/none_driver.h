@@ -3,7 +3,7 @@
 
 #include <array>
 
-#include "log_driver.h"
+#include "drivers/log_driver.h"
 
 namespace ringlog {
 

@@ -1,4 +1,4 @@
-#include "attach_request.h"
+#include "service/ingest/attach_request.h"
 
 #include <gtest/gtest.h>
 

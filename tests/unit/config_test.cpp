@@ -1,8 +1,8 @@
-#include "config.h"
+#include "service/daemon/config.h"
 
 #include <gtest/gtest.h>
 
-#include "units.h"
+#include "service/base/units.h"
 
 namespace ringlog {
 namespace {

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "consumer_pool.h"
+#include "service/container/consumer_pool.h"
 
 namespace ringlog {
 namespace {

@@ -1,6 +1,6 @@
 // The consumer side of a container against a mocked driver: what happens to records on each
 // write result.
-#include "container.h"
+#include "service/container/container.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "log_driver.h"
+#include "drivers/log_driver.h"
+#include "drivers/registry.h"
 
 namespace ringlog {
 namespace {

@@ -1,4 +1,4 @@
-#include "framer.h"
+#include "service/ingest/framer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "journald/journald_driver.h"
+#include "drivers/journald/journald_driver.h"
 
 #include <gtest/gtest.h>
 

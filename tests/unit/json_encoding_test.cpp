@@ -1,4 +1,4 @@
-#include "json_file/json_encoding.h"
+#include "drivers/docker/json_encoding.h"
 
 #include <gtest/gtest.h>
 

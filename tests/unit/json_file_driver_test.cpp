@@ -1,4 +1,5 @@
-#include "json_file/json_file_driver.h"
+#include "drivers/json_file/json_file_driver.h"
+#include "drivers/registry.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "json_file/open_beneath.h"
-#include "task_queue.h"
+#include "drivers/json_file/open_beneath.h"
+#include "service/container/task_queue.h"
 
 namespace ringlog {
 namespace {

@@ -1,12 +1,14 @@
-#include "json_file/json_file_reader.h"
+#include "drivers/json_file/json_file_reader.h"
+#include "drivers/registry.h"
+#include "service/base/units.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "json_file/json_file_driver.h"
-#include "task_queue.h"
+#include "drivers/json_file/json_file_driver.h"
+#include "service/container/task_queue.h"
 
 namespace ringlog {
 namespace {

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "ring_log.h"
+#include "service/ring/ring_log.h"
 
 namespace ringlog {
 namespace {

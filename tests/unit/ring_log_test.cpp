@@ -1,4 +1,4 @@
-#include "ring_log.h"
+#include "service/ring/ring_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 #include <future>
 #include <memory>
 
-#include "task_queue.h"
+#include "service/container/task_queue.h"
 
 namespace ringlog {
 namespace {

@@ -1,0 +1,90 @@
+// BusApi: ringlogd on the system bus as org.ringlog.Log1 (dbus/org.ringlog.Log1.xml,
+// docs/dbus.md). It runs on the daemon's event loop: the loop watches fd() and calls process(),
+// so handlers see the daemon's state without locks. Every handler catches its own errors; the
+// caller gets a D-Bus error with a proper name, the daemon carries on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/base/error.h"
+#include "service/base/unique_fd.h"
+#include "service/container/container.h"
+#include "service/query/query.h"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace ringlog {
+
+// What the bus shows of a container, attached or exited.
+struct ContainerView {
+    ContainerInfo info;
+    AttachSettings settings;
+    bool attached = false;
+    uint64_t attached_at_us = 0;
+    uint64_t exited_at_us = 0;
+    uid_t owner_uid = 0;  // the uid that attached it
+    uint64_t lines_in = 0, bytes_in = 0, lines_dropped = 0, bytes_dropped = 0, lines_written = 0;
+    uint64_t lines_split = 0;
+};
+
+// What the daemon offers the bus.
+class BusBackend {
+  public:
+    virtual ~BusBackend() = default;
+    virtual std::vector<ContainerView> listContainers() = 0;
+    // By full id, then a unique id prefix, then a name (the newest container with it).
+    virtual std::optional<ContainerView> findContainer(std::string_view id_or_name) = 0;
+    // Starts streaming; returns the read end of the pipe.
+    virtual Result<UniqueFd> startQuery(const ContainerView& container,
+                                        const QueryOptions& options) = 0;
+    virtual std::optional<Error> detach(const std::string& id) = 0;
+};
+
+struct Caller {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+};
+
+// Root, the uid that attached the container, and members of its reader groups may read it.
+bool mayRead(const Caller& caller, const ContainerView& container);
+
+// The object path of a container: systemd's bus_path_encode of its id.
+std::string containerObjectPath(const std::string& id);
+
+class BusApi {
+  public:
+    // Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default) and owns the name.
+    static Result<std::unique_ptr<BusApi>> connect(BusBackend& backend);
+    ~BusApi();
+
+    int fd() const;
+    uint32_t epollEvents() const;
+    int timeoutMs() const;  // -1: none
+    void process();         // handles everything pending
+
+    void containerAttached(const std::string& id);
+    void containerExited(const std::string& id);
+    void containerForgotten(const std::string& id);
+    void countersChanged(const std::string& id);
+
+  private:
+    class Manager;
+    class ContainerObject;
+    BusApi(BusBackend& backend, std::unique_ptr<sdbus::IConnection> connection);
+
+    BusBackend& backend_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<Manager> manager_;
+    std::map<std::string, std::unique_ptr<ContainerObject>> objects_;
+};
+
+}  // namespace ringlog

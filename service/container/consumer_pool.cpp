@@ -1,0 +1,95 @@
+#include "service/container/consumer_pool.h"
+
+namespace ringlog {
+
+ConsumerPool::ConsumerPool(size_t threads, Callbacks callbacks) : callbacks_(std::move(callbacks)) {
+    for (size_t i = 0; i < threads; ++i)
+        threads_.emplace_back([this] { run(); });
+}
+
+ConsumerPool::~ConsumerPool() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+        t.join();
+}
+
+void ConsumerPool::schedule(const std::shared_ptr<Container>& container) {
+    if (container->scheduled.exchange(true))
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        ready_.push_back(container);
+    }
+    cv_.notify_one();
+}
+
+void ConsumerPool::run() {
+    std::vector<RecordView> scratch;
+    std::vector<uint32_t> ends;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        auto now = Clock::now();
+        while (!timed_.empty() && timed_.top().at <= now) {
+            ready_.push_back(timed_.top().container);
+            timed_.pop();
+        }
+        if (ready_.empty()) {
+            if (stopping_)
+                return;
+            if (timed_.empty()) {
+                cv_.wait(lock);
+            } else {
+                // A copy: wait_until() reads its deadline again after waking, and meanwhile
+                // another thread may have pushed to timed_ and moved the top element (ASan saw
+                // the reference read after a reallocation freed it).
+                Clock::time_point until = timed_.top().at;
+                cv_.wait_until(lock, until);
+            }
+            continue;
+        }
+        auto container = std::move(ready_.front());
+        ready_.pop_front();
+        lock.unlock();
+
+        auto outcome = container->consume(scratch, ends, Clock::now());
+        if (outcome.wake_producer && callbacks_.producer_may_resume)
+            callbacks_.producer_may_resume(container);
+        if (outcome.wake_followers && callbacks_.followers_have_data)
+            callbacks_.followers_have_data(container);
+        bool requeue = false;
+        switch (outcome.kind) {
+            case Container::ConsumeOutcome::kMore:
+                requeue = true;
+                break;
+            case Container::ConsumeOutcome::kRetryLater: {
+                std::lock_guard relock(mutex_);
+                timed_.push({outcome.retry_at, container});
+                break;
+            }
+            case Container::ConsumeOutcome::kDrained:
+                if (!container->finished.exchange(true)) {
+                    container->finish();
+                    if (callbacks_.drained)
+                        callbacks_.drained(container);
+                }
+                container->scheduled.store(false);
+                break;
+            case Container::ConsumeOutcome::kIdle:
+                // Unqueue, then look again: a push that saw `scheduled` still set relies on this.
+                container->scheduled.store(false);
+                if (container->hasWork() && !container->finished.load() &&
+                    !container->scheduled.exchange(true))
+                    requeue = true;
+                break;
+        }
+        lock.lock();
+        if (requeue)
+            ready_.push_back(std::move(container));
+    }
+}
+
+}  // namespace ringlog

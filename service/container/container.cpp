@@ -1,0 +1,362 @@
+#include "service/container/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include <cerrno>
+
+namespace ringlog {
+
+namespace {
+
+constexpr int kBatchesPerTurn = 16;  // then yield to other containers
+constexpr std::chrono::milliseconds kFirstBackoff{50};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+int64_t realtimeNs() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Container::Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
+                     std::unique_ptr<LogDriver> driver, uint64_t first_sequence)
+    : info_(std::move(info)),
+      settings_(std::move(settings)),
+      ring_(std::move(ring)),
+      driver_(std::move(driver)),
+      // An adopted ring continues the sequence and the clock of the process that filled it.
+      next_sequence_(std::max(first_sequence, ring_->producerState().last_sequence + 1)),
+      last_time_ns_(ring_->producerState().last_time_ns) {}
+
+Container::~Container() = default;
+
+Container::Input::Input(Container& c, Stream s, UniqueFd f, uint32_t max_line)
+    : fd(std::move(f)), framer(c, s, max_line), peek(isPipe(fd.get())) {
+    if (peek)
+        capacity = static_cast<size_t>(std::max(::fcntl(fd.get(), F_GETPIPE_SZ), 4096));
+}
+
+void Container::addInput(Stream stream, UniqueFd fd) {
+    inputs_.push_back(std::make_unique<Input>(*this, stream, std::move(fd), settings_.max_line));
+    ProducerState p = ring_->producerState();
+    int s = stream == Stream::kStderr ? 1 : 0;
+    if (p.next_ordinal[s] != 0)
+        inputs_.back()->framer.resumeSplitLine(p.next_ordinal[s], p.partial_id[s]);
+}
+
+bool Container::push(Stream stream, std::string_view message, uint8_t flags,
+                     uint32_t partial_ordinal, uint64_t& partial_id) {
+    RecordHeader h{};
+    h.stream = static_cast<uint8_t>(stream);
+    h.flags = flags;
+    h.partial_ordinal = partial_ordinal;
+    h.sequence = next_sequence_;
+    h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
+    // The time the bytes were read, nudged to be later than the previous record's, so times
+    // order a container's records totally (queries use them as cursors).
+    h.time_ns = std::max(read_time_ns_, last_time_ns_ + 1);
+    if (ring_->push(h, message) == RingLog::PushResult::kFull)
+        return false;
+    partial_id = h.partial_id;
+    last_time_ns_ = h.time_ns;
+    ++next_sequence_;
+    ring_bytes_pushed_ += RingLog::recordSpace(message.size());
+    // Single writer: a plain store, not a locked read-modify-write, on this per-line path.
+    auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    };
+    bump(counters_.lines_in, 1);
+    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
+    return true;
+}
+
+// How much of a pipe to peek at once: about what the ring takes now. Bytes peeked beyond that stay
+// in the pipe and are copied again after the next wake-up, which with many busy containers, whose
+// rings fill at every turn, is most turns. Never less than one longest line (or the whole buffer),
+// so that a peek without a line end in it means what pumpPipe takes it to mean: a line longer
+// than one peek can hold.
+size_t Container::peekSize(size_t buffer_size) const {
+    uint64_t room = ring_->producerRoom();
+    if (room >= buffer_size)
+        return buffer_size;
+    uint64_t input = counters_.bytes_in.load(std::memory_order_relaxed);
+    if (ring_bytes_pushed_ > 0 && input > 0)
+        room = room * input / ring_bytes_pushed_;  // the records' headers take ring bytes too
+    size_t floor = std::min(buffer_size, size_t{settings_.max_line} + 1);
+    return std::clamp<size_t>(room, floor, buffer_size);
+}
+
+// What to do with an incomplete line that ends what a peek saw. The rule (docs/behaviour.md): a
+// line is cut only at max-line (the framer did that already), at its writers' end of file, or at
+// a stop whose pipes will not outlive ringlogd. Never because of how its bytes happened to
+// arrive: a short peek, a full ring, a writer blocked in the middle of the line; those wait in
+// the pipe for the rest. The one exception is a pipe too small to hold max-line bytes: it can
+// fill with the line, and waiting would deadlock the writer and ringlogd.
+Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, size_t used) {
+    bool budget_ends = in.budget >= 0 && n == in.budget;
+    if (budget_ends)
+        return in.keep_tail_at_stop ? TailAction::kStopHere : TailAction::kCutToContinue;
+    if (static_cast<size_t>(n) == want)
+        return used > 0 ? TailAction::kReadMore : TailAction::kCutToContinue;  // see peekSize()
+    // A short peek: the pipe held no more than that when it was peeked (the scratch pipe has as
+    // many slots as any input; see PipePeek). Look again if more came since.
+    auto more_in_pipe = [&] {
+        int available = 0;
+        return ::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n;
+    };
+    bool more = more_in_pipe();
+    bool writers_gone = false;
+    if (!more) {
+        // The writers' end, then the count again: a last write just before it is not missed.
+        struct pollfd p {
+            in.fd.get(), POLLIN, 0
+        };
+        writers_gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+        more = writers_gone && more_in_pipe();
+    }
+    if (more) {
+        if (used > 0)
+            return TailAction::kReadMore;
+        // Nothing complete yet: peek again from the line's start. If the peek cannot grow (tee
+        // stopped at the scratch pipe's slots: pipe buffers of a few bytes each), the line cannot
+        // be seen whole; cut it rather than spin (never seen with pipe_write's merging).
+        if (static_cast<size_t>(n) != in.stalled_peek) {
+            in.stalled_peek = static_cast<size_t>(n);
+            return TailAction::kReadMore;
+        }
+        return TailAction::kCutToContinue;
+    }
+    in.stalled_peek = 0;
+    if (writers_gone)
+        return TailAction::kCutFinal;
+    if (used == 0 && static_cast<size_t>(n) >= in.capacity)
+        return TailAction::kCutToContinue;  // the pipe is full of it: a pipe below max-line
+    return TailAction::kWait;
+}
+
+Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buffer,
+                                          size_t buffer_size, int max_reads) {
+    for (int i = 0; i < max_reads && !in.eof; ++i) {
+        size_t want = peekSize(buffer_size);
+        if (in.budget >= 0)
+            want = std::min<size_t>(want, static_cast<size_t>(in.budget));
+        ssize_t n = want == 0 ? 0 : peeker.peek(in.fd.get(), buffer, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return PumpResult::kDrained;
+        if (n <= 0) {
+            if (n < 0)
+                spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
+                             streamName(in.framer.stream()), errnoText(errno));
+            in.eof = true;  // end of file, budget spent, or a read error
+            break;
+        }
+        read_time_ns_ = realtimeNs();
+        std::string_view data(buffer, static_cast<size_t>(n));
+        bool refused = false;
+        size_t used = in.framer.frameComplete(data, refused);
+        TailAction tail = TailAction::kReadMore;
+        if (!refused && used < data.size()) {
+            tail = decideTail(in, n, want, used);
+            if (tail == TailAction::kCutFinal || tail == TailAction::kCutToContinue) {
+                if (in.framer.pushIncomplete(data.substr(used), tail == TailAction::kCutFinal))
+                    used = data.size();
+                else
+                    refused = true;
+            }
+        }
+        if (used > 0)
+            in.stalled_peek = 0;
+        if (used > 0 && !peeker.discard(in.fd.get(), used)) {
+            spdlog::warn("container {}: taking bytes out of its {}: {}; closing it",
+                         info_.shortId(), streamName(in.framer.stream()), errnoText(errno));
+            in.eof = true;
+            break;
+        }
+        if (in.budget >= 0)
+            in.budget -= static_cast<int64_t>(used);
+        if (refused)
+            return PumpResult::kBlocked;
+        if (tail == TailAction::kStopHere)
+            in.budget = 0;  // the rest of the line stays in the pipe for the next instance
+        if (tail == TailAction::kWait)
+            return PumpResult::kWaitLineEnd;
+    }
+    if (in.budget == 0)
+        in.eof = true;  // no event may come for an empty pipe: done now
+    return in.eof ? PumpResult::kDrained : PumpResult::kMore;
+}
+
+void Container::countLinesSplit(Input& in) {
+    if (uint64_t n = in.framer.takeLinesSplit())
+        counters_.lines_split.store(counters_.lines_split.load(std::memory_order_relaxed) + n,
+                                    std::memory_order_relaxed);
+}
+
+Container::PumpResult Container::pump(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
+                                      int max_reads) {
+    PumpResult result = in.peek ? pumpPipe(in, peeker, buffer, buffer_size, max_reads)
+                                : pumpStream(in, buffer, buffer_size, max_reads);
+    countLinesSplit(in);
+    return result;
+}
+
+// Streams that cannot be peeked (ttys, sockets): read() into the framer, which keeps an
+// incomplete line itself.
+Container::PumpResult Container::pumpStream(Input& in, char* buffer, size_t buffer_size,
+                                            int max_reads) {
+    if (in.framer.hasBacklog() && !in.framer.feed({}))
+        return PumpResult::kBlocked;
+    for (int i = 0; i < max_reads && !in.eof; ++i) {
+        size_t want = buffer_size;
+        if (in.budget >= 0)
+            want = std::min<size_t>(want, static_cast<size_t>(in.budget));
+        ssize_t n = want == 0 ? 0 : ::read(in.fd.get(), buffer, want);
+        if (n > 0) {
+            read_time_ns_ = realtimeNs();
+            if (in.budget >= 0)
+                in.budget -= n;
+            if (!in.framer.feed({buffer, static_cast<size_t>(n)}))
+                return PumpResult::kBlocked;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return PumpResult::kDrained;
+        if (n < 0)
+            spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
+                         streamName(in.framer.stream()), errnoText(errno));
+        in.eof = true;  // end of file, budget spent, or a read error
+    }
+    if (in.budget == 0)
+        in.eof = true;  // no event may come for an empty fd: done now
+    if (in.eof) {
+        if (!in.framer.flush())
+            return PumpResult::kBlocked;
+        return PumpResult::kDrained;
+    }
+    return PumpResult::kMore;
+}
+
+bool Container::pushBacklog() {
+    for (auto& in : inputs_) {
+        bool pushed =
+            (!in->framer.hasBacklog() || in->framer.feed({})) && (!in->eof || in->framer.flush());
+        countLinesSplit(*in);
+        if (!pushed)
+            return false;
+    }
+    return true;
+}
+
+bool Container::inputFinished() const {
+    for (const auto& in : inputs_)
+        if (!in->eof || in->framer.hasBacklog())
+            return false;
+    return true;
+}
+
+bool Container::rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at) {
+    if (settings_.max_write_rate == 0)
+        return true;
+    // A token bucket that may go into debt: a batch is allowed while the bucket is not in debt,
+    // so batches larger than a tenth of a second's worth still pass, and the average holds.
+    double rate = static_cast<double>(settings_.max_write_rate);
+    double elapsed = std::chrono::duration<double>(now - rate_updated_).count();
+    if (rate_updated_ == Clock::time_point{})
+        elapsed = 0.1;
+    rate_updated_ = now;
+    rate_tokens_ = std::min(rate_tokens_ + elapsed * rate, rate / 10);
+    if (rate_tokens_ < 0) {
+        retry_at =
+            now + std::chrono::microseconds(static_cast<int64_t>(-rate_tokens_ / rate * 1e6) + 1);
+        return false;
+    }
+    rate_tokens_ -= static_cast<double>(bytes);
+    return true;
+}
+
+Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
+                                             std::vector<uint32_t>& ends, Clock::time_point now) {
+    ConsumeOutcome out;
+    if (waitingForPredecessor())
+        return out;  // the daemon schedules us when it has drained
+    for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
+        RingLog::Batch batch;
+        if (!ring_->take(batch))
+            break;
+        scratch.clear();
+        ends.clear();
+        uint64_t payload = 0;
+        for (uint32_t off = batch.begin; off < batch.end;) {
+            RecordView v;
+            off = RingLog::decode(batch.data, off, v);
+            scratch.push_back(v);
+            ends.push_back(off);
+            payload += v.message.size() + 1;
+        }
+        if (!rateAllows(payload, now, out.retry_at)) {
+            ring_->release(batch, batch.begin, 0);
+            out.kind = ConsumeOutcome::kRetryLater;
+            return out;
+        }
+        WriteResult r = driver_->write(scratch, batch.dropped_before);
+        size_t retire = r.records_done;
+        if (r.status == WriteStatus::kFatal)
+            retire = scratch.size();
+        // Followers get copies of what is persisted; the views point into the ring, so before
+        // the cells are released to the producer.
+        if (live_feed_->publish(std::span<const RecordView>(scratch).first(r.records_done)))
+            out.wake_followers = true;
+        uint32_t upto = retire == 0 ? batch.begin : ends[retire - 1];
+        out.wake_producer |= ring_->release(batch, upto, retire);
+        counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
+        if (r.status == WriteStatus::kFatal)
+            counters_.lines_failed.fetch_add(retire - r.records_done);
+        if (r.status == WriteStatus::kOk) {
+            backoff_ = std::chrono::milliseconds(0);
+            continue;
+        }
+        if (r.status == WriteStatus::kRetry && r.busy_retry_ms > 0) {
+            out.kind = ConsumeOutcome::kRetryLater;
+            out.retry_at = now + std::chrono::milliseconds(r.busy_retry_ms);
+            return out;
+        }
+        if (auto suppressed = error_log_.allow(now)) {
+            spdlog::error(
+                "container {}: {}{}{}", info_.shortId(), r.error,
+                r.status == WriteStatus::kRetry ? " (will retry)" : " (records dropped)",
+                *suppressed ? fmt::format(", {} similar errors suppressed", *suppressed) : "");
+        }
+        if (r.status == WriteStatus::kRetry) {
+            backoff_ = std::min(kMaxBackoff, backoff_.count() == 0 ? kFirstBackoff : backoff_ * 2);
+            out.kind = ConsumeOutcome::kRetryLater;
+            out.retry_at = now + backoff_;
+            return out;
+        }
+    }
+    // Read the closed flag first: once it is set, every record has been pushed.
+    bool closed = input_closed_.load();
+    if (!ring_->empty()) {
+        out.kind = ConsumeOutcome::kMore;
+    } else if (closed) {
+        out.kind = ConsumeOutcome::kDrained;
+    }
+    return out;
+}
+
+void Container::finish() {
+    driver_->close();
+    live_feed_->close();
+    state_.store(ContainerState::kExited);
+}
+
+}  // namespace ringlog

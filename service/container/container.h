@@ -1,0 +1,175 @@
+// Container: one attached container: its input streams (reader side), its ring log, and its
+// driver (consumer side). The reader thread owns the streams and produces into the ring; one
+// consumer thread at a time persists from it, as the seed's producer/consumer pair.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "drivers/log_driver.h"
+#include "service/base/log_limiter.h"
+#include "service/base/unique_fd.h"
+#include "service/container/live_feed.h"
+#include "service/ingest/framer.h"
+#include "service/ingest/pipe_peek.h"
+#include "service/ring/ring_log.h"
+
+namespace ringlog {
+
+// Attach-time settings that are the daemon's business, not the driver's.
+struct AttachSettings {
+    OverflowPolicy policy = OverflowPolicy::kBlock;
+    uint64_t max_buffer_size = 1 << 20;
+    uint32_t max_line = 16 * 1024;
+    uint64_t max_write_rate = 0;     // payload bytes per second persisted, 0: unlimited
+    std::vector<gid_t> reader_gids;  // groups whose members may read the logs (reader-groups)
+    std::string driver;
+    OptionMap driver_options;
+};
+
+// Each counter has one writer (lines_in, bytes_in: the reader; the others: the consumer holding
+// the container) and is read from other threads.
+struct ContainerCounters {
+    std::atomic<uint64_t> lines_in{0};
+    std::atomic<uint64_t> bytes_in{0};
+    std::atomic<uint64_t> lines_written{0};
+    std::atomic<uint64_t> lines_failed{0};  // refused for good by the driver (kFatal)
+    std::atomic<uint64_t> lines_split{0};   // lines cut at max-line (the reader)
+};
+
+enum class ContainerState { kAttached, kExited };
+
+class Container final : public RecordSink {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
+              std::unique_ptr<LogDriver> driver, uint64_t first_sequence);
+    ~Container() override;
+
+    const ContainerInfo& info() const { return info_; }
+    const AttachSettings& settings() const { return settings_; }
+    const ContainerCounters& counters() const { return counters_; }
+    RingStats ringStats() const { return ring_->stats(); }
+    uint64_t nextSequence() const { return next_sequence_; }
+    const std::shared_ptr<LiveFeed>& liveFeed() const { return live_feed_; }
+    ContainerState state() const { return state_.load(); }
+
+    // ---- Reader side: the event-loop thread only. ----
+    struct Input {
+        Input(Container& c, Stream s, UniqueFd f, uint32_t max_line);
+        UniqueFd fd;
+        Framer framer;
+        bool peek;            // a pipe, read with PipePeek; other fds (ttys, sockets) with read()
+        size_t capacity = 0;  // of the pipe
+        bool eof = false;
+        // The event loop's business: how it watches the fd. Level-triggered while there is more
+        // to read than one turn takes; edge-triggered while only an incomplete line is left;
+        // parked (edge-triggered, not for input) while the ring is full.
+        enum class WatchMode { kLevel, kEdge, kParked } watch_mode = WatchMode::kLevel;
+        int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
+        // At a stop whose pipes outlive ringlogd (a restart under systemd's fd store), an
+        // incomplete line at the end of the budget stays in the pipe: the next instance reads it
+        // whole. Otherwise it is pushed as a part that nothing may continue.
+        bool keep_tail_at_stop = false;
+        size_t stalled_peek = 0;  // a peek's size that saw no line end while the pipe had more
+    };
+    void addInput(Stream stream, UniqueFd fd);
+    std::vector<std::unique_ptr<Input>>& inputs() { return inputs_; }
+
+    // kWaitLineEnd: the pipe holds only an incomplete line; only new bytes can change that.
+    enum class PumpResult { kDrained, kBlocked, kMore, kWaitLineEnd };
+    // Reads up to `max_reads` times from the input and frames what it gets into the ring. Sets the
+    // input's eof at end of file or when its budget is spent; the caller then unwatches and
+    // closes the fd.
+    PumpResult pump(Input& input, PipePeek& peeker, char* buffer, size_t buffer_size,
+                    int max_reads);
+    // Pushes what a full ring refused earlier (and the final partial lines of closed inputs).
+    // Returns false while the ring is still full.
+    bool pushBacklog();
+    bool blocked() const { return blocked_; }
+    void setBlocked(bool b) { blocked_ = b; }
+    // True once every input is closed and everything read is in the ring.
+    bool inputFinished() const;
+    // Marks that nothing more will be pushed; the consumer finalizes once the ring is empty.
+    void closeInput() { input_closed_.store(true); }
+    // A restarted container attached while its previous run was still draining: its records are
+    // persisted only once the predecessor's are, so the log stays in order.
+    void follow(std::shared_ptr<Container> predecessor) { predecessor_ = std::move(predecessor); }
+
+    // RecordSink, called by the framers.
+    bool push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
+              uint64_t& partial_id) override;
+
+    // ---- Consumer side: one consumer thread at a time. ----
+    struct ConsumeOutcome {
+        enum Kind { kIdle, kMore, kRetryLater, kDrained } kind = kIdle;
+        Clock::time_point retry_at{};
+        bool wake_producer = false;
+        bool wake_followers = false;
+    };
+    ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
+                           Clock::time_point now);
+    // Closes the driver and marks the container exited. Called once, after kDrained.
+    void finish();
+    bool hasWork() const {
+        return !waitingForPredecessor() && (!ring_->empty() || input_closed_.load());
+    }
+
+    // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
+    std::atomic<bool> scheduled{false};
+    std::atomic<bool> finished{false};
+
+  private:
+    PumpResult pumpPipe(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
+                        int max_reads);
+    PumpResult pumpStream(Input& in, char* buffer, size_t buffer_size, int max_reads);
+    // What becomes of an incomplete line that ends a peek (docs/behaviour.md, "Framing").
+    enum class TailAction {
+        kReadMore,       // more bytes are in the pipe: peek again from the line's start
+        kWait,           // the line's writer will complete it: wait in the pipe, edge-triggered
+        kCutFinal,       // its writers are gone: the last part of the stream
+        kCutToContinue,  // push it as a part that later bytes continue
+        kStopHere,       // stopping: leave it in the pipe for the next instance
+    };
+    TailAction decideTail(Input& in, ssize_t n, size_t want, size_t used);
+    void countLinesSplit(Input& in);
+    size_t peekSize(size_t buffer_size) const;
+    bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
+    bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
+
+    const ContainerInfo info_;
+    const AttachSettings settings_;
+    std::unique_ptr<RingLog> ring_;
+    std::unique_ptr<LogDriver> driver_;
+    ContainerCounters counters_;
+    std::shared_ptr<LiveFeed> live_feed_ = std::make_shared<LiveFeed>();
+    std::atomic<ContainerState> state_{ContainerState::kAttached};
+
+    // reader side
+    std::vector<std::unique_ptr<Input>> inputs_;
+    uint64_t next_sequence_;
+    // Record times are strictly increasing (a record's time is its cursor): each record gets the
+    // clock reading of the read that brought it, nudged past the previous record's.
+    int64_t last_time_ns_ = 0;
+    int64_t read_time_ns_ = 0;
+    uint64_t ring_bytes_pushed_ = 0;  // with bytes_in: the ring bytes an input byte takes
+    bool blocked_ = false;
+
+    // consumer side
+    std::shared_ptr<Container> predecessor_;  // set before the first schedule, then read-only
+    std::atomic<bool> input_closed_{false};
+    std::chrono::milliseconds backoff_{0};
+    double rate_tokens_ = 0;
+    Clock::time_point rate_updated_{};
+    LogLimiter error_log_;
+};
+
+}  // namespace ringlog

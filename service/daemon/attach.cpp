@@ -1,0 +1,411 @@
+// Attaching containers: engines' connections and requests, the plan checked against the
+// drivers and settings, and containers taken back from systemd's fd store after a restart.
+#include "service/daemon/daemon_internal.h"
+
+namespace ringlog {
+
+void Daemon::acceptConnections() {
+    for (;;) {
+        UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                spdlog::warn("accept: {}", errnoText(errno));
+            return;
+        }
+        if (connections_.size() >= kMaxPendingConnections) {
+            std::string reply =
+                encodeReply(RINGLOG_STATUS_LIMIT, "too many engines connecting at once; try again");
+            (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            continue;
+        }
+        auto conn = std::make_unique<Connection>();
+        socklen_t len = sizeof(conn->cred);
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &conn->cred, &len);
+        std::vector<gid_t> groups(64);
+        socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0 &&
+            errno == ERANGE) {
+            groups.resize(glen / sizeof(gid_t));
+            ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen);
+        }
+        groups.resize(glen / sizeof(gid_t));
+        conn->groups = std::move(groups);
+        conn->fd = std::move(fd);
+        conn->deadline = std::chrono::steady_clock::now() + kConnectionTimeout;
+        conn->watch.connection = conn.get();
+        watch(conn->fd.get(), &conn->watch, EPOLLIN);
+        connections_.emplace(conn.get(), std::move(conn));
+    }
+}
+
+void Daemon::closeConnection(Connection* conn) {
+    unwatch(conn->fd.get());
+    connections_.erase(conn);
+}
+
+bool Daemon::peerMayAttach(const Connection& conn) const {
+    if (conn.cred.uid == 0)
+        return true;
+    if (!allowed_gid_)
+        return false;
+    if (conn.cred.gid == *allowed_gid_)
+        return true;
+    return std::find(conn.groups.begin(), conn.groups.end(), *allowed_gid_) != conn.groups.end();
+}
+
+void Daemon::onConnection(Connection* conn) {
+    std::vector<char> buf(RINGLOG_MAX_REQUEST_BYTES + 1);
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxControlFds)];
+    struct iovec iov {
+        buf.data(), buf.size()
+    };
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(conn->fd.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+
+    // Own every fd that arrived before looking at anything else.
+    std::vector<UniqueFd> fds;
+    bool foreign_control = false;
+    for (auto* c = CMSG_FIRSTHDR(&msg); n >= 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; ++i) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                fds.emplace_back(fd);
+            }
+        } else {
+            foreign_control = true;
+        }
+    }
+    if (n <= 0) {  // the engine hung up without a request
+        closeConnection(conn);
+        return;
+    }
+
+    Result<std::string> outcome = Error{RINGLOG_STATUS_BAD_REQUEST, ""};
+    if (!peerMayAttach(*conn)) {
+        outcome = Error{RINGLOG_STATUS_PERMISSION_DENIED,
+                        "permission denied: uid " + std::to_string(conn->cred.uid) +
+                            " is neither root nor in group " + settings_.allowed_group};
+    } else if (msg.msg_flags & MSG_TRUNC) {
+        outcome =
+            Error{RINGLOG_STATUS_BAD_REQUEST,
+                  "request is larger than " + std::to_string(RINGLOG_MAX_REQUEST_BYTES) + " bytes"};
+    } else if (msg.msg_flags & MSG_CTRUNC) {
+        outcome = Error{RINGLOG_STATUS_BAD_FDS,
+                        "control message truncated: send 1 or 2 file descriptors"};
+    } else if (foreign_control) {
+        outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
+                        "unexpected control message (only SCM_RIGHTS is accepted)"};
+    } else {
+        // Whatever a request contains, it costs at most its own refusal.
+        try {
+            outcome = attach(*conn, std::string_view(buf.data(), static_cast<size_t>(n)), fds);
+        } catch (const std::exception& e) {
+            outcome = Error{RINGLOG_STATUS_INTERNAL, std::string("internal error: ") + e.what()};
+        }
+    }
+
+    std::string reply = outcome ? encodeReply(RINGLOG_STATUS_OK, *outcome)
+                                : encodeReply(outcome.error().status, outcome.error().message);
+    if (::send(conn->fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        spdlog::debug("reply to pid {}: {}", conn->cred.pid, errnoText(errno));
+    if (!outcome) {
+        // A misbehaving client must not flood our log: first refusals in full, then a count.
+        if (auto suppressed = refusal_log_.allow()) {
+            spdlog::warn("refused attach from pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
+                         outcome.error().message,
+                         *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
+        }
+    }
+    closeConnection(conn);
+}
+
+// True when nothing can write to the container any more (every input at EOF, or hung up with
+// only buffered data left): a new attach with its id is a restart, not a duplicate.
+bool Daemon::writersGone(Container& c) {
+    for (auto& in : c.inputs()) {
+        if (in->eof)
+            continue;
+        struct pollfd p {
+            in->fd.get(), POLLIN, 0
+        };
+        if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLHUP))
+            return false;
+    }
+    return true;
+}
+
+Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
+                                   std::vector<UniqueFd>& fds) {
+    auto decoded = decodeAttachRequest(datagram);
+    if (!decoded)
+        return decoded.error();
+    AttachRequest& req = *decoded;
+    if (fds.empty() || fds.size() > RINGLOG_MAX_FDS)
+        return Error{RINGLOG_STATUS_BAD_FDS,
+                     "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
+                         std::to_string(fds.size())};
+    const std::string& id = req.info.id;
+    for (size_t i = 0; i < fds.size(); ++i) {
+        const char* which = i == 0 ? (fds.size() == 1 ? "stdout/stderr" : "stdout") : "stderr";
+        struct stat st;
+        if (::fstat(fds[i].get(), &st) != 0)
+            return Error{RINGLOG_STATUS_BAD_FDS, std::string("cannot stat the ") + which + " fd"};
+        bool ok = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+                  (S_ISCHR(st.st_mode) && ::isatty(fds[i].get()));
+        if (!ok)
+            return Error{RINGLOG_STATUS_BAD_FDS,
+                         std::string("the ") + which + " fd is not a pipe, FIFO, pty or socket"};
+        int fl = ::fcntl(fds[i].get(), F_GETFL);
+        if ((fl & O_ACCMODE) == O_WRONLY)
+            return Error{RINGLOG_STATUS_BAD_FDS,
+                         std::string("the ") + which + " fd is write-only: pass the read end"};
+    }
+    if (shutting_down_)
+        return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
+    if (auto it = attached_.find(id); it != attached_.end() && !writersGone(*it->second->container))
+        return Error{RINGLOG_STATUS_BUSY,
+                     "container " + id + " is attached already and its output is still open"};
+    if (attached_.size() >= settings_.max_containers)
+        return Error{RINGLOG_STATUS_LIMIT, "the limit of " +
+                                               std::to_string(settings_.max_containers) +
+                                               " attached containers (max-containers) is reached"};
+
+    auto plan = planAttach(req, settings_.max_line);
+    if (!plan)
+        return plan.error();
+    CarriedContainer carried;
+    carried.serial = next_serial_++;
+    carried.request = datagram;
+    carried.owner_uid = conn.cred.uid;
+    carried.owner_pid = conn.cred.pid;
+    carried.attached_at_us = realtimeUs();
+    carried.driver = std::string(plan->driver->name);
+    carried.mode = plan->mode_name;
+    carried.max_line = plan->settings.max_line;
+
+    auto geometry = RingGeometry::forLimits(plan->settings.max_buffer_size, carried.max_line);
+    if (!geometry)
+        return geometry.error();
+    auto log_driver = plan->driver->create(req.info, plan->settings.driver_options, driver_env_);
+    if (!log_driver)
+        return log_driver.error();
+    carried.driver_state = (*log_driver)->resumeState();
+    auto ring = RingLog::create(req.info.shortId(), *geometry, plan->settings.policy,
+                                encodeCarried(carried));
+    if (!ring)
+        return ring.error();
+    (*ring)->shareBudget(&ring_budget_);
+
+    for (auto& fd : fds) {
+        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+        // Room for what the container writes while ringlogd restarts. Best effort: the kernel
+        // caps it (fs.pipe-max-size, and the pipe owner's fs.pipe-user-pages-soft).
+        if (settings_.pipe_size > 0 && isPipe(fd.get()) &&
+            ::fcntl(fd.get(), F_GETPIPE_SZ) < static_cast<int>(settings_.pipe_size) &&
+            ::fcntl(fd.get(), F_SETPIPE_SZ, static_cast<int>(settings_.pipe_size)) < 0) {
+            std::string why = errnoText(errno);
+            spdlog::debug("container {}: pipe size stays {}: {}", req.info.shortId(),
+                          ::fcntl(fd.get(), F_GETPIPE_SZ), why);
+        }
+    }
+    Attached& a =
+        install(carried, req.info, *plan, std::move(*ring), std::move(*log_driver), std::move(fds));
+    std::string summary = fmt::format(
+        "attached {} (driver {}, {}, ring {})", req.info.shortId(), carried.driver, carried.mode,
+        describeSize(static_cast<int64_t>(a.container->settings().max_buffer_size)));
+    spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
+                 conn.cred.uid, summary);
+    return summary;
+}
+
+Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_line) {
+    AttachPlan plan;
+    std::string driver_name = req.driver.empty() ? settings_.default_driver : req.driver;
+    plan.driver = findDriver(driver_name);
+    if (plan.driver == nullptr) {
+        std::string names;
+        for (const auto& d : allDrivers())
+            names += (names.empty() ? "" : ", ") + std::string(d.name);
+        return invalid("unknown log driver \"" + driver_name + "\" (available: " + names + ")");
+    }
+    auto options = validateOptions(*plan.driver, kCommonOptions, req.log_opts);
+    if (!options)
+        return options.error();
+
+    AttachSettings& as = plan.settings;
+    as.driver = driver_name;
+    as.max_line = max_line;
+    auto common = [&](const char* key,
+                      const std::optional<std::string>& field) -> Result<std::string> {
+        auto it = options->find(key);
+        std::optional<std::string> opt;
+        if (it != options->end()) {
+            opt = it->second;
+            options->erase(it);
+        }
+        if (field && opt && *field != *opt)
+            return invalid(std::string(key) + " is given both as a field (\"" + *field +
+                           "\") and as a log option (\"" + *opt + "\")");
+        return field ? *field : opt.value_or("");
+    };
+    auto mode = common("mode", req.mode);
+    if (!mode)
+        return mode.error();
+    plan.mode_name = mode->empty() ? settings_.default_mode : *mode;
+    if (plan.mode_name == "non-blocking")
+        as.policy = OverflowPolicy::kDropOldest;
+    else if (plan.mode_name == "blocking")
+        as.policy = OverflowPolicy::kBlock;
+    else
+        return invalid("mode \"" + plan.mode_name + "\" is not blocking or non-blocking");
+    auto mbs = common("max-buffer-size", req.max_buffer_size);
+    if (!mbs)
+        return mbs.error();
+    as.max_buffer_size = settings_.default_max_buffer_size;
+    if (!mbs->empty()) {
+        auto v = parseSize(*mbs);
+        if (!v || *v <= 0)
+            return invalid("max-buffer-size \"" + *mbs + "\" is not a size such as 1m");
+        as.max_buffer_size = static_cast<uint64_t>(*v);
+    }
+    auto rate = common("max-write-rate", std::nullopt);
+    if (!rate)
+        return rate.error();
+    if (!rate->empty())
+        as.max_write_rate = static_cast<uint64_t>(*parseSize(*rate));
+    auto readers = common("reader-groups", std::nullopt);
+    if (!readers)
+        return readers.error();
+    if (readers->empty()) {
+        if (allowed_gid_)
+            as.reader_gids.push_back(*allowed_gid_);
+    } else {
+        size_t start = 0;
+        while (start <= readers->size()) {
+            size_t end = std::min(readers->find(',', start), readers->size());
+            std::string name = readers->substr(start, end - start);
+            start = end + 1;
+            if (name.empty())
+                continue;
+            struct group* g = ::getgrnam(name.c_str());
+            if (g == nullptr)
+                return invalid("log option \"reader-groups\": no group \"" + name + "\"");
+            as.reader_gids.push_back(g->gr_gid);
+        }
+    }
+    as.driver_options = *options;
+    return plan;
+}
+
+Daemon::Attached& Daemon::install(const CarriedContainer& carried, const ContainerInfo& info,
+                                  const AttachPlan& plan, std::unique_ptr<RingLog> ring,
+                                  std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds) {
+    const std::string& id = info.id;
+    uint64_t first_sequence = 1;
+    std::shared_ptr<Container> predecessor;
+    if (auto it = attached_.find(id); it != attached_.end()) {
+        // Restarted while its previous run's last lines are being persisted: it waits for them.
+        predecessor = it->second->container;
+        first_sequence = predecessor->nextSequence();
+        draining_.push_back(std::move(it->second));
+        attached_.erase(it);
+    } else if (auto ex = exited_.find(id); ex != exited_.end()) {
+        // A restarted container continues its log. The entry stays (and is overwritten at the
+        // next exit), so exited_order_ holds each id once.
+        first_sequence = ex->second.next_sequence;
+    }
+    int ring_fd = ring->memfd();
+    auto container = std::make_shared<Container>(info, plan.settings, std::move(ring),
+                                                 std::move(driver), first_sequence);
+    if (predecessor)
+        container->follow(predecessor);
+    container->liveFeed()->retainUnfollowed(plan.driver->live_backlog);
+    auto a = std::make_unique<Attached>();
+    a->container = container;
+    a->serial = carried.serial;
+    a->attached_at_us = carried.attached_at_us;
+    a->owner_uid = carried.owner_uid;
+    fd_store_.keep(carried.serial, "ring", ring_fd);
+    const char* names[] = {"stdout", "stderr"};
+    Stream streams[] = {Stream::kStdout, Stream::kStderr};
+    for (size_t i = 0; i < fds.size(); ++i) {
+        if (!fds[i])
+            continue;
+        fd_store_.keep(carried.serial, names[i], fds[i].get());
+        container->addInput(streams[i], std::move(fds[i]));
+        auto& in = *container->inputs().back();
+        if (in.peek && !peeker_->fitPipe(in.capacity))
+            spdlog::warn(
+                "container {}: its {} pipe ({}) is larger than ringlogd may make its own; "
+                "lines longer than what one read sees may be cut early",
+                info.shortId(), names[i], describeSize(static_cast<int64_t>(in.capacity)));
+    }
+    for (auto& in : container->inputs())
+        a->watches.push_back(
+            std::make_unique<Watch>(Watch{Watch::kInput, nullptr, a.get(), in.get()}));
+    watchInputs(*a);
+    Attached& ref = *a;
+    attached_.emplace(id, std::move(a));
+    sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
+    if (bus_)
+        bus_->containerAttached(id);
+    // A container whose inputs were all closed before: persist its ring, then finish.
+    afterInput(ref);
+    return ref;
+}
+
+void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
+    auto forget = [&](const std::string& why) {
+        spdlog::error("stored container {}: {}; its stored fds are dropped", serial, why);
+        for (const char* what : {"ring", "stdout", "stderr"})
+            fd_store_.remove(serial, what);
+    };
+    if (!stored.ring)
+        return forget("no ring was stored with it");
+    auto ring = RingLog::adopt(std::move(stored.ring), OverflowPolicy::kBlock);
+    if (!ring)
+        return forget(ring.error().message);
+    auto carried = decodeCarried((*ring)->metadata());
+    if (!carried)
+        return forget(carried.error().message);
+    auto req = decodeAttachRequest(carried->request);
+    if (!req)
+        return forget("its attach request: " + req.error().message);
+    uint64_t buffered = (*ring)->stats().bytes_buffered;
+    // As decided at attach time, whatever the configuration says now.
+    req->driver = carried->driver;
+    req->mode = carried->mode;
+    auto plan = planAttach(*req, carried->max_line);
+    if (!plan)
+        return forget(plan.error().message + " (" + std::to_string(buffered) +
+                      " ring bytes not persisted)");
+    (*ring)->setOverflowPolicy(plan->settings.policy);
+    (*ring)->shareBudget(&ring_budget_);
+    auto driver = plan->driver->create(req->info, plan->settings.driver_options, driver_env_);
+    if (!driver)
+        return forget(driver.error().message + " (" + std::to_string(buffered) +
+                      " ring bytes not persisted)");
+    (*driver)->resume(carried->driver_state);
+    std::vector<UniqueFd> fds;
+    fds.push_back(std::move(stored.stdout_fd));
+    fds.push_back(std::move(stored.stderr_fd));
+    next_serial_ = std::max(next_serial_, serial + 1);
+    Attached& a =
+        install(*carried, req->info, *plan, std::move(*ring), std::move(*driver), std::move(fds));
+    spdlog::info(
+        "container {} name={}: taken back from the fd store ({} inputs, {} ring bytes to "
+        "persist first)",
+        req->info.id, req->info.name, a.container->inputs().size(), buffered);
+}
+
+}  // namespace ringlog

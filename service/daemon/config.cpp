@@ -1,0 +1,247 @@
+#include "service/daemon/config.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "service/base/units.h"
+
+namespace ringlog {
+
+const std::vector<SettingDoc> kSettingDocs = {
+    {"socket", RINGLOG_DEFAULT_SOCKET, "ingest socket to bind when not socket-activated"},
+    {"socket-mode", "0660", "permissions of a socket ringlogd binds itself"},
+    {"allowed-group", "ringlog", "group whose members may attach containers (root always may)"},
+    {"log-root", "/var/log/ringlogd", "json-file logs go to <log-root>/<id>/<id>-json.log"},
+    {"allowed-log-roots", "(log-root)",
+     "space-separated directories an explicit `path` log option may point into"},
+    {"default-driver", "json-file", "driver for attach requests that name none"},
+    {"default-mode", "blocking", "blocking or non-blocking, for requests that name none"},
+    {"default-max-buffer-size", "1m", "ring size for requests that name none"},
+    {"max-line", "16k", "longer lines are split into partial records (1k to 1m)"},
+    {"max-containers", "4096", "containers attached at once; more are refused"},
+    {"pipe-size", "1m",
+     "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
+     "while ringlogd restarts before it waits; 0 leaves pipes as they are"},
+    {"blocking-ring-budget", "64m",
+     "blocking-mode rings grow beyond two cells only while all of them together stay under "
+     "this (0: each up to its max-buffer-size)"},
+    {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
+    {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},
+    {"dbus", "auto",
+     "serve org.ringlog.Log1 on the system bus: yes, no, or auto (if the bus is there)"},
+};
+
+namespace {
+
+std::string trim(const std::string& s) {
+    size_t b = s.find_first_not_of(" \t\r");
+    if (b == std::string::npos)
+        return "";
+    size_t e = s.find_last_not_of(" \t\r");
+    return s.substr(b, e - b + 1);
+}
+
+std::optional<Error> badValue(const std::string& key, const std::string& value,
+                              const std::string& expected) {
+    return invalid("setting " + key + ": \"" + value + "\" is not " + expected);
+}
+
+std::optional<Error> readFile(const std::string& path, std::string& out) {
+    std::ifstream in(path);
+    if (!in)
+        return invalid("cannot read " + path + ": " + errnoText(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Error> applySetting(Settings& s, const std::string& key, const std::string& value) {
+    if (key == "socket") {
+        if (value.empty() || value.front() != '/')
+            return badValue(key, value, "an absolute path");
+        s.socket = value;
+    } else if (key == "socket-mode") {
+        char* end = nullptr;
+        unsigned long mode = std::strtoul(value.c_str(), &end, 8);
+        if (value.empty() || *end != '\0' || mode > 0777)
+            return badValue(key, value, "an octal mode such as 0660");
+        s.socket_mode = static_cast<uint32_t>(mode);
+    } else if (key == "allowed-group") {
+        s.allowed_group = value;
+    } else if (key == "log-root") {
+        if (value.empty() || value.front() != '/')
+            return badValue(key, value, "an absolute path");
+        s.log_root = value;
+    } else if (key == "allowed-log-roots") {
+        s.allowed_log_roots.clear();
+        std::istringstream in(value);
+        for (std::string root; in >> root;) {
+            if (root.front() != '/')
+                return badValue(key, root, "an absolute path");
+            s.allowed_log_roots.push_back(root);
+        }
+    } else if (key == "default-driver") {
+        s.default_driver = value;
+    } else if (key == "default-mode") {
+        if (value != "blocking" && value != "non-blocking")
+            return badValue(key, value, "blocking or non-blocking");
+        s.default_mode = value;
+    } else if (key == "default-max-buffer-size") {
+        auto v = parseSize(value);
+        if (!v || *v <= 0)
+            return badValue(key, value, "a size such as 1m");
+        s.default_max_buffer_size = static_cast<uint64_t>(*v);
+    } else if (key == "max-line") {
+        auto v = parseSize(value);
+        if (!v || *v < 1024 || *v > (1 << 20))
+            return badValue(key, value, "a size from 1k to 1m");
+        s.max_line = static_cast<uint32_t>(*v);
+    } else if (key == "max-containers") {
+        auto v = parseInteger(value);
+        if (!v || *v < 1 || *v > 1'000'000)
+            return badValue(key, value, "a number from 1 to 1000000");
+        s.max_containers = static_cast<uint32_t>(*v);
+    } else if (key == "pipe-size") {
+        auto v = parseSize(value);
+        if (!v || *v < 0 || *v > (1 << 30))
+            return badValue(key, value, "a size up to 1g, or 0");
+        s.pipe_size = static_cast<uint32_t>(*v);
+    } else if (key == "blocking-ring-budget") {
+        auto v = parseSize(value);
+        if (!v || *v < 0)
+            return badValue(key, value, "a size such as 64m, or 0");
+        s.blocking_ring_budget = static_cast<uint64_t>(*v);
+    } else if (key == "consumer-threads") {
+        auto v = parseInteger(value);
+        if (!v || *v < 1 || *v > 64)
+            return badValue(key, value, "a number from 1 to 64");
+        s.consumer_threads = static_cast<uint32_t>(*v);
+    } else if (key == "log-level") {
+        static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+        if (std::none_of(std::begin(kLevels), std::end(kLevels),
+                         [&](const char* l) { return value == l; }))
+            return badValue(key, value, "one of trace, debug, info, warn, error");
+        s.log_level = value;
+    } else if (key == "dbus") {
+        if (value != "auto" && value != "yes" && value != "no")
+            return badValue(key, value, "yes, no or auto");
+        s.dbus = value;
+    } else {
+        return invalid("unknown setting \"" + key + "\"");
+    }
+    return std::nullopt;
+}
+
+std::optional<Error> applyConfigText(Settings& s, const std::string& text,
+                                     const std::string& origin) {
+    std::istringstream in(text);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        std::string t = trim(line);
+        if (t.empty() || t[0] == '#' || t[0] == ';')
+            continue;
+        std::string where = origin + ":" + std::to_string(number) + ": ";
+        size_t eq = t.find('=');
+        if (eq == std::string::npos)
+            return invalid(where + "expected key = value, got \"" + t + "\"");
+        if (auto e = applySetting(s, trim(t.substr(0, eq)), trim(t.substr(eq + 1))))
+            return invalid(where + e->message);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+void printHelp() {
+    std::printf(
+        "Usage: ringlogd [--config FILE] [--KEY VALUE]...\n"
+        "Container log daemon: takes containers' output pipes over a unix socket, buffers each\n"
+        "container in a ring log and persists it through a log driver.\n\n"
+        "  --config FILE   configuration file (default /etc/ringlogd/ringlogd.conf; drop-ins in "
+        "FILE.d/)\n"
+        "  --help, --version\n\nSettings (also as KEY = VALUE lines in the configuration "
+        "files):\n");
+    for (const auto& d : kSettingDocs)
+        std::printf("  --%-24s %s (default %s)\n", d.key, d.description, d.default_value);
+}
+
+}  // namespace
+
+Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
+    exit_now = false;
+    Settings s;
+    std::vector<std::pair<std::string, std::string>> flags;
+    bool config_given = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            printHelp();
+            exit_now = true;
+            return s;
+        }
+        if (arg == "--version") {
+            std::printf("ringlogd %s\n", RINGLOG_VERSION);
+            exit_now = true;
+            return s;
+        }
+        if (arg.rfind("--", 0) != 0)
+            return invalid("unexpected argument \"" + arg + "\" (see --help)");
+        std::string key = arg.substr(2), value;
+        if (auto eq = key.find('='); eq != std::string::npos) {
+            value = key.substr(eq + 1);
+            key = key.substr(0, eq);
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return invalid("option --" + key + " needs a value");
+        }
+        if (key == "config") {
+            s.config_file = value;
+            config_given = true;
+        } else {
+            flags.emplace_back(key, value);
+        }
+    }
+
+    std::string text;
+    if (auto e = readFile(s.config_file, text)) {
+        if (config_given || errno != ENOENT)
+            return *e;  // the default file is optional
+    } else if (auto err = applyConfigText(s, text, s.config_file)) {
+        return *err;
+    }
+    std::string dropin_dir = s.config_file + ".d";
+    if (DIR* dir = ::opendir(dropin_dir.c_str())) {
+        std::vector<std::string> names;
+        while (auto* ent = ::readdir(dir)) {
+            std::string n = ent->d_name;
+            if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0)
+                names.push_back(n);
+        }
+        ::closedir(dir);
+        std::sort(names.begin(), names.end());
+        for (const auto& n : names) {
+            std::string path = dropin_dir + "/" + n;
+            if (auto e = readFile(path, text))
+                return *e;
+            if (auto e = applyConfigText(s, text, path))
+                return *e;
+        }
+    }
+    for (const auto& [key, value] : flags)
+        if (auto e = applySetting(s, key, value))
+            return invalid("--" + key + ": " + e->message);
+    if (s.allowed_log_roots.empty())
+        s.allowed_log_roots.push_back(s.log_root);
+    return s;
+}
+
+}  // namespace ringlog

@@ -1,0 +1,147 @@
+// Daemon: ringlogd's event loop. One thread watches, with one epoll set, the ingest socket, the
+// engines' connections, every container's input fds, signals, and wake-ups from the consumer
+// pool; it reads and frames input into the containers' rings (the producer side). The consumer
+// pool persists the rings through the drivers. Threads: this one, the consumer pool, and one
+// background thread, however many containers there are.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/base/log_limiter.h"
+#include "service/base/unique_fd.h"
+#include "service/bus/bus_api.h"
+#include "service/container/consumer_pool.h"
+#include "service/container/container.h"
+#include "service/container/task_queue.h"
+#include "service/daemon/config.h"
+#include "service/daemon/fd_store.h"
+#include "service/ingest/attach_request.h"
+
+namespace ringlog {
+
+class Daemon final : private BusBackend {
+  public:
+    explicit Daemon(Settings settings);
+    ~Daemon() override;
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Takes the ingest socket from systemd (socket activation) or binds settings.socket, and
+    // prepares the event loop. Signals SIGTERM/SIGINT must be blocked by the caller's thread.
+    std::optional<Error> start();
+    // Runs until SIGTERM/SIGINT and everything accepted is persisted. Returns the exit code.
+    int run();
+
+  private:
+    struct Watch;
+    struct Connection;
+    struct Attached;
+    struct Query;
+    struct Exited {
+        ContainerView view;  // as it was when it exited
+        uint64_t next_sequence = 1;
+    };
+    struct Event {
+        enum Kind { kResume, kDrained, kPublished } kind;
+        std::shared_ptr<Container> container;
+    };
+
+    // What an attach request asks for, checked against the drivers and settings: everything but
+    // the ring, the driver and the fds.
+    struct AttachPlan {
+        const DriverDescriptor* driver = nullptr;
+        std::string mode_name;
+        AttachSettings settings;
+    };
+    Result<AttachPlan> planAttach(AttachRequest& req, uint32_t max_line);
+    // Registers a container whose ring and driver exist, and starts reading its inputs.
+    Attached& install(const CarriedContainer& carried, const ContainerInfo& info,
+                      const AttachPlan& plan, std::unique_ptr<RingLog> ring,
+                      std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds);
+    // Takes over the containers an earlier ringlogd left in systemd's fd store.
+    void adoptStored(PassedFds::Stored stored, uint64_t serial);
+    std::optional<Error> bindSocket(std::vector<UniqueFd> passed_sockets);
+    void watch(int fd, Watch* w, uint32_t events);
+    void unwatch(int fd);
+    void acceptConnections();
+    void onConnection(Connection* conn);
+    Result<std::string> attach(Connection& conn, std::string_view datagram,
+                               std::vector<UniqueFd>& fds);
+    bool peerMayAttach(const Connection& conn) const;
+    static bool writersGone(Container& c);
+    Attached* findAttached(const std::shared_ptr<Container>& c);
+    void closeConnection(Connection* conn);
+    void serviceInput(Attached& a, Container::Input& input);
+    void setWatchMode(Attached& a, Container::Input& input, Container::Input::WatchMode mode);
+    void afterInput(Attached& a);
+    void watchInputs(Attached& a);
+    void parkInputs(Attached& a);
+    void onWake();
+    void onDrained(const std::shared_ptr<Container>& c);
+    void onSignal();
+    void beginShutdown();
+    void postEvent(Event e);
+    void updateBusWatch();
+    void onQuery(Query* q);
+    void feedFollowers(const LiveFeed* feed);
+    void announceCounters();
+    void tellSystemd();
+    ContainerView viewOf(const Attached& a) const;
+
+    // BusBackend
+    std::vector<ContainerView> listContainers() override;
+    std::optional<ContainerView> findContainer(std::string_view id_or_name) override;
+    Result<UniqueFd> startQuery(const ContainerView& container,
+                                const QueryOptions& options) override;
+    std::optional<Error> detach(const std::string& id) override;
+
+    Settings settings_;
+    RingBudget ring_budget_;  // declared before the containers: their rings give cells back
+    DriverEnvironment driver_env_;
+    std::optional<gid_t> allowed_gid_;
+    UniqueFd epoll_;
+    UniqueFd listen_;
+    bool bound_socket_ = false;  // we created the socket file (not socket-activated)
+    UniqueFd wake_;              // eventfd: consumer threads → this loop
+    UniqueFd signals_;           // signalfd
+    std::unique_ptr<Watch> listen_watch_, wake_watch_, signal_watch_;
+    std::map<Connection*, std::unique_ptr<Connection>> connections_;
+    std::map<std::string, std::unique_ptr<Attached>, std::less<>> attached_;
+    std::map<std::string, Exited, std::less<>> exited_;
+    std::deque<std::string> exited_order_;             // oldest first, to bound exited_
+    std::vector<std::unique_ptr<Attached>> draining_;  // replaced by a restart, still persisting
+    std::unique_ptr<TaskQueue> background_;
+    std::unique_ptr<ConsumerPool> pool_;
+    std::mutex events_mutex_;
+    std::vector<Event> events_;
+    std::vector<char> read_buffer_;
+    std::optional<PipePeek> peeker_;
+    FdStore fd_store_{false};
+    uint64_t next_serial_ = 1;
+    bool shutting_down_ = false;
+    bool force_exit_ = false;
+    LogLimiter refusal_log_;
+    LogLimiter query_limit_log_;
+    uint64_t queries_refused_ = 0;  // at the query and follower limits
+    std::unique_ptr<BusApi> bus_;   // null without D-Bus
+    std::unique_ptr<Watch> bus_watch_;
+    uint32_t bus_events_ = 0;
+    std::chrono::steady_clock::time_point next_counters_announcement_{};
+    // Under systemd: WATCHDOG=1 at half the watchdog interval, STATUS= once a second.
+    bool supervised_ = false;
+    std::chrono::microseconds watchdog_interval_{0};
+    std::chrono::steady_clock::time_point next_watchdog_{}, next_status_{};
+    uint64_t lines_at_last_status_ = 0;
+    std::map<Query*, std::unique_ptr<Query>> queries_;
+};
+
+}  // namespace ringlog

@@ -1,0 +1,73 @@
+// FdStore: what ringlogd keeps in systemd's file descriptor store, so that a restart, an upgrade
+// or a crash loses nothing (docs/reliability.md).
+//
+// Each attached container has a serial number and up to three stored fds, named
+//   "<serial>.ring"    the ring's memfd: unpersisted records, producer state, and the container's
+//                      metadata (CarriedContainer), so fds and metadata cannot disagree;
+//   "<serial>.stdout"  the read ends of its pipes: while ringlogd is down, systemd's copy keeps
+//   "<serial>.stderr"  them open, so writers never get EPIPE, and their data waits in the pipe.
+// They are stored with FDPOLL=0 (a pipe whose writers are gone may still hold unread lines) and
+// removed with FDSTOREREMOVE=1 once the container is finished (inputs: once detached).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service/base/error.h"
+#include "service/base/unique_fd.h"
+
+namespace ringlog {
+
+// A container as the next ringlogd needs it: the engine's request, as sent, and what the daemon
+// decided at attach time (so a changed configuration does not change an attached container).
+struct CarriedContainer {
+    uint64_t serial = 0;
+    std::string request;  // the attach datagram
+    uid_t owner_uid = 0;
+    pid_t owner_pid = 0;
+    uint64_t attached_at_us = 0;
+    std::string driver;
+    std::string mode;  // "blocking" or "non-blocking"
+    uint32_t max_line = 0;
+    std::string driver_state;  // LogDriver::resumeState()
+};
+std::string encodeCarried(const CarriedContainer& c);
+Result<CarriedContainer> decodeCarried(std::string_view text);
+
+// What systemd passed at start (sd_listen_fds_with_names): the ingest socket, if socket-activated,
+// and the stored fds by container serial.
+struct PassedFds {
+    struct Stored {
+        UniqueFd ring, stdout_fd, stderr_fd;
+    };
+    std::vector<UniqueFd> sockets;
+    std::map<uint64_t, Stored> containers;
+    std::vector<std::string> unknown;  // names we did not make: closed, and removed from the store
+};
+PassedFds takePassedFds();
+
+// True when systemd is restarting this service (its unit's job is a "restart": `systemctl
+// restart`, or try-/reload-or-restart), asked over the system bus with a 1 s timeout. The fd
+// store then outlives this process, the containers' pipes with it; after a stop it does not
+// (systemd 252 empties it). False when it cannot tell, and `why` says why.
+bool systemdIsRestartingThisService(std::string& why);
+
+class FdStore {
+  public:
+    // Disabled outside systemd (no NOTIFY_SOCKET): every call is then a no-op.
+    explicit FdStore(bool enabled) : enabled_(enabled) {}
+    bool enabled() const { return enabled_; }
+    void keep(uint64_t serial, std::string_view what, int fd);
+    void remove(uint64_t serial, std::string_view what);
+    void removeName(const std::string& name);
+
+  private:
+    bool enabled_;
+};
+
+}  // namespace ringlog

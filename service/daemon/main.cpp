@@ -1,0 +1,51 @@
+// ringlogd: container log daemon. Everything is in ringlogd-core; this only wires it up.
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "service/daemon/config.h"
+#include "service/daemon/daemon.h"
+
+int main(int argc, char** argv) {
+    bool exit_now = false;
+    auto settings = ringlog::loadSettings(argc, argv, exit_now);
+    if (exit_now)
+        return 0;
+    if (!settings) {
+        std::fprintf(stderr, "ringlogd: %s\n", settings.error().message.c_str());
+        return 2;
+    }
+    auto logger = spdlog::stderr_logger_mt("ringlogd");
+    // Under systemd the journal adds time and identity; by hand, show the time.
+    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v"
+                                                      : "%Y-%m-%dT%H:%M:%S.%e ringlogd[%P] %l: %v");
+    logger->set_level(spdlog::level::from_str(settings->log_level));
+    spdlog::set_default_logger(logger);
+
+    // One fd per container input plus one per ring: lift the soft limit to the hard one.
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    umask(027);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    // Blocked before any thread starts, so every thread inherits it and the signalfd gets them.
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+
+    ringlog::Daemon daemon(std::move(*settings));
+    if (auto error = daemon.start()) {
+        spdlog::critical("{}", error->message);
+        return 1;
+    }
+    return daemon.run();
+}

@@ -1,0 +1,187 @@
+// The D-Bus side: containers as the bus sees them, queries and followers, detach.
+#include "service/daemon/daemon_internal.h"
+
+namespace ringlog {
+
+void Daemon::updateBusWatch() {
+    uint32_t events = bus_->epollEvents();
+    if (events == bus_events_)
+        return;
+    struct epoll_event ev {};
+    ev.events = events;
+    ev.data.ptr = bus_watch_.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, bus_->fd(), &ev);
+    bus_events_ = events;
+}
+
+ContainerView Daemon::viewOf(const Attached& a) const {
+    const auto& c = *a.container;
+    ContainerView v;
+    v.info = c.info();
+    v.settings = c.settings();
+    v.attached = true;
+    v.attached_at_us = a.attached_at_us;
+    v.owner_uid = a.owner_uid;
+    auto ring = c.ringStats();
+    v.lines_in = c.counters().lines_in.load();
+    v.bytes_in = c.counters().bytes_in.load();
+    v.lines_written = c.counters().lines_written.load();
+    v.lines_split = c.counters().lines_split.load();
+    v.lines_dropped = ring.dropped_lines;
+    v.bytes_dropped = ring.dropped_bytes;
+    return v;
+}
+
+std::vector<ContainerView> Daemon::listContainers() {
+    std::vector<ContainerView> out;
+    for (const auto& [id, a] : attached_)
+        out.push_back(viewOf(*a));
+    for (const auto& [id, e] : exited_)
+        if (attached_.count(id) == 0)
+            out.push_back(e.view);
+    return out;
+}
+
+std::optional<ContainerView> Daemon::findContainer(std::string_view key) {
+    if (auto it = attached_.find(key); it != attached_.end())
+        return viewOf(*it->second);
+    if (auto it = exited_.find(key); it != exited_.end())
+        return it->second.view;
+    // A unique id prefix, as docker accepts; then a name, the attached container first.
+    std::optional<ContainerView> match;
+    int matches = 0;
+    for (const auto& c : listContainers()) {
+        if (!key.empty() && c.info.id.compare(0, key.size(), key) == 0) {
+            match = c;
+            ++matches;
+        }
+    }
+    if (matches == 1)
+        return match;
+    for (const auto& [id, a] : attached_)
+        if (a->container->info().name == key)
+            return viewOf(*a);
+    for (const auto& [id, e] : exited_)
+        if (e.view.info.name == key)
+            return e.view;
+    return std::nullopt;
+}
+
+Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options) {
+    auto refuse = [&](std::string message) -> Error {
+        ++queries_refused_;
+        if (query_limit_log_.allow())
+            spdlog::warn("refused a query of {}: {} ({} refused since start)", c.info.shortId(),
+                         message, queries_refused_);
+        return Error{RINGLOG_STATUS_LIMIT, std::move(message)};
+    };
+    if (queries_.size() >= kMaxQueries)
+        return refuse("too many queries running (" + std::to_string(kMaxQueries) + "); try again");
+    const DriverDescriptor* d = findDriver(c.settings.driver);
+    if (d == nullptr || d->open_reader == nullptr)
+        return invalid("driver " + c.settings.driver + " keeps no logs to read back");
+    // Following an attached container: history up to what is persisted now, then the live feed
+    // from exactly there (LiveFeed explains why there is no gap and no duplicate). An exited
+    // container has no more to come: its history is all.
+    std::shared_ptr<LiveFeed> feed;
+    LiveFeed::Position position;
+    ReadFilter history = options.filter;
+    if (auto it = attached_.find(c.info.id); options.follow && it != attached_.end()) {
+        feed = it->second->container->liveFeed();
+        size_t followers = 0;
+        for (const auto& [q, owned] : queries_)
+            followers += q->stream.feed() == feed.get();
+        if (followers >= kMaxFollowersPerContainer)
+            return refuse("container " + c.info.shortId() + " has " + std::to_string(followers) +
+                          " followers already");
+        position = feed->follow();
+        if (d->live_backlog > 0) {
+            // History to whatever the reader sees; the feed, from its backlog on, fills in
+            // by sequence what the reader does not see yet.
+            position.next_index = position.oldest_index;
+        } else if (!history.until_ns || *history.until_ns > position.persisted_through) {
+            history.until_ns = position.persisted_through;
+        }
+    }
+    auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, history);
+    if (!reader) {
+        if (feed)
+            feed->unfollow();
+        return reader.error();
+    }
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        if (feed)
+            feed->unfollow();
+        return Error{RINGLOG_STATUS_LIMIT, "pipe: " + errnoText(errno)};
+    }
+    UniqueFd read_end(fds[0]), write_end(fds[1]);
+    ::fcntl(write_end.get(), F_SETFL, ::fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
+    QueryStream::Reopen reopen;
+    if (feed)
+        reopen = [info = c.info, opts = c.settings.driver_options, env = driver_env_,
+                  d](const ReadFilter& f) { return d->open_reader(info, opts, env, f); };
+    auto q = std::make_unique<Query>(
+        QueryStream(std::move(*reader), options.format, options.filter, std::move(write_end),
+                    std::move(feed), position.next_index, std::move(reopen), d->live_backlog > 0));
+    q->watch.query = q.get();
+    watch(q->stream.fd(), &q->watch, EPOLLOUT);
+    queries_.emplace(q.get(), std::move(q));
+    return read_end;
+}
+
+void Daemon::onQuery(Query* q) {
+    switch (q->stream.pump()) {
+        case QueryStream::Progress::kWaitWritable:
+            if (q->waiting_for_data) {
+                watch(q->stream.fd(), &q->watch, EPOLLOUT);
+                q->waiting_for_data = false;
+            }
+            return;
+        case QueryStream::Progress::kWaitData:
+            // A writable pipe would wake us forever: listen to the feed instead.
+            if (!q->waiting_for_data) {
+                unwatch(q->stream.fd());
+                q->waiting_for_data = true;
+            }
+            return;
+        case QueryStream::Progress::kDone:
+            if (!q->waiting_for_data)
+                unwatch(q->stream.fd());
+            queries_.erase(q);  // closes the pipe: the reader sees the end
+            return;
+    }
+}
+
+void Daemon::feedFollowers(const LiveFeed* feed) {
+    std::vector<Query*> waiting;
+    for (auto& [q, owned] : queries_)
+        if (q->stream.feed() == feed && q->waiting_for_data)
+            waiting.push_back(q);
+    for (Query* q : waiting)
+        onQuery(q);
+}
+
+std::optional<Error> Daemon::detach(const std::string& id) {
+    auto it = attached_.find(id);
+    if (it == attached_.end())
+        return invalid("container " + id + " is not attached");
+    Attached& a = *it->second;
+    for (auto& in : a.container->inputs()) {
+        if (in->eof)
+            continue;
+        unwatch(in->fd.get());
+        in->fd.reset();
+        in->eof = true;
+    }
+    // Detached means not read again, by this instance or the next.
+    fd_store_.remove(a.serial, "stdout");
+    fd_store_.remove(a.serial, "stderr");
+    spdlog::info("container {} detached on request", a.container->info().shortId());
+    if (!a.container->blocked() && !a.container->pushBacklog())
+        a.container->setBlocked(true);
+    afterInput(a);
+    return std::nullopt;
+}
+
+}  // namespace ringlog

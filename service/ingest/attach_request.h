@@ -1,0 +1,41 @@
+// The attach request of protocol version 1 (client/include/ringlog/protocol.h, docs/protocol.md):
+// decoding of the datagram and validation of every field, before anything is created.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "drivers/log_driver.h"
+#include "service/base/error.h"
+
+namespace ringlog {
+
+struct AttachRequest {
+    ContainerInfo info;
+    std::string driver;  // empty: the daemon's default
+    KeyValues log_opts;  // docker --log-opt pairs, in the order given
+    std::optional<std::string> mode;
+    std::optional<std::string> max_buffer_size;
+};
+
+// Limits on what one request may carry; each refusal names the limit.
+struct AttachLimits {
+    static constexpr size_t kMaxIdBytes = 128;
+    static constexpr size_t kMaxNameBytes = 128;
+    static constexpr size_t kMaxImageBytes = 1024;
+    static constexpr size_t kMaxPairs = 256;  // labels, env entries, log options, each
+    static constexpr size_t kMaxKeyBytes = 256;
+    static constexpr size_t kMaxValueBytes = 4096;
+};
+
+Result<AttachRequest> decodeAttachRequest(std::string_view datagram);
+
+// The rules for ids and names, exposed for tests: nothing that could leave a directory.
+std::optional<std::string> checkContainerId(std::string_view id);
+std::optional<std::string> checkContainerName(std::string_view name);
+
+// The reply datagram.
+std::string encodeReply(ringlog_status status, std::string_view message);
+
+}  // namespace ringlog
