@@ -13,28 +13,119 @@
 namespace ringlog {
 
 const std::vector<SettingDoc> kSettingDocs = {
-    {"socket", RINGLOG_DEFAULT_SOCKET, "ingest socket to bind when not socket-activated"},
-    {"socket-mode", "0660", "permissions of a socket ringlogd binds itself"},
-    {"allowed-group", "ringlog", "group whose members may attach containers (root always may)"},
-    {"log-root", "/var/log/ringlogd", "json-file logs go to <log-root>/<id>/<id>-json.log"},
+    {"socket", RINGLOG_DEFAULT_SOCKET, "ingest socket to bind when not socket-activated",
+     ReloadEffect::kRestart},
+    {"socket-mode", "0660", "permissions of a socket ringlogd binds itself",
+     ReloadEffect::kRestart},
+    {"allowed-group", "ringlog", "group whose members may attach containers (root always may)",
+     ReloadEffect::kNewContainers},
+    {"log-root", "/var/log/ringlogd", "json-file logs go to <log-root>/<id>/<id>-json.log",
+     ReloadEffect::kRestart},
     {"allowed-log-roots", "(log-root)",
-     "space-separated directories an explicit `path` log option may point into"},
-    {"default-driver", "json-file", "driver for attach requests that name none"},
-    {"default-mode", "blocking", "blocking or non-blocking, for requests that name none"},
-    {"default-max-buffer-size", "1m", "ring size for requests that name none"},
-    {"max-line", "16k", "longer lines are split into partial records (1k to 1m)"},
-    {"max-containers", "4096", "containers attached at once; more are refused"},
+     "space-separated directories an explicit `path` log option may point into",
+     ReloadEffect::kRestart},
+    {"default-driver", "json-file", "driver for attach requests that name none",
+     ReloadEffect::kNewContainers},
+    {"default-mode", "blocking", "blocking or non-blocking, for requests that name none",
+     ReloadEffect::kNewContainers},
+    {"default-max-buffer-size", "1m", "ring size for requests that name none",
+     ReloadEffect::kNewContainers},
+    {"max-line", "16k", "longer lines are split into partial records (1k to 1m)",
+     ReloadEffect::kNewContainers},
+    {"max-containers", "4096", "containers attached at once; more are refused",
+     ReloadEffect::kNewContainers},
     {"pipe-size", "1m",
      "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
-     "while ringlogd restarts before it waits; 0 leaves pipes as they are"},
+     "while ringlogd restarts before it waits; 0 leaves pipes as they are",
+     ReloadEffect::kNewContainers},
     {"blocking-ring-budget", "64m",
      "blocking-mode rings grow beyond two cells only while all of them together stay under "
-     "this (0: each up to its max-buffer-size)"},
-    {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)"},
-    {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error"},
+     "this (0: each up to its max-buffer-size)",
+     ReloadEffect::kRestart},
+    {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)",
+     ReloadEffect::kRestart},
+    {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error",
+     ReloadEffect::kNow},
     {"dbus", "auto",
-     "serve org.ringlog.Log1 on the system bus: yes, no, or auto (if the bus is there)"},
+     "serve org.ringlog.Log1 on the system bus: yes, no, or auto (if the bus is there)",
+     ReloadEffect::kRestart},
 };
+
+const SettingDoc* findSettingDoc(const std::string& key) {
+    for (const auto& d : kSettingDocs)
+        if (key == d.key)
+            return &d;
+    return nullptr;
+}
+
+std::vector<std::pair<std::string, std::string>> describeSettings(const Settings& s) {
+    auto octal = [](uint32_t mode) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "0%o", mode);
+        return std::string(buf);
+    };
+    std::string roots;
+    for (const auto& r : s.allowed_log_roots)
+        roots += (roots.empty() ? "" : " ") + r;
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& d : kSettingDocs) {
+        std::string key = d.key, v;
+        if (key == "socket")
+            v = s.socket;
+        else if (key == "socket-mode")
+            v = octal(s.socket_mode);
+        else if (key == "allowed-group")
+            v = s.allowed_group;
+        else if (key == "log-root")
+            v = s.log_root;
+        else if (key == "allowed-log-roots")
+            v = roots;
+        else if (key == "default-driver")
+            v = s.default_driver;
+        else if (key == "default-mode")
+            v = s.default_mode;
+        else if (key == "default-max-buffer-size")
+            v = std::to_string(s.default_max_buffer_size);
+        else if (key == "max-line")
+            v = std::to_string(s.max_line);
+        else if (key == "max-containers")
+            v = std::to_string(s.max_containers);
+        else if (key == "pipe-size")
+            v = std::to_string(s.pipe_size);
+        else if (key == "blocking-ring-budget")
+            v = std::to_string(s.blocking_ring_budget);
+        else if (key == "consumer-threads")
+            v = std::to_string(s.consumer_threads);
+        else if (key == "log-level")
+            v = s.log_level;
+        else if (key == "dbus")
+            v = s.dbus;
+        out.emplace_back(std::move(key), std::move(v));
+    }
+    return out;
+}
+
+std::vector<SettingChange> diffSettings(const Settings& before, const Settings& after) {
+    auto a = describeSettings(before), b = describeSettings(after);
+    std::vector<SettingChange> changes;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].second != b[i].second)
+            changes.push_back({a[i].first, a[i].second, b[i].second, kSettingDocs[i].reload});
+    return changes;
+}
+
+Settings mergeReloadable(const Settings& running, const Settings& loaded) {
+    Settings s = running;
+    s.allowed_group = loaded.allowed_group;
+    s.default_driver = loaded.default_driver;
+    s.default_mode = loaded.default_mode;
+    s.default_max_buffer_size = loaded.default_max_buffer_size;
+    s.max_line = loaded.max_line;
+    s.max_containers = loaded.max_containers;
+    s.pipe_size = loaded.pipe_size;
+    s.log_level = loaded.log_level;
+    return s;
+}
 
 namespace {
 
@@ -175,22 +266,20 @@ void printHelp() {
 
 }  // namespace
 
-Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
+Result<CommandLine> parseCommandLine(int argc, char** argv, bool& exit_now) {
     exit_now = false;
-    Settings s;
-    std::vector<std::pair<std::string, std::string>> flags;
-    bool config_given = false;
+    CommandLine cl;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
             printHelp();
             exit_now = true;
-            return s;
+            return cl;
         }
         if (arg == "--version") {
             std::printf("ringlogd %s\n", RINGLOG_VERSION);
             exit_now = true;
-            return s;
+            return cl;
         }
         if (arg.rfind("--", 0) != 0)
             return invalid("unexpected argument \"" + arg + "\" (see --help)");
@@ -204,16 +293,21 @@ Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
             return invalid("option --" + key + " needs a value");
         }
         if (key == "config") {
-            s.config_file = value;
-            config_given = true;
+            cl.config_file = value;
+            cl.config_given = true;
         } else {
-            flags.emplace_back(key, value);
+            cl.flags.emplace_back(key, value);
         }
     }
+    return cl;
+}
 
+Result<Settings> loadSettings(const CommandLine& cl) {
+    Settings s;
+    s.config_file = cl.config_file;
     std::string text;
     if (auto e = readFile(s.config_file, text)) {
-        if (config_given || errno != ENOENT)
+        if (cl.config_given || errno != ENOENT)
             return *e;  // the default file is optional
     } else if (auto err = applyConfigText(s, text, s.config_file)) {
         return *err;
@@ -236,12 +330,21 @@ Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
                 return *e;
         }
     }
-    for (const auto& [key, value] : flags)
+    for (const auto& [key, value] : cl.flags)
         if (auto e = applySetting(s, key, value))
             return invalid("--" + key + ": " + e->message);
     if (s.allowed_log_roots.empty())
         s.allowed_log_roots.push_back(s.log_root);
     return s;
+}
+
+Result<Settings> loadSettings(int argc, char** argv, bool& exit_now) {
+    auto cl = parseCommandLine(argc, argv, exit_now);
+    if (!cl)
+        return cl.error();
+    if (exit_now)
+        return Settings{};
+    return loadSettings(*cl);
 }
 
 }  // namespace ringlog

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "service/base/error.h"
@@ -30,12 +31,34 @@ struct Settings {
     std::string dbus = "auto";  // auto: serve org.ringlog.Log1 if the system bus is there
 };
 
+// When a changed setting takes effect on a reload (SIGHUP, `systemctl reload`).
+enum class ReloadEffect {
+    kNow,            // at once (log-level)
+    kNewContainers,  // for containers attached after the reload; attached ones keep theirs
+    kRestart,        // only after a restart: the running daemon keeps the value it started with
+};
+
 struct SettingDoc {
     const char* key;
     const char* default_value;
     const char* description;
+    ReloadEffect reload;
 };
 extern const std::vector<SettingDoc> kSettingDocs;
+const SettingDoc* findSettingDoc(const std::string& key);
+
+// Every setting as "key" → its value as text, in kSettingDocs' order: for comparing two Settings.
+std::vector<std::pair<std::string, std::string>> describeSettings(const Settings& settings);
+
+struct SettingChange {
+    std::string key, old_value, new_value;
+    ReloadEffect reload;
+};
+// The settings whose values differ, in kSettingDocs' order.
+std::vector<SettingChange> diffSettings(const Settings& before, const Settings& after);
+// What a reload puts in effect: `loaded`'s values of the settings that can change at run time
+// (kNow, kNewContainers), `running`'s of those that need a restart.
+Settings mergeReloadable(const Settings& running, const Settings& loaded);
 
 // Applies one "key = value" setting; the error names the key.
 std::optional<Error> applySetting(Settings& settings, const std::string& key,
@@ -44,9 +67,20 @@ std::optional<Error> applySetting(Settings& settings, const std::string& key,
 std::optional<Error> applyConfigText(Settings& settings, const std::string& text,
                                      const std::string& origin);
 
-// Everything: --config (or the default) and its drop-ins, then the other flags.
-// Returns an error for unknown flags and keys, bad values and unreadable files. Sets `exit_now`
-// for --help and --version (after printing them).
+// What the command line said: kept for the life of the daemon, so that a reload reads the files
+// again and applies the same flags on top of them (flags keep their precedence).
+struct CommandLine {
+    std::string config_file = "/etc/ringlogd/ringlogd.conf";
+    bool config_given = false;  // a file named with --config must exist; the default may not
+    std::vector<std::pair<std::string, std::string>> flags;  // in order, without --config
+};
+// Splits argv into the configuration file and the other flags; their values are checked by
+// loadSettings. Sets `exit_now` for --help and --version (after printing them).
+Result<CommandLine> parseCommandLine(int argc, char** argv, bool& exit_now);
+// The configuration file and its drop-ins, then the flags. Returns an error for unknown keys,
+// bad values and unreadable files, naming the file and line or the flag.
+Result<Settings> loadSettings(const CommandLine& command_line);
+// Both of the above.
 Result<Settings> loadSettings(int argc, char** argv, bool& exit_now);
 
 }  // namespace ringlog

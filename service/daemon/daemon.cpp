@@ -4,8 +4,10 @@
 
 namespace ringlog {
 
-Daemon::Daemon(Settings settings)
-    : settings_(std::move(settings)), read_buffer_(kReadBufferBytes) {}
+Daemon::Daemon(Settings settings, std::optional<CommandLine> reload_from)
+    : settings_(std::move(settings)),
+      reload_from_(std::move(reload_from)),
+      read_buffer_(kReadBufferBytes) {}
 
 Daemon::~Daemon() {
     pool_.reset();        // joins the consumers before the containers go
@@ -98,6 +100,7 @@ std::optional<Error> Daemon::start() {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     signals_.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!epoll_ || !wake_ || !signals_)
         return invalid("setting up the event loop: " + errnoText(errno));

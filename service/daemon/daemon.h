@@ -30,13 +30,15 @@ namespace ringlog {
 
 class Daemon final : private BusBackend {
   public:
-    explicit Daemon(Settings settings);
+    // `reload_from`: what a reload (SIGHUP) reads again; without it a reload keeps the settings.
+    explicit Daemon(Settings settings, std::optional<CommandLine> reload_from = std::nullopt);
     ~Daemon() override;
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
     // Takes the ingest socket from systemd (socket activation) or binds settings.socket, and
-    // prepares the event loop. Signals SIGTERM/SIGINT must be blocked by the caller's thread.
+    // prepares the event loop. Signals SIGTERM, SIGINT and SIGHUP must be blocked by the
+    // caller's thread (SIGHUP: reload the configuration, see reload()).
     std::optional<Error> start();
     // Runs until SIGTERM/SIGINT and everything accepted is persisted. Returns the exit code.
     int run();
@@ -88,6 +90,11 @@ class Daemon final : private BusBackend {
     void onWake();
     void onDrained(const std::shared_ptr<Container>& c);
     void onSignal();
+    // SIGHUP: reads the configuration again (files, then the same flags). What can change at run
+    // time takes effect (for new containers: attached ones keep what was decided at attach);
+    // what cannot is named in the log. A configuration that does not load is refused whole.
+    void reload();
+    std::optional<Error> applySettings(const Settings& next);
     void beginShutdown();
     void postEvent(Event e);
     void updateBusWatch();
@@ -104,7 +111,8 @@ class Daemon final : private BusBackend {
                                 const QueryOptions& options) override;
     std::optional<Error> detach(const std::string& id) override;
 
-    Settings settings_;
+    Settings settings_;  // in effect: a reload changes only what can change at run time
+    std::optional<CommandLine> reload_from_;
     RingBudget ring_budget_;  // declared before the containers: their rings give cells back
     DriverEnvironment driver_env_;
     std::optional<gid_t> allowed_gid_;

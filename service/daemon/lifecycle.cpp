@@ -1,4 +1,5 @@
-// Signals, shutdown, and what systemd hears: READY, STATUS, WATCHDOG, and the counters' changes.
+// Signals (shutdown, reload), and what systemd hears: READY, RELOADING, STATUS, WATCHDOG, and the
+// counters' changes.
 #include "service/daemon/daemon_internal.h"
 
 namespace ringlog {
@@ -6,6 +7,13 @@ namespace ringlog {
 void Daemon::onSignal() {
     struct signalfd_siginfo info;
     while (::read(signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+            if (shutting_down_)
+                spdlog::info("SIGHUP while shutting down: not reloading");
+            else
+                reload();
+            continue;
+        }
         if (shutting_down_) {
             spdlog::warn("second signal {}: exiting now", info.ssi_signo);
             force_exit_ = true;
@@ -15,6 +23,97 @@ void Daemon::onSignal() {
                      info.ssi_signo);
         beginShutdown();
     }
+}
+
+// RELOADING=1 … READY=1 around it: systemd shows the unit "reloading" meanwhile. (systemd 252's
+// reload job ends when ExecReload's kill has sent the signal, so `systemctl reload` may return
+// before this is done; MONOTONIC_USEC is what Type=notify-reload, from 253, asks for.)
+void Daemon::reload() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               static_cast<unsigned long long>(ts.tv_sec) * 1'000'000ULL +
+                   static_cast<unsigned long long>(ts.tv_nsec) / 1000);
+    std::optional<Error> error;
+    if (!reload_from_) {
+        error = invalid("started without a command line to read again");
+    } else {
+        spdlog::info("SIGHUP: reading {} and its drop-ins again", reload_from_->config_file);
+        // Whatever the files hold, it costs at most a refused reload, never the daemon.
+        try {
+            auto loaded = loadSettings(*reload_from_);
+            error = loaded ? applySettings(*loaded) : std::optional<Error>(loaded.error());
+        } catch (const std::exception& e) {
+            error = invalid(std::string("internal error: ") + e.what());
+        }
+    }
+    if (error) {
+        spdlog::error("reload refused, the settings in effect stay as they were: {}",
+                      error->message);
+        sd_notifyf(0, "READY=1\nSTATUS=reload refused: %s", error->message.c_str());
+        return;
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=%zu containers attached, configuration reloaded",
+               attached_.size());
+}
+
+std::optional<Error> Daemon::applySettings(const Settings& loaded) {
+    // Checked first, like start() does, so that a refused reload changes nothing.
+    if (!findDriver(loaded.default_driver))
+        return invalid("default-driver: unknown log driver \"" + loaded.default_driver + "\"");
+    Settings next = mergeReloadable(settings_, loaded);
+    if (next.max_line + size_t{1} > read_buffer_.size()) {
+        // One read must see a whole max-line: a larger buffer, and a scratch pipe to match.
+        size_t size = std::max<size_t>(kReadBufferBytes, next.max_line + size_t{1});
+        auto peeker = PipePeek::open(size, std::max<size_t>(next.pipe_size, 65536));
+        if (!peeker)
+            return invalid("max-line " + describeSize(static_cast<int64_t>(next.max_line)) + ": " +
+                           peeker.error().message);
+        for (const auto& [id, a] : attached_)
+            for (const auto& in : a->container->inputs())
+                if (in->peek)
+                    peeker->fitPipe(in->capacity);
+        for (const auto& a : draining_)
+            for (const auto& in : a->container->inputs())
+                if (in->peek)
+                    peeker->fitPipe(in->capacity);
+        read_buffer_.resize(size);
+        peeker_ = std::move(*peeker);
+    }
+    if (next.allowed_group != settings_.allowed_group) {
+        allowed_gid_.reset();
+        if (struct group* g = ::getgrnam(next.allowed_group.c_str())) {
+            allowed_gid_ = g->gr_gid;
+            if (bound_socket_ &&
+                ::chown(settings_.socket.c_str(), static_cast<uid_t>(-1), *allowed_gid_) != 0)
+                spdlog::warn("cannot give {} to group {}: {}", settings_.socket, next.allowed_group,
+                             errnoText(errno));
+        } else {
+            spdlog::info("group {} does not exist: only root may attach containers",
+                         next.allowed_group);
+        }
+    }
+    if (next.log_level != settings_.log_level)
+        spdlog::default_logger()->set_level(spdlog::level::from_str(next.log_level));
+
+    std::string applied;
+    for (const auto& c : diffSettings(settings_, loaded)) {
+        if (c.reload == ReloadEffect::kRestart) {
+            spdlog::warn("{} changed from \"{}\" to \"{}\": takes effect after a restart", c.key,
+                         c.old_value, c.new_value);
+            continue;
+        }
+        applied += fmt::format("{}{} {} -> {}", applied.empty() ? "" : ", ", c.key, c.old_value,
+                               c.new_value);
+    }
+    settings_ = std::move(next);
+    if (applied.empty())
+        spdlog::info("reloaded {}: nothing changed that can change at run time",
+                     settings_.config_file);
+    else
+        spdlog::info("reloaded {}: {}; containers attached before keep their settings",
+                     settings_.config_file, applied);
+    return std::nullopt;
 }
 
 void Daemon::beginShutdown() {

@@ -13,9 +13,14 @@
 
 int main(int argc, char** argv) {
     bool exit_now = false;
-    auto settings = ringlog::loadSettings(argc, argv, exit_now);
+    auto command_line = ringlog::parseCommandLine(argc, argv, exit_now);
     if (exit_now)
         return 0;
+    if (!command_line) {
+        std::fprintf(stderr, "ringlogd: %s\n", command_line.error().message.c_str());
+        return 2;
+    }
+    auto settings = ringlog::loadSettings(*command_line);
     if (!settings) {
         std::fprintf(stderr, "ringlogd: %s\n", settings.error().message.c_str());
         return 2;
@@ -39,10 +44,11 @@ int main(int argc, char** argv) {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);  // reload
     // Blocked before any thread starts, so every thread inherits it and the signalfd gets them.
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 
-    ringlog::Daemon daemon(std::move(*settings));
+    ringlog::Daemon daemon(std::move(*settings), std::move(*command_line));
     if (auto error = daemon.start()) {
         spdlog::critical("{}", error->message);
         return 1;

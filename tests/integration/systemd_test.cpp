@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -284,6 +285,66 @@ TEST(SystemdTest, FiveKillsWhileAContainerWritesToJournaldLoseNoLine_Root) {
     std::printf("five kill -9 of ringlogd, journald driver: %lld duplicates in the journal\n",
                 a.duplicates);
     EXPECT_LE(a.duplicates, 5 * 1000);
+}
+
+// `systemctl reload` (ExecReload= sends SIGHUP): the same process keeps running with its
+// container attached, the changed default is in effect for the next container, and the setting
+// that needs a restart is named in the journal.
+TEST(SystemdTest, ReloadKeepsTheServiceAndItsContainerAndAppliesTheNewDefaults_Root) {
+    TempDir tmp;
+    std::ofstream(tmp.path() / "ringlogd.conf") << "# as started\n";
+    fs::permissions(tmp.path() / "ringlogd.conf", fs::perms(0644));
+    BootedSystemd sd(tmp.path(),
+                     "ExecStart=\nExecStart=/run/ringlogd-test/bin/ringlogd --config "
+                     "/run/ringlogd-test/ringlogd.conf");
+    Writer w;
+    startWriter(sd, "reloaded", w, 20000, "");
+    pid_t pid = sd.waitForRinglogd();
+    waitUntilAttached(sd, 1);
+    ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "the writer did not get going";
+
+    std::ofstream(tmp.path() / "ringlogd.conf")
+        << "default-mode = non-blocking\nconsumer-threads = 3\n";
+    ASSERT_EQ(sd.systemctl({"reload", "ringlogd.service"}), 0);
+    // systemd 252's reload job ends when kill has sent the signal: the journal says when it is
+    // done.
+    std::string journal;
+    for (int attempt = 0; attempt < 300 && journal.find("reloaded ") == std::string::npos;
+         ++attempt) {
+        if (attempt > 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-o", "cat", "-u", "ringlogd.service"},
+               &journal);
+    }
+    EXPECT_NE(journal.find("consumer-threads changed from \"2\" to \"3\": takes effect after a "
+                           "restart"),
+              std::string::npos)
+        << journal;
+    ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "still read after the reload";
+    // RELOADING=1 … READY=1: "reloading" until ringlogd has sent READY=1, just after the log line.
+    for (int i = 0; i < 500 && sd.property("ringlogd.service", "ActiveState") == "reloading"; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(sd.property("ringlogd.service", "ActiveState"), "active");
+    EXPECT_EQ(sd.property("ringlogd.service", "MainPID"), std::to_string(pid));
+    EXPECT_EQ(sd.property("ringlogd.service", "NRestarts"), "0");
+
+    auto argv = sd.inside();
+    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", "after", "--",
+                             BootedSystemd::lineWriter(), "--lines", "10"});
+    EXPECT_EQ(spawn(argv).wait(), 0);
+    ASSERT_EQ(::write(w.stop.write_fd, "x", 1), 1);
+    EXPECT_EQ(w.process.wait(), 0) << "the writer never got an error";
+    long long written = std::stoll(readLine(w.count.read_fd));
+    waitUntilAttached(sd, 0);
+    LineAudit a = audit(sd.logFile("reloaded"), written);
+    EXPECT_EQ(a.in_order, written) << a.problem;
+    EXPECT_EQ(a.duplicates, 0);
+    sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-o", "cat", "-u", "ringlogd.service"},
+           &journal);
+    EXPECT_NE(journal.find("attached reloaded (driver json-file, blocking,"), std::string::npos)
+        << journal;
+    EXPECT_NE(journal.find("attached after (driver json-file, non-blocking,"), std::string::npos)
+        << journal;
 }
 
 }  // namespace

@@ -1,6 +1,11 @@
 #include "service/daemon/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "service/base/units.h"
 
@@ -33,6 +38,112 @@ TEST(Config, RefusesBadValuesWithWhatWasExpected) {
     EXPECT_EQ(e->message, "setting default-mode: \"sometimes\" is not blocking or non-blocking");
     EXPECT_TRUE(applySetting(s, "max-line", "10").has_value());
     EXPECT_TRUE(applySetting(s, "log-root", "relative/dir").has_value());
+}
+
+// A configuration file (and drop-in folder) of the test's own, removed at the end.
+struct ConfigDir {
+    ConfigDir() {
+        char tmpl[] = "/tmp/ringlog-config-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~ConfigDir() { std::filesystem::remove_all(path); }
+    std::string file() const { return path + "/ringlogd.conf"; }
+    void write(const std::string& name, const std::string& text) const {
+        std::filesystem::create_directories(std::filesystem::path(path + "/" + name).parent_path());
+        std::ofstream(path + "/" + name) << text;
+    }
+    std::string path;
+};
+
+TEST(Config, FlagsWinOverTheFileAndItsDropInsEachTimeTheyAreRead) {
+    ConfigDir dir;
+    dir.write("ringlogd.conf", "default-mode = non-blocking\nmax-containers = 10\n");
+    dir.write("ringlogd.conf.d/50-more.conf", "max-containers = 20\nlog-level = debug\n");
+    CommandLine cl;
+    cl.config_file = dir.file();
+    cl.config_given = true;
+    cl.flags = {{"default-mode", "blocking"}};
+    auto s = loadSettings(cl);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->default_mode, "blocking");
+    EXPECT_EQ(s->max_containers, 20u);
+    EXPECT_EQ(s->log_level, "debug");
+
+    // What a reload does: the files again, the same flags on top.
+    dir.write("ringlogd.conf", "default-mode = non-blocking\nmax-containers = 30\n");
+    s = loadSettings(cl);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->default_mode, "blocking");
+    EXPECT_EQ(s->max_containers, 20u) << "the drop-in still comes after the file";
+}
+
+TEST(Config, ParsesTheCommandLineIntoTheFileAndTheFlagsInOrder) {
+    const char* argv[] = {"ringlogd",       "--config", "/x/r.conf",
+                          "--max-line=64k", "--socket", "/run/s.sock"};
+    bool exit_now = true;
+    auto cl = parseCommandLine(6, const_cast<char**>(argv), exit_now);
+    ASSERT_TRUE(cl) << cl.error().message;
+    EXPECT_FALSE(exit_now);
+    EXPECT_EQ(cl->config_file, "/x/r.conf");
+    EXPECT_TRUE(cl->config_given);
+    using Flag = std::pair<std::string, std::string>;
+    EXPECT_EQ(cl->flags, (std::vector<Flag>{{"max-line", "64k"}, {"socket", "/run/s.sock"}}));
+}
+
+TEST(Config, AMissingNamedFileIsAnErrorThatNamesIt) {
+    CommandLine cl;
+    cl.config_file = "/nonexistent/ringlogd.conf";
+    cl.config_given = true;
+    auto s = loadSettings(cl);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("/nonexistent/ringlogd.conf"), std::string::npos);
+}
+
+TEST(Config, EverySettingSaysWhenAReloadPutsItInEffect) {
+    Settings a;
+    a.allowed_log_roots = {a.log_root};
+    Settings b;
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"socket", "/run/b.sock"},
+                                                          {"socket-mode", "0600"},
+                                                          {"allowed-group", "adm"},
+                                                          {"log-root", "/var/log/b"},
+                                                          {"allowed-log-roots", "/var/log/b /srv"},
+                                                          {"default-driver", "none"},
+                                                          {"default-mode", "non-blocking"},
+                                                          {"default-max-buffer-size", "2m"},
+                                                          {"max-line", "32k"},
+                                                          {"max-containers", "7"},
+                                                          {"pipe-size", "64k"},
+                                                          {"blocking-ring-budget", "8m"},
+                                                          {"consumer-threads", "5"},
+                                                          {"log-level", "debug"},
+                                                          {"dbus", "no"}})
+        ASSERT_FALSE(applySetting(b, key, value).has_value()) << key;
+    auto changes = diffSettings(a, b);
+    ASSERT_EQ(changes.size(), kSettingDocs.size()) << "every setting differs";
+
+    // What a reload keeps of the running settings is exactly what needs a restart.
+    Settings merged = mergeReloadable(a, b);
+    std::vector<std::string> kept, restart_only;
+    for (const auto& c : diffSettings(merged, b))
+        kept.push_back(c.key);
+    for (const auto& d : kSettingDocs)
+        if (d.reload == ReloadEffect::kRestart)
+            restart_only.push_back(d.key);
+    EXPECT_EQ(kept, restart_only);
+    EXPECT_EQ(restart_only,
+              (std::vector<std::string>{"socket", "socket-mode", "log-root", "allowed-log-roots",
+                                        "blocking-ring-budget", "consumer-threads", "dbus"}));
+    const SettingDoc* level = findSettingDoc("log-level");
+    ASSERT_NE(level, nullptr);
+    EXPECT_EQ(level->reload, ReloadEffect::kNow);
+    auto mode = std::find_if(changes.begin(), changes.end(),
+                             [](const SettingChange& c) { return c.key == "default-mode"; });
+    ASSERT_NE(mode, changes.end());
+    EXPECT_EQ(mode->old_value, "blocking");
+    EXPECT_EQ(mode->new_value, "non-blocking");
+    EXPECT_EQ(mode->reload, ReloadEffect::kNewContainers);
 }
 
 TEST(Units, ParsesDockerSizes) {
