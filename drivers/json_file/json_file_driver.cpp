@@ -339,6 +339,15 @@ void JsonFileDriver::encode(std::string& out, const RecordView& r, const DropCou
 }
 
 WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) {
+    if (torn_ != 0) {
+        // A torn record an earlier flush could not cut: nothing is appended after it until it is.
+        if (::ftruncate(file_.get(), size_) != 0) {
+            int err = errno;
+            return {transient(err) ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed,
+                    "cutting a torn record from " + display_path_ + ": " + errnoText(err)};
+        }
+        torn_ = 0;
+    }
     size_t written = 0;
     int err = 0;
     while (written < batch.bytes.size()) {
@@ -359,8 +368,8 @@ WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) 
             std::upper_bound(batch.record_ends.begin(), batch.record_ends.end(), written) -
             batch.record_ends.begin());
         size_t keep = complete == 0 ? 0 : batch.record_ends[complete - 1];
-        if (keep != written)
-            (void)::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep));
+        if (keep != written && ::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep)) != 0)
+            torn_ = static_cast<int64_t>(written - keep);  // cut before the next write
         written = keep;
     }
     size_ += static_cast<int64_t>(written);
@@ -377,6 +386,11 @@ std::string JsonFileDriver::rotate() {
     {
         std::unique_lock lock(compression_->mutex);
         compression_->done.wait(lock, [&] { return !compression_->running; });
+    }
+    if (torn_ != 0) {  // the file rotated out must end with a whole record too
+        if (::ftruncate(file_.get(), size_) != 0)
+            return "cutting a torn record from " + display_path_ + ": " + errnoText(errno);
+        torn_ = 0;
     }
     std::string ext = settings_.compress ? ".gz" : "";
     auto numbered = [&](int64_t i) { return name_ + "." + std::to_string(i) + ext; };

@@ -73,7 +73,8 @@ class JsonFileDriver final : public LogDriver {
     std::string name_;          // file name within dir_
     std::string display_path_;  // for messages
     UniqueFd file_;
-    int64_t size_ = 0;
+    int64_t size_ = 0;  // bytes of whole records in the file
+    int64_t torn_ = 0;  // bytes of a torn record after them that could not be cut yet
     int64_t last_time_ns_ = 0;
     int64_t resume_through_ns_ = 0;  // records up to this time are in the file already
     Settings settings_;
