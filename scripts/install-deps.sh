@@ -6,12 +6,14 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
-  nlohmann-json3-dev
+  nlohmann-json3-dev scdoc
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
   # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
   libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
   # formatting check; the layout check (tests/layout) is Python
   clang-format python3
+  # the Debian packages and their test (tests/packaging/deb_test.sh)
+  debhelper dpkg-dev lintian git
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -29,3 +29,5 @@ echo "== tsan build (ring log concurrency)"
 cmake --preset tsan >/dev/null
 cmake --build build/tsan -j "$jobs" --target ringlog-concurrency-tests
 ctest --preset tsan
+echo "== Debian packages: a clean clone built with Debian's flags, lintian, install, upgrade, purge"
+tests/packaging/deb_test.sh

@@ -106,7 +106,7 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
     for (const std::string& bin : {ringlogdPath(), ringlogctlPath(), lineWriterPath()})
         fs::copy_file(bin, dir / "bin" / fs::path(bin).filename());
     // ringlogctl's run path points into the build tree, which may be under the hidden /tmp.
-    fs::copy_file(RINGLOG_CLIENT_LIBRARY, dir / "bin" / "libringlog-client.so.0");
+    fs::copy_file(RINGLOG_CLIENT_LIBRARY, dir / "bin" / "libringlog.so.0");
     // Everything the boot needs from outside is copied in: the checkout may be under /tmp.
     fs::copy_file(DBUS_POLICY_FILE, dir / "org.ringlog.Log1.conf");
     uid_t uid = writeAccounts(dir);
