@@ -16,7 +16,15 @@ fail() {
 }
 
 boot=$work/boot
-mkdir -p "$boot/units"
+mkdir -p "$boot/units" "$boot/v1" "$boot/v2"
+# Inside, /var/tmp and /tmp are tmpfs: the packages go where the boot directory is bound.
+cp "$v1"/*.deb "$boot/v1/"
+cp "$v2"/*.deb "$boot/v2/"
+debs_inside() { (cd "$boot/$1" && for d in *.deb; do echo "/run/ringlog-boot/$1/$d"; done); }
+# The installed units, by name in the unit path: links to where the package puts them (dangling
+# until dpkg -i inside installs them).
+ln -s /lib/systemd/system/ringlogd.socket "$boot/units/ringlogd.socket"
+ln -s /lib/systemd/system/ringlogd.service "$boot/units/ringlogd.service"
 for u in systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket \
   systemd-journald-audit.socket dbus.service dbus.socket; do
   cp "/lib/systemd/system/$u" "$boot/units/"
@@ -43,8 +51,9 @@ if [ -d /etc/dbus-1/system.d ]; then mount -t tmpfs tmpfs /etc/dbus-1/system.d; 
 # Docker's policy-rc.d forbids starting services; a host booted with systemd has none.
 [ -e /usr/sbin/policy-rc.d ] && mount --bind /bin/true /usr/sbin/policy-rc.d
 export container=ringlogd-test
-# Stubs first; then what dpkg enables; then the installed units (and journald's, dbus's).
-export SYSTEMD_UNIT_PATH=/run/ringlog-boot/units:/etc/systemd/system:/lib/systemd/system
+# The stubs, copies and links; then what dpkg enables. Never /lib/systemd/system itself: its
+# .wants directories would pull in the host's boot.
+export SYSTEMD_UNIT_PATH=/run/ringlog-boot/units:/etc/systemd/system
 exec /lib/systemd/systemd --system --unit=test.target --log-target=console
 SH
 BOOT_DIR=$boot unshare --pid --fork --kill-child=SIGKILL --mount --mount-proc --propagation private \
@@ -67,8 +76,10 @@ inside systemctl is-active --quiet dbus.socket || fail "systemd did not boot"
 echo "systemd booted (PID $init on the host)"
 
 inside systemctl is-active --quiet ringlogd.socket && fail "ringlogd.socket active before install"
-inside dpkg -i "$v1"/*.deb >"$boot/dpkg-v1.log" 2>&1 || { cat "$boot/dpkg-v1.log"; fail "dpkg -i"; }
-inside systemctl is-enabled --quiet ringlogd.socket || fail "the postinst did not enable ringlogd.socket"
+# shellcheck disable=SC2046
+inside dpkg -i $(debs_inside v1) >"$boot/dpkg-v1.log" 2>&1 || { cat "$boot/dpkg-v1.log"; fail "dpkg -i"; }
+inside test -L /etc/systemd/system/sockets.target.wants/ringlogd.socket ||
+  fail "the postinst did not enable ringlogd.socket"
 inside systemctl is-active --quiet ringlogd.socket || fail "the postinst did not start ringlogd.socket"
 inside systemctl is-active --quiet ringlogd.service && fail "ringlogd.service runs before any attach"
 echo "dpkg -i inside: ringlogd.socket enabled and listening, ringlogd.service waiting for it"
@@ -99,7 +110,9 @@ for _ in $(seq 100); do
   [ "$(inside ringlogctl logs --tail 1 upgrade 2>/dev/null || true)" != "" ] && break
   sleep 0.1
 done
-inside dpkg -i "$v2"/*.deb >"$boot/dpkg-v2.log" 2>&1 || { cat "$boot/dpkg-v2.log"; fail "dpkg -i (upgrade)"; }
+# shellcheck disable=SC2046
+inside dpkg -i $(debs_inside v2) >"$boot/dpkg-v2.log" 2>&1 || { cat "$boot/dpkg-v2.log"; fail "dpkg -i (upgrade)"; }
+kill -0 $writer 2>/dev/null || fail "the writer ended before the upgrade did: nothing was shown"
 after=$(inside systemctl show -P InvocationID ringlogd.service)
 [ "$before" != "$after" ] || fail "the upgrade did not restart ringlogd"
 wait $writer || fail "the writer failed: $(cat "$boot/writer.out")"
@@ -114,6 +127,7 @@ if ! cmp -s <(seq 0 $((lines - 1))) "$boot/upgrade.out"; then
   diff <(seq 0 $((lines - 1))) "$boot/upgrade.out" | head -10
   fail "lines lost or repeated across the upgrade ($(wc -l <"$boot/upgrade.out") of $lines)"
 fi
-starts=$(inside journalctl --no-pager -u ringlogd.service -o cat | grep -c '^Started ' || true)
+starts=$(inside journalctl --no-pager -u ringlogd.service -o cat |
+  grep -c 'listening on the socket passed by systemd' || true)
 [ "$starts" -eq 2 ] || fail "ringlogd.service started $starts times, expected 2 (first attach, one restart)"
 echo "upgrade while a container wrote: restarted once, all $lines lines, in order, none twice"
