@@ -31,3 +31,5 @@ cmake --build build/tsan -j "$jobs" --target ringlog-concurrency-tests
 ctest --preset tsan
 echo "== Debian packages: a clean clone built with Debian's flags, lintian, install, upgrade, purge"
 tests/packaging/deb_test.sh
+echo "== RPM packages: rpm/ringlogd.spec built with Fedora's macros and flags, file lists, scriptlets, rpmlint"
+tests/packaging/rpm_test.sh
