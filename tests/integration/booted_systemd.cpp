@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -110,7 +112,8 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
     // Everything the boot needs from outside is copied in: the checkout may be under /tmp.
     fs::copy_file(DBUS_POLICY_FILE, dir / "org.ringlog.Log1.conf");
     uid_t uid = writeAccounts(dir);
-    ::chown((dir / "logs").c_str(), uid, uid);
+    if (::chown((dir / "logs").c_str(), uid, uid) != 0)
+        throw std::runtime_error("chown " + (dir / "logs").string() + ": " + std::strerror(errno));
 
     std::string script =
         "set -e\n"
