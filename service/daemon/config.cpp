@@ -114,16 +114,14 @@ std::vector<SettingChange> diffSettings(const Settings& before, const Settings& 
     return changes;
 }
 
+// Derived from the table, so a setting's reload class is stated once: the changed values that can
+// change at run time are applied again from their text (describeSettings writes what
+// applySetting reads).
 Settings mergeReloadable(const Settings& running, const Settings& loaded) {
     Settings s = running;
-    s.allowed_group = loaded.allowed_group;
-    s.default_driver = loaded.default_driver;
-    s.default_mode = loaded.default_mode;
-    s.default_max_buffer_size = loaded.default_max_buffer_size;
-    s.max_line = loaded.max_line;
-    s.max_containers = loaded.max_containers;
-    s.pipe_size = loaded.pipe_size;
-    s.log_level = loaded.log_level;
+    for (const auto& c : diffSettings(running, loaded))
+        if (c.reload != ReloadEffect::kRestart)
+            (void)applySetting(s, c.key, c.new_value);  // valid: `loaded` holds it already
     return s;
 }
 

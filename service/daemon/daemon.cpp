@@ -83,12 +83,7 @@ std::optional<Error> Daemon::bindSocket(std::vector<UniqueFd> passed) {
 std::optional<Error> Daemon::start() {
     if (!findDriver(settings_.default_driver))
         return invalid("default-driver: unknown log driver \"" + settings_.default_driver + "\"");
-    if (struct group* g = ::getgrnam(settings_.allowed_group.c_str())) {
-        allowed_gid_ = g->gr_gid;
-    } else {
-        spdlog::info("group {} does not exist: only root may attach containers",
-                     settings_.allowed_group);
-    }
+    allowed_gid_ = lookUpAllowedGroup(settings_.allowed_group);
     std::error_code ec;
     std::filesystem::create_directories(settings_.log_root, ec);
     if (ec)

@@ -44,6 +44,14 @@ inline constexpr size_t kMaxRememberedExited = 16384;
 inline constexpr size_t kMaxQueries = 64;  // Query streams open at once, followers included
 inline constexpr size_t kMaxFollowersPerContainer = 16;
 
+// The gid of the group allowed to attach; none (only root may) if it does not exist.
+inline std::optional<gid_t> lookUpAllowedGroup(const std::string& name) {
+    if (struct group* g = ::getgrnam(name.c_str()))
+        return g->gr_gid;
+    spdlog::info("group {} does not exist: only root may attach containers", name);
+    return std::nullopt;
+}
+
 inline uint64_t realtimeUs() {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -69,29 +69,24 @@ std::optional<Error> Daemon::applySettings(const Settings& loaded) {
         if (!peeker)
             return invalid("max-line " + describeSize(static_cast<int64_t>(next.max_line)) + ": " +
                            peeker.error().message);
+        auto fit = [&](const Attached& a) {
+            for (const auto& in : a.container->inputs())
+                if (in->peek)
+                    peeker->fitPipe(in->capacity);
+        };
         for (const auto& [id, a] : attached_)
-            for (const auto& in : a->container->inputs())
-                if (in->peek)
-                    peeker->fitPipe(in->capacity);
+            fit(*a);
         for (const auto& a : draining_)
-            for (const auto& in : a->container->inputs())
-                if (in->peek)
-                    peeker->fitPipe(in->capacity);
+            fit(*a);
         read_buffer_.resize(size);
         peeker_ = std::move(*peeker);
     }
     if (next.allowed_group != settings_.allowed_group) {
-        allowed_gid_.reset();
-        if (struct group* g = ::getgrnam(next.allowed_group.c_str())) {
-            allowed_gid_ = g->gr_gid;
-            if (bound_socket_ &&
-                ::chown(settings_.socket.c_str(), static_cast<uid_t>(-1), *allowed_gid_) != 0)
-                spdlog::warn("cannot give {} to group {}: {}", settings_.socket, next.allowed_group,
-                             errnoText(errno));
-        } else {
-            spdlog::info("group {} does not exist: only root may attach containers",
-                         next.allowed_group);
-        }
+        allowed_gid_ = lookUpAllowedGroup(next.allowed_group);
+        if (allowed_gid_ && bound_socket_ &&
+            ::chown(settings_.socket.c_str(), static_cast<uid_t>(-1), *allowed_gid_) != 0)
+            spdlog::warn("cannot give {} to group {}: {}", settings_.socket, next.allowed_group,
+                         errnoText(errno));
     }
     if (next.log_level != settings_.log_level)
         spdlog::default_logger()->set_level(spdlog::level::from_str(next.log_level));
