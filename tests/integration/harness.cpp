@@ -458,6 +458,21 @@ std::vector<JsonRecord> readJsonLog(const fs::path& file) {
     return out;
 }
 
+StoppableWriter::StoppableWriter(std::vector<std::string> run, const std::string& writer,
+                                 long long every, const std::vector<std::string>& writer_args) {
+    run.insert(run.end(), {writer, "--lines", "-1", "--width", "100", "--progress-fd",
+                           std::to_string(progress.write_fd), "--progress-every",
+                           std::to_string(every), "--stop-fd", std::to_string(stop.read_fd),
+                           "--count-fd", std::to_string(count.write_fd)});
+    run.insert(run.end(), writer_args.begin(), writer_args.end());
+    SpawnOptions o;
+    o.keep_fds = {progress.write_fd, stop.read_fd, count.write_fd};
+    process = spawn(run, o);
+    progress.closeWrite();
+    stop.closeRead();
+    count.closeWrite();
+}
+
 Pipe::Pipe() {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)

@@ -146,6 +146,17 @@ struct Pipe {
     int read_fd = -1, write_fd = -1;
 };
 
+// A container that writes line_writer's numbered 100-byte lines as fast as it can until told to
+// stop: a byte on `progress` every `every` lines; stop with a byte on `stop`; at exit, the count of
+// lines it wrote on `count`. `run` is the command that runs a container, up to and including its
+// "--" (e.g. ringlogctl run --socket S --id X --); `writer` the line_writer to run there.
+struct StoppableWriter {
+    StoppableWriter(std::vector<std::string> run, const std::string& writer, long long every,
+                    const std::vector<std::string>& writer_args = {});
+    Pipe progress, stop, count;
+    Process process;
+};
+
 // Reads from fd until `n` bytes, EOF or (if asked) a newline, waiting at most `timeout_ms` in all.
 std::string readSome(int fd, size_t n, int timeout_ms = 30000, bool stop_at_newline = false);
 inline std::string readLine(int fd) {

@@ -33,43 +33,18 @@ size_t count(const std::string& text, const std::string& what) {
 }
 
 // A container writing numbered lines as fast as it can until told to stop.
-struct Writer {
-    Writer(const Daemon& d, const std::string& container_id) : id(container_id) {
-        std::vector<std::string> argv = {ringlogctlPath(),
-                                         "run",
-                                         "--socket",
-                                         d.socket(),
-                                         "--id",
-                                         id,
-                                         "--",
-                                         lineWriterPath(),
-                                         "--lines",
-                                         "-1",
-                                         "--width",
-                                         "100",
-                                         "--progress-fd",
-                                         std::to_string(progress.write_fd),
-                                         "--progress-every",
-                                         "20000",
-                                         "--stop-fd",
-                                         std::to_string(stop.read_fd),
-                                         "--count-fd",
-                                         std::to_string(count.write_fd)};
-        SpawnOptions o;
-        o.keep_fds = {progress.write_fd, stop.read_fd, count.write_fd};
-        process = spawn(argv, o);
-        progress.closeWrite();
-        stop.closeRead();
-        count.closeWrite();
-    }
+struct Writer : StoppableWriter {
+    Writer(const Daemon& d, const std::string& container_id)
+        : StoppableWriter(
+              {ringlogctlPath(), "run", "--socket", d.socket(), "--id", container_id, "--"},
+              lineWriterPath(), 20000),
+          id(container_id) {}
     // Returns once the writer has written `batches` more progress batches.
     void waitForProgress(size_t batches) {
         ASSERT_EQ(readSome(progress.read_fd, batches).size(), batches)
             << id << ": the writer did not make progress";
     }
     std::string id;
-    Pipe progress, stop, count;
-    Process process;
 };
 
 TEST(Reload, SighupUnderLoadLosesNoContainerNoLineAndNewContainersGetTheNewDefaults) {

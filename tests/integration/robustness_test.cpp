@@ -92,34 +92,12 @@ int attach(const Daemon& d, const char* id, int out_fd, std::string* message = n
 TEST(Robustness, SigtermUnderLoadPersistsEveryLineAlreadyAccepted) {
     TempDir dir;
     Daemon d(dir.path());
-    Pipe progress, count;
-    std::vector<std::string> argv = {ringlogctlPath(),
-                                     "run",
-                                     "--socket",
-                                     d.socket(),
-                                     "--id",
-                                     "load",
-                                     "--",
-                                     lineWriterPath(),
-                                     "--lines",
-                                     "-1",
-                                     "--width",
-                                     "100",
-                                     "--progress-fd",
-                                     std::to_string(progress.write_fd),
-                                     "--progress-every",
-                                     "100000",
-                                     "--count-fd",
-                                     std::to_string(count.write_fd)};
-    SpawnOptions o;
-    o.keep_fds = {progress.write_fd, count.write_fd};
-    Process ctl = spawn(argv, o);
-    progress.closeWrite();
-    count.closeWrite();
-    ASSERT_EQ(readSome(progress.read_fd, 2).size(), 2u) << "the writer did not get going";
+    StoppableWriter w({ringlogctlPath(), "run", "--socket", d.socket(), "--id", "load", "--"},
+                      lineWriterPath(), 100000);
+    ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "the writer did not get going";
     ASSERT_EQ(d.stop(), 0) << d.log();
-    EXPECT_EQ(ctl.wait(), 3) << "the writer stops on EPIPE once ringlogd has gone";
-    long long written = std::stoll(readLine(count.read_fd));
+    EXPECT_EQ(w.process.wait(), 3) << "the writer stops on EPIPE once ringlogd has gone";
+    long long written = std::stoll(readLine(w.count.read_fd));
 
     auto records = readJsonLog(d.logFile("load"));
     ASSERT_GE(records.size(), 200000u);

@@ -67,31 +67,18 @@ void waitUntilAttached(BootedSystemd& sd, int n) {
     }
 }
 
-// A container writing as fast as it can until told to stop; `progress` gets a byte every
-// `every` lines, `count` the number of lines written at exit.
-struct Writer {
-    Pipe progress, stop, count;
-    Process process;
-};
-
-void startWriter(BootedSystemd& sd, const std::string& id, Writer& w, long long every,
-                 const std::string& driver) {
-    auto argv = sd.inside();
-    argv.insert(argv.end(), {BootedSystemd::ringlogctl(), "run", "--id", id, "--name", id});
+// A container writing as fast as it can until told to stop, in write()s of random sizes that end
+// anywhere in a line (so a restart or a kill often finds half a line in the pipe).
+std::unique_ptr<StoppableWriter> startWriter(BootedSystemd& sd, const std::string& id,
+                                             long long every, const std::string& driver) {
+    auto run = sd.inside();
+    run.insert(run.end(), {BootedSystemd::ringlogctl(), "run", "--id", id, "--name", id});
     if (!driver.empty())
-        argv.insert(argv.end(), {"--log-driver", driver});
-    argv.insert(argv.end(),
-                {"--", BootedSystemd::lineWriter(), "--lines", "-1", "--width",
-                 std::to_string(kWidth), "--batch", "65536", "--random-writes", "7",
-                 "--progress-fd", std::to_string(w.progress.write_fd), "--progress-every",
-                 std::to_string(every), "--stop-fd", std::to_string(w.stop.read_fd), "--count-fd",
-                 std::to_string(w.count.write_fd)});
-    SpawnOptions o;
-    o.keep_fds = {w.progress.write_fd, w.stop.read_fd, w.count.write_fd};
-    w.process = spawn(argv, o);
-    w.progress.closeWrite();
-    w.stop.closeRead();
-    w.count.closeWrite();
+        run.insert(run.end(), {"--log-driver", driver});
+    run.push_back("--");
+    return std::make_unique<StoppableWriter>(
+        run, BootedSystemd::lineWriter(), every,
+        std::vector<std::string>{"--batch", "65536", "--random-writes", "7"});
 }
 
 // A container that writes `lines` lines once it gets a byte on `go`; attached before that.
@@ -154,8 +141,8 @@ std::string whatSystemdSaw(BootedSystemd& sd) {
 long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
                                const std::vector<std::string>& restart, int times = 10,
                                long long every = 100'000, const std::string& driver = "") {
-    Writer w;
-    startWriter(sd, id, w, every, driver);
+    auto writer = startWriter(sd, id, every, driver);
+    StoppableWriter& w = *writer;
     pid_t pid = sd.waitForRinglogd();
     for (int i = 0; i < times; ++i) {
         EXPECT_EQ(readSome(w.progress.read_fd, 1), "p") << "the writer stopped at restart " << i;
@@ -297,8 +284,8 @@ TEST(SystemdTest, ReloadKeepsTheServiceAndItsContainerAndAppliesTheNewDefaults_R
     BootedSystemd sd(tmp.path(),
                      "ExecStart=\nExecStart=/run/ringlogd-test/bin/ringlogd --config "
                      "/run/ringlogd-test/ringlogd.conf");
-    Writer w;
-    startWriter(sd, "reloaded", w, 20000, "");
+    auto writer = startWriter(sd, "reloaded", 20000, "");
+    StoppableWriter& w = *writer;
     pid_t pid = sd.waitForRinglogd();
     waitUntilAttached(sd, 1);
     ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "the writer did not get going";
