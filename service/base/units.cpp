@@ -34,6 +34,32 @@ std::optional<int64_t> parseInteger(std::string_view text) {
     return value;
 }
 
+std::optional<int64_t> parseDurationMs(std::string_view text) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+        ++digits;
+    auto number = parseInteger(text.substr(0, digits));
+    if (!number || *number > (int64_t{1} << 40))
+        return std::nullopt;
+    std::string_view unit = text.substr(digits);
+    int64_t scale = 0;
+    if (unit == "ms" || unit == "msec")
+        scale = 1;
+    else if (unit.empty() || unit == "s" || unit == "sec")
+        scale = 1000;
+    else if (unit == "m" || unit == "min")
+        scale = 60'000;
+    else if (unit == "h" || unit == "hr")
+        scale = 3'600'000;
+    else
+        return std::nullopt;
+    return *number * scale;
+}
+
+std::string describeDurationMs(int64_t ms) {
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
 namespace {
 
 // go-units v0.4.0: the text must match ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ and the

@@ -29,6 +29,12 @@ std::optional<bool> parseBool(std::string_view text);
 // A plain non-negative decimal integer.
 std::optional<int64_t> parseInteger(std::string_view text);
 
+// A duration as systemd writes time spans in unit files, one number and one unit: "500ms", "2s",
+// "2sec", "1min", "1h", or a bare number of seconds ("90"). In milliseconds.
+std::optional<int64_t> parseDurationMs(std::string_view text);
+// The inverse, for messages and settings: "90s", "1500ms".
+std::string describeDurationMs(int64_t ms);
+
 // RFC 3339 with up to nanoseconds ("2026-11-23T21:48:32.844701444Z", offsets allowed) to ns since
 // the epoch: docker's json-file times, and the times users give queries.
 std::optional<int64_t> parseRfc3339(std::string_view text);

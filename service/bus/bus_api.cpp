@@ -82,6 +82,13 @@ const char* modeName(const AttachSettings& s) {
     return s.policy == OverflowPolicy::kDropOldest ? "non-blocking" : "blocking";
 }
 
+// attached, degraded (attached, its sink failing: LastError says why), or exited.
+const char* stateName(const ContainerView& c) {
+    if (!c.attached)
+        return "exited";
+    return c.health.degraded ? "degraded" : "attached";
+}
+
 std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& name) {
     // Nanoseconds since the epoch (t or x), or an RFC 3339 string.
     if (v.containsValueOfType<uint64_t>())
@@ -217,7 +224,7 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
             if (!mayRead(caller, c))
                 continue;
             out.emplace_back(c.info.id, c.info.name, c.info.image, c.settings.driver,
-                             modeName(c.settings), c.attached ? "attached" : "exited",
+                             modeName(c.settings), stateName(c),
                              sdbus::ObjectPath(containerObjectPath(c.info.id)));
         }
         return out;
@@ -279,8 +286,12 @@ class BusApi::ContainerObject final
     }
     void countersChanged() {
         getObject().emitPropertiesChangedSignal(
-            INTERFACE_NAME,
-            {"LinesIn", "BytesIn", "LinesDropped", "BytesDropped", "LinesWritten", "LinesSplit"});
+            INTERFACE_NAME, {"LinesIn", "BytesIn", "LinesDropped", "BytesDropped", "LinesWritten",
+                             "LinesSplit", "WriteFailures"});
+    }
+    void healthChanged() {
+        getObject().emitPropertiesChangedSignal(INTERFACE_NAME,
+                                                {"State", "LastError", "LastErrorAt"});
     }
 
   private:
@@ -304,7 +315,7 @@ class BusApi::ContainerObject final
         return {o.begin(), o.end()};
     }
     std::string Mode() override { return modeName(view().settings); }
-    std::string State() override { return view().attached ? "attached" : "exited"; }
+    std::string State() override { return stateName(view()); }
     uint64_t AttachedAt() override { return view().attached_at_us; }
     uint64_t ExitedAt() override { return view().exited_at_us; }
     uint64_t LinesIn() override { return view().lines_in; }
@@ -313,6 +324,9 @@ class BusApi::ContainerObject final
     uint64_t BytesDropped() override { return view().bytes_dropped; }
     uint64_t LinesWritten() override { return view().lines_written; }
     uint64_t LinesSplit() override { return view().lines_split; }
+    uint64_t WriteFailures() override { return view().write_failures; }
+    std::string LastError() override { return view().health.last_error; }
+    uint64_t LastErrorAt() override { return view().health.last_error_at_us; }
 
     BusBackend& backend_;
     std::string id_;
@@ -419,6 +433,15 @@ void BusApi::containerExited(const std::string& id) {
 
 void BusApi::containerForgotten(const std::string& id) {
     objects_.erase(id);
+}
+
+void BusApi::healthChanged(const std::string& id) {
+    try {
+        if (auto it = objects_.find(id); it != objects_.end())
+            it->second->healthChanged();
+    } catch (const std::exception& e) {
+        spdlog::error("D-Bus: announcing the state of container {}: {}", id, e.what());
+    }
 }
 
 void BusApi::countersChanged(const std::string& id) {

@@ -33,6 +33,8 @@ struct ContainerView {
     uid_t owner_uid = 0;  // the uid that attached it
     uint64_t lines_in = 0, bytes_in = 0, lines_dropped = 0, bytes_dropped = 0, lines_written = 0;
     uint64_t lines_split = 0;
+    SinkHealth health;
+    uint64_t write_failures = 0;
 };
 
 // What the daemon offers the bus.
@@ -75,6 +77,7 @@ class BusApi {
     void containerExited(const std::string& id);
     void containerForgotten(const std::string& id);
     void countersChanged(const std::string& id);
+    void healthChanged(const std::string& id);  // State, LastError, LastErrorAt
 
   private:
     class Manager;

@@ -37,9 +37,9 @@ void ConsumerPool::run() {
             ready_.push_back(timed_.top().container);
             timed_.pop();
         }
+        if (stopping_)
+            return;
         if (ready_.empty()) {
-            if (stopping_)
-                return;
             if (timed_.empty()) {
                 cv_.wait(lock);
             } else {
@@ -60,6 +60,8 @@ void ConsumerPool::run() {
             callbacks_.producer_may_resume(container);
         if (outcome.wake_followers && callbacks_.followers_have_data)
             callbacks_.followers_have_data(container);
+        if (outcome.health_changed && callbacks_.health_changed)
+            callbacks_.health_changed(container);
         bool requeue = false;
         switch (outcome.kind) {
             case Container::ConsumeOutcome::kMore:

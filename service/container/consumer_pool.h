@@ -25,9 +25,13 @@ class ConsumerPool {
         std::function<void(const std::shared_ptr<Container>&)> followers_have_data;
         // A container's input is closed and everything is persisted; finish() has run.
         std::function<void(const std::shared_ptr<Container>&)> drained;
+        // A container's sink became degraded, or recovered (Container::health()).
+        std::function<void(const std::shared_ptr<Container>&)> health_changed;
     };
 
     ConsumerPool(size_t threads, Callbacks callbacks);
+    // Stops the threads once each has finished the container it is persisting; containers still
+    // queued are left as they are (their records stay in their rings).
     ~ConsumerPool();
     ConsumerPool(const ConsumerPool&) = delete;
     ConsumerPool& operator=(const ConsumerPool&) = delete;

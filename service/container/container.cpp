@@ -15,6 +15,7 @@ namespace {
 constexpr int kBatchesPerTurn = 16;  // then yield to other containers
 constexpr std::chrono::milliseconds kFirstBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::seconds kRecoveredAfter{1};
 
 int64_t realtimeNs() {
     struct timespec ts;
@@ -99,21 +100,31 @@ size_t Container::peekSize(size_t buffer_size) const {
 // the pipe for the rest. The one exception is a pipe too small to hold max-line bytes: it can
 // fill with the line, and waiting would deadlock the writer and ringlogd.
 Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, size_t used) {
-    bool budget_ends = in.budget >= 0 && n == in.budget;
-    if (budget_ends)
-        return in.keep_tail_at_stop ? TailAction::kStopHere : TailAction::kCutToContinue;
-    if (static_cast<size_t>(n) == want)
-        return used > 0 ? TailAction::kReadMore : TailAction::kCutToContinue;  // see peekSize()
-    // A short peek: the pipe held no more than that when it was peeked (the scratch pipe has as
-    // many slots as any input; see PipePeek). Look again if more came since.
     auto more_in_pipe = [&] {
         int available = 0;
         return ::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n;
     };
+    // The writers' end, then the count again: a last write just before it is not missed.
+    auto writers_gone_after_all = [&] {
+        struct pollfd p {
+            in.fd.get(), POLLIN, 0
+        };
+        return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !more_in_pipe();
+    };
+    if (in.budget >= 0 && n == in.budget) {
+        // A stop: the rest of the line stays in the pipe (for the next instance, or counted as
+        // left behind), unless nothing will ever follow it: then it is the stream's last line.
+        if (writers_gone_after_all())
+            return TailAction::kCutFinal;
+        return TailAction::kStopHere;
+    }
+    if (static_cast<size_t>(n) == want)
+        return used > 0 ? TailAction::kReadMore : TailAction::kCutToContinue;  // see peekSize()
+    // A short peek: the pipe held no more than that when it was peeked (the scratch pipe has as
+    // many slots as any input; see PipePeek). Look again if more came since.
     bool more = more_in_pipe();
     bool writers_gone = false;
     if (!more) {
-        // The writers' end, then the count again: a last write just before it is not missed.
         struct pollfd p {
             in.fd.get(), POLLIN, 0
         };
@@ -323,6 +334,8 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
             counters_.lines_failed.fetch_add(retire - r.records_done);
         if (r.status == WriteStatus::kOk) {
             backoff_ = std::chrono::milliseconds(0);
+            if (degraded_)
+                out.health_changed |= noteWriteSuccess(now);
             continue;
         }
         if (r.status == WriteStatus::kRetry && r.busy_retry_ms > 0) {
@@ -330,12 +343,7 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
             out.retry_at = now + std::chrono::milliseconds(r.busy_retry_ms);
             return out;
         }
-        if (auto suppressed = error_log_.allow(now)) {
-            spdlog::error(
-                "container {}: {}{}{}", info_.shortId(), r.error,
-                r.status == WriteStatus::kRetry ? " (will retry)" : " (records dropped)",
-                *suppressed ? fmt::format(", {} similar errors suppressed", *suppressed) : "");
-        }
+        out.health_changed |= noteWriteFailure(r, now);
         if (r.status == WriteStatus::kRetry) {
             backoff_ = std::min(kMaxBackoff, backoff_.count() == 0 ? kFirstBackoff : backoff_ * 2);
             out.kind = ConsumeOutcome::kRetryLater;
@@ -351,6 +359,61 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
         out.kind = ConsumeOutcome::kDrained;
     }
     return out;
+}
+
+SinkHealth Container::health() const {
+    std::lock_guard lock(health_mutex_);
+    return health_;
+}
+
+bool Container::noteWriteFailure(const WriteResult& r, Clock::time_point now) {
+    uint64_t failures = counters_.write_failures.load(std::memory_order_relaxed) + 1;
+    counters_.write_failures.store(failures, std::memory_order_relaxed);
+    bool starts = false;
+    {
+        std::lock_guard lock(health_mutex_);
+        health_.last_error = r.error;
+        health_.last_error_at_us = static_cast<uint64_t>(realtimeNs() / 1000);
+        // kFatal loses the records it names but says nothing of the next ones: not an episode.
+        if (r.status == WriteStatus::kRetry && !health_.degraded)
+            starts = health_.degraded = true;
+    }
+    if (starts) {
+        degraded_ = true;
+        degraded_since_ = now;
+        failures_at_episode_start_ = failures - 1;
+    }
+    last_failure_ = now;
+    if (auto suppressed = error_log_.allow(now)) {
+        std::string what = r.status == WriteStatus::kFatal ? " (records dropped)"
+                           : !starts                       ? " (still failing, will retry)"
+                           : settings_.policy == OverflowPolicy::kBlock
+                               ? "; degraded: its lines wait in its ring and its pipes, the "
+                                 "container is slowed, and are written once this succeeds"
+                               : "; degraded: its lines wait in its ring, the oldest dropped "
+                                 "(counted) when it is full, and are written once this succeeds";
+        spdlog::error(
+            "container {}: {}{}{}", info_.shortId(), r.error, what,
+            *suppressed ? fmt::format(", {} similar errors suppressed", *suppressed) : "");
+    }
+    return starts;
+}
+
+bool Container::noteWriteSuccess(Clock::time_point now) {
+    // A full disk lets a few records through now and then (a torn record cut, a file rotated
+    // away): recovered once the ring has caught up, or once writes have succeeded for a second.
+    if (!ring_->empty() && now - last_failure_ < kRecoveredAfter)
+        return false;
+    degraded_ = false;
+    {
+        std::lock_guard lock(health_mutex_);
+        health_.degraded = false;
+    }
+    spdlog::info(
+        "container {}: recovered: persisting again after {:.1f} s and {} failed writes",
+        info_.shortId(), std::chrono::duration<double>(now - degraded_since_).count(),
+        counters_.write_failures.load(std::memory_order_relaxed) - failures_at_episode_start_);
+    return true;
 }
 
 void Container::finish() {

@@ -40,11 +40,21 @@ struct ContainerCounters {
     std::atomic<uint64_t> lines_in{0};
     std::atomic<uint64_t> bytes_in{0};
     std::atomic<uint64_t> lines_written{0};
-    std::atomic<uint64_t> lines_failed{0};  // refused for good by the driver (kFatal)
-    std::atomic<uint64_t> lines_split{0};   // lines cut at max-line (the reader)
+    std::atomic<uint64_t> lines_failed{0};    // refused for good by the driver (kFatal)
+    std::atomic<uint64_t> lines_split{0};     // lines cut at max-line (the reader)
+    std::atomic<uint64_t> write_failures{0};  // driver writes that failed (retried or not)
 };
 
 enum class ContainerState { kAttached, kExited };
+
+// Whether the container's sink takes its records (docs/reliability.md, "Sink health").
+// `degraded` from the first failed write (disk full, journald away, permission denied) until a
+// write succeeds again; the last error stays after that, for whoever asks later.
+struct SinkHealth {
+    bool degraded = false;
+    std::string last_error;         // what failed, with the path or peer; empty: never
+    uint64_t last_error_at_us = 0;  // realtime, microseconds since the epoch
+};
 
 class Container final : public RecordSink {
   public:
@@ -58,9 +68,12 @@ class Container final : public RecordSink {
     const AttachSettings& settings() const { return settings_; }
     const ContainerCounters& counters() const { return counters_; }
     RingStats ringStats() const { return ring_->stats(); }
+    // While no consumer holds it (see RingLog::unpersistedRecords).
+    uint64_t ringUnpersistedRecords() const { return ring_->unpersistedRecords(); }
     uint64_t nextSequence() const { return next_sequence_; }
     const std::shared_ptr<LiveFeed>& liveFeed() const { return live_feed_; }
     ContainerState state() const { return state_.load(); }
+    SinkHealth health() const;
 
     // ---- Reader side: the event-loop thread only. ----
     struct Input {
@@ -74,11 +87,10 @@ class Container final : public RecordSink {
         // to read than one turn takes; edge-triggered while only an incomplete line is left;
         // parked (edge-triggered, not for input) while the ring is full.
         enum class WatchMode { kLevel, kEdge, kParked } watch_mode = WatchMode::kLevel;
-        int64_t budget = -1;  // bytes still to read before stopping (shutdown); -1: no limit
-        // At a stop whose pipes outlive ringlogd (a restart under systemd's fd store), an
-        // incomplete line at the end of the budget stays in the pipe: the next instance reads it
-        // whole. Otherwise it is pushed as a part that nothing may continue.
-        bool keep_tail_at_stop = false;
+        // Bytes still to read before stopping (shutdown); -1: no limit. An incomplete line at
+        // the end of them stays in the pipe: a restart's next instance reads it whole; a stop
+        // for good counts it with what it leaves behind.
+        int64_t budget = -1;
         size_t stalled_peek = 0;  // a peek's size that saw no line end while the pipe had more
     };
     void addInput(Stream stream, UniqueFd fd);
@@ -114,6 +126,7 @@ class Container final : public RecordSink {
         Clock::time_point retry_at{};
         bool wake_producer = false;
         bool wake_followers = false;
+        bool health_changed = false;  // degraded, or recovered: tell the bus
     };
     ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                            Clock::time_point now);
@@ -137,13 +150,18 @@ class Container final : public RecordSink {
         kWait,           // the line's writer will complete it: wait in the pipe, edge-triggered
         kCutFinal,       // its writers are gone: the last part of the stream
         kCutToContinue,  // push it as a part that later bytes continue
-        kStopHere,       // stopping: leave it in the pipe for the next instance
+        kStopHere,       // stopping: leave it in the pipe
     };
     TailAction decideTail(Input& in, ssize_t n, size_t want, size_t used);
     void countLinesSplit(Input& in);
     size_t peekSize(size_t buffer_size) const;
     bool waitingForPredecessor() const { return predecessor_ && !predecessor_->finished.load(); }
     bool rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_point& retry_at);
+    // A failed write: counted, kept as the last error, logged once per episode (rate-limited).
+    // Returns true when it starts an episode (the state changes to degraded).
+    bool noteWriteFailure(const WriteResult& r, Clock::time_point now);
+    // A write that succeeded while degraded: ends the episode if it is over. True when it did.
+    bool noteWriteSuccess(Clock::time_point now);
 
     const ContainerInfo info_;
     const AttachSettings settings_;
@@ -170,6 +188,12 @@ class Container final : public RecordSink {
     double rate_tokens_ = 0;
     Clock::time_point rate_updated_{};
     LogLimiter error_log_;
+    bool degraded_ = false;  // the consumer's copy of health_.degraded, read without the lock
+    Clock::time_point degraded_since_{};
+    Clock::time_point last_failure_{};
+    uint64_t failures_at_episode_start_ = 0;
+    mutable std::mutex health_mutex_;  // the consumer writes it, the event loop reads it
+    SinkHealth health_;
 };
 
 }  // namespace ringlog

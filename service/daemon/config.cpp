@@ -44,6 +44,10 @@ const std::vector<SettingDoc> kSettingDocs = {
      ReloadEffect::kRestart},
     {"consumer-threads", "2", "threads persisting rings through drivers (1 to 64)",
      ReloadEffect::kRestart},
+    {"stop-timeout", "60s",
+     "the most a stop spends reading pipes and persisting before it reports what it could not "
+     "and exits (under systemd, at most three quarters of the unit's TimeoutStopSec)",
+     ReloadEffect::kNow},
     {"log-level", "info", "ringlogd's own diagnostics: trace, debug, info, warn, error",
      ReloadEffect::kNow},
     {"dbus", "auto",
@@ -96,6 +100,8 @@ std::vector<std::pair<std::string, std::string>> describeSettings(const Settings
             v = std::to_string(s.blocking_ring_budget);
         else if (key == "consumer-threads")
             v = std::to_string(s.consumer_threads);
+        else if (key == "stop-timeout")
+            v = describeDurationMs(s.stop_timeout_ms);
         else if (key == "log-level")
             v = s.log_level;
         else if (key == "dbus")
@@ -213,6 +219,11 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
         if (!v || *v < 1 || *v > 64)
             return badValue(key, value, "a number from 1 to 64");
         s.consumer_threads = static_cast<uint32_t>(*v);
+    } else if (key == "stop-timeout") {
+        auto v = parseDurationMs(value);
+        if (!v || *v < 100)
+            return badValue(key, value, "a duration of at least 100ms, such as 60s or 2min");
+        s.stop_timeout_ms = *v;
     } else if (key == "log-level") {
         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
         if (std::none_of(std::begin(kLevels), std::end(kLevels),

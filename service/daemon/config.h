@@ -27,6 +27,7 @@ struct Settings {
     uint32_t pipe_size = 1 << 20;
     uint64_t blocking_ring_budget = 64 << 20;
     uint32_t consumer_threads = 2;
+    int64_t stop_timeout_ms = 60'000;
     std::string log_level = "info";
     std::string dbus = "auto";  // auto: serve org.ringlog.Log1 if the system bus is there
 };

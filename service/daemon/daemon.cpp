@@ -124,7 +124,7 @@ std::optional<Error> Daemon::start() {
     pool_ = std::make_unique<ConsumerPool>(
         settings_.consumer_threads,
         ConsumerPool::Callbacks{post(Event::kResume), post(Event::kPublished),
-                                post(Event::kDrained)});
+                                post(Event::kDrained), post(Event::kHealth)});
     if (settings_.dbus != "no") {
         auto bus = BusApi::connect(*this);
         if (bus) {
@@ -183,6 +183,8 @@ int Daemon::run() {
         }
         if (supervised_ && (timeout < 0 || timeout > 1000))
             timeout = 1000;  // watchdog and status
+        if (shutting_down_ && (timeout < 0 || timeout > 100))
+            timeout = 100;  // the stop's deadline
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
             spdlog::critical("epoll_wait: {}", errnoText(errno));
@@ -230,21 +232,14 @@ int Daemon::run() {
             if (c->deadline <= now)
                 closeConnection(c);
         }
+        if (shutting_down_ && now >= stop_.deadline)
+            return abandonStop();
     }
     if (force_exit_) {
-        for (const auto& [id, a] : attached_) {
-            auto s = a->container->ringStats();
-            spdlog::error("container {}: exiting with {} bytes not persisted",
-                          a->container->info().shortId(), s.bytes_buffered);
-        }
-        return 1;
+        spdlog::error("second signal: not waiting for the drivers");
+        return abandonStop();
     }
-    pool_.reset();
-    background_->drain();
-    if (bound_socket_)
-        ::unlink(settings_.socket.c_str());
-    spdlog::info("stopped: every accepted line is persisted");
-    return 0;
+    return finishStop();
 }
 
 void Daemon::watchInputs(Attached& a) {
@@ -276,6 +271,8 @@ void Daemon::serviceInput(Attached& a, Container::Input& input) {
         c->pump(input, *peeker_, read_buffer_.data(), read_buffer_.size(), kReadsPerEvent);
     if (input.eof && input.fd) {
         unwatch(input.fd.get());
+        if (shutting_down_ && input.peek)
+            a.held_pipes.emplace_back(input.framer.stream(), std::move(input.fd));
         input.fd.reset();
     }
     // A pipe holding only an incomplete line stays readable: level-triggered, it would wake us
@@ -338,6 +335,11 @@ void Daemon::onWake() {
             background_->post([done = std::move(e.container)] {});
             continue;
         }
+        if (e.kind == Event::kHealth) {
+            if (bus_)
+                bus_->healthChanged(e.container->info().id);
+            continue;
+        }
         if (e.kind == Event::kPublished) {
             e.container->liveFeed()->clearWakeup();
             feedFollowers(e.container->liveFeed().get());
@@ -377,12 +379,25 @@ Daemon::Attached* Daemon::findAttached(const std::shared_ptr<Container>& c) {
 void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     const auto& n = c->counters();
     auto ring = c->ringStats();
-    spdlog::info(
-        "container {} exited: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} "
-        "lines_failed={} lines_split={}",
-        c->info().shortId(), n.lines_in.load(), n.lines_written.load(), ring.dropped_lines,
-        ring.dropped_bytes, n.lines_failed.load(), n.lines_split.load());
     Attached* done = findAttached(c);
+    // At a stop the container may well be running still: it is said to have exited only if its
+    // writers are gone.
+    bool exited = true;
+    if (shutting_down_ && done != nullptr)
+        for (const auto& [stream, fd] : done->held_pipes) {
+            struct pollfd p {
+                fd.get(), POLLIN, 0
+            };
+            exited = exited && ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+        }
+    spdlog::info(
+        "container {} {}: lines_in={} lines_written={} lines_dropped={} bytes_dropped={} "
+        "lines_failed={} lines_split={}",
+        c->info().shortId(), exited ? "exited" : "persisted at the stop", n.lines_in.load(),
+        n.lines_written.load(), ring.dropped_lines, ring.dropped_bytes, n.lines_failed.load(),
+        n.lines_split.load());
+    if (done != nullptr && shutting_down_)
+        leaveAtStop(*done, true);
     if (done != nullptr && !shutting_down_) {
         // Finished for good: nothing of it is needed by a later instance. (At shutdown the
         // container may be running still: its fds stay for the next instance.)

@@ -53,7 +53,7 @@ class Daemon final : private BusBackend {
         uint64_t next_sequence = 1;
     };
     struct Event {
-        enum Kind { kResume, kDrained, kPublished } kind;
+        enum Kind { kResume, kDrained, kPublished, kHealth } kind;
         std::shared_ptr<Container> container;
     };
 
@@ -96,6 +96,15 @@ class Daemon final : private BusBackend {
     void reload();
     std::optional<Error> applySettings(const Settings& next);
     void beginShutdown();
+    // Takes what a stopping container leaves behind (records in its ring, its pipes) for the
+    // report: at its drain, or at the stop's deadline.
+    void leaveAtStop(Attached& a, bool drained);
+    // Counts and logs what every container left, once their pipes are still (see finishStop).
+    void reportLeftovers();
+    // The stop's deadline passed: stops persisting, reports every container. Returns the exit
+    // code.
+    int abandonStop();
+    int finishStop();
     void postEvent(Event e);
     void updateBusWatch();
     void onQuery(Query* q);
@@ -137,6 +146,21 @@ class Daemon final : private BusBackend {
     uint64_t next_serial_ = 1;
     bool shutting_down_ = false;
     bool force_exit_ = false;
+    // What the stop under way means for what ringlogd leaves behind (docs/reliability.md, "Stop").
+    struct StopPlan {
+        bool pipes_outlive_us = false;  // a restart: systemd's fd store keeps pipes and rings
+        std::chrono::steady_clock::time_point deadline{};
+        uint64_t lost_lines = 0, lost_bytes = 0;  // for good: left unread or unpersisted
+        uint64_t kept_lines = 0, kept_bytes = 0;  // for a restart: left for the next instance
+        size_t containers_short = 0;              // containers with either
+        // Each container's leftovers, counted once every container is done (see finishStop).
+        struct Left {
+            std::string container;  // short id
+            uint64_t ring_records = 0, ring_bytes = 0;
+            std::vector<std::pair<Stream, UniqueFd>> pipes;
+        };
+        std::vector<Left> left;
+    } stop_;
     LogLimiter refusal_log_;
     LogLimiter query_limit_log_;
     uint64_t queries_refused_ = 0;  // at the query and follower limits

@@ -103,6 +103,9 @@ struct Daemon::Attached {
     uid_t owner_uid = 0;
     uint64_t announced_lines = 0;  // lines_in + lines_written at the last PropertiesChanged
     uint64_t serial = 0;           // names its fds in systemd's fd store
+    // At a stop: pipes read as far as the stop reads them, kept open until the container's
+    // records are persisted so that what is left in them is counted, not guessed.
+    std::vector<std::pair<Stream, UniqueFd>> held_pipes;
 };
 
 }  // namespace ringlog

@@ -138,20 +138,21 @@ void FdStore::removeName(const std::string& name) {
     sd_notify(0, message.c_str());
 }
 
-bool systemdIsRestartingThisService(std::string& why) {
+SystemdStop askSystemdAboutThisStop() {
     constexpr const char* kSystemd = "org.freedesktop.systemd1";
+    SystemdStop out;
     sd_bus* raw = nullptr;
     if (int r = sd_bus_open_system(&raw); r < 0) {
-        why = "connecting to the system bus: " + errnoText(-r);
-        return false;
+        out.why = "connecting to the system bus: " + errnoText(-r);
+        return out;
     }
     std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(raw, sd_bus_flush_close_unref);
     sd_bus_set_method_call_timeout(bus.get(), 1'000'000);
     sd_bus_error error = SD_BUS_ERROR_NULL;
     auto fail = [&](const char* what, int r) {
-        why = std::string(what) + ": " + (error.message ? error.message : errnoText(-r));
+        out.why = std::string(what) + ": " + (error.message ? error.message : errnoText(-r));
         sd_bus_error_free(&error);
-        return false;
+        return out;
     };
     sd_bus_message* reply = nullptr;
     int r = sd_bus_call_method(bus.get(), kSystemd, "/org/freedesktop/systemd1",
@@ -163,6 +164,13 @@ bool systemdIsRestartingThisService(std::string& why) {
     std::string unit = path;
     sd_bus_message_unref(reply);
     reply = nullptr;
+    uint64_t timeout = 0;
+    if (sd_bus_get_property_trivial(bus.get(), kSystemd, unit.c_str(),
+                                    "org.freedesktop.systemd1.Service", "TimeoutStopUSec", &error,
+                                    't', &timeout) >= 0 &&
+        timeout > 0 && timeout != UINT64_MAX)
+        out.timeout_stop_usec = timeout;
+    sd_bus_error_free(&error);
     r = sd_bus_get_property(bus.get(), kSystemd, unit.c_str(), "org.freedesktop.systemd1.Unit",
                             "Job", &error, &reply, "(uo)");
     uint32_t job_id = 0;
@@ -172,8 +180,8 @@ bool systemdIsRestartingThisService(std::string& why) {
     std::string job_path = job;
     sd_bus_message_unref(reply);
     if (job_id == 0) {
-        why = "no job: nothing will start ringlogd again";
-        return false;
+        out.why = "no job: nothing will start ringlogd again";
+        return out;
     }
     char* type = nullptr;
     r = sd_bus_get_property_string(bus.get(), kSystemd, job_path.c_str(),
@@ -182,8 +190,9 @@ bool systemdIsRestartingThisService(std::string& why) {
         return fail("asking systemd for the job's type", r);
     std::string job_type = type;
     ::free(type);
-    why = "job " + std::to_string(job_id) + " is a " + job_type;
-    return job_type == "restart";
+    out.why = "job " + std::to_string(job_id) + " is a " + job_type;
+    out.restarting = job_type == "restart";
+    return out;
 }
 
 }  // namespace ringlog

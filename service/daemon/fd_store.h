@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,11 +52,17 @@ struct PassedFds {
 };
 PassedFds takePassedFds();
 
-// True when systemd is restarting this service (its unit's job is a "restart": `systemctl
-// restart`, or try-/reload-or-restart), asked over the system bus with a 1 s timeout. The fd
-// store then outlives this process, the containers' pipes with it; after a stop it does not
-// (systemd 252 empties it). False when it cannot tell, and `why` says why.
-bool systemdIsRestartingThisService(std::string& why);
+// What systemd means by the stop under way, asked over the system bus (1 s timeout per call):
+// `restarting` when its job for our unit is a "restart" (`systemctl restart`, try- or
+// reload-or-restart). The fd store then outlives this process, the containers' pipes and rings
+// with it; after a stop it does not (systemd 252 empties it). False when it cannot tell, and
+// `why` says why. `timeout_stop_usec`: the unit's TimeoutStopSec, when known and finite.
+struct SystemdStop {
+    bool restarting = false;
+    std::string why;
+    std::optional<uint64_t> timeout_stop_usec;
+};
+SystemdStop askSystemdAboutThisStop();
 
 class FdStore {
   public:

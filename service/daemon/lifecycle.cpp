@@ -2,6 +2,8 @@
 // counters' changes.
 #include "service/daemon/daemon_internal.h"
 
+#include <thread>
+
 namespace ringlog {
 
 void Daemon::onSignal() {
@@ -122,16 +124,25 @@ void Daemon::beginShutdown() {
     }
     while (!connections_.empty())
         closeConnection(connections_.begin()->first);
-    // Read what each pipe holds right now, no more: a writer that keeps writing cannot hold the
-    // shutdown up. (Under systemd, the fd store keeps the pipes for the next instance instead.)
-    // A line still being written at the end of that stays in its pipe if the pipe outlives us
-    // (a restart), and is otherwise persisted as a part that nothing continues.
-    bool pipes_outlive_us = false;
+    // How long this may take: our own limit, and under systemd well before its SIGKILL.
+    auto budget = std::chrono::milliseconds(settings_.stop_timeout_ms);
+    std::string what = "good";
     if (fd_store_.enabled()) {
-        std::string why;
-        pipes_outlive_us = systemdIsRestartingThisService(why);
-        spdlog::info("stopping for {}: {}", pipes_outlive_us ? "a restart" : "good", why);
+        SystemdStop systemd = askSystemdAboutThisStop();
+        stop_.pipes_outlive_us = systemd.restarting;
+        what = (systemd.restarting ? "a restart (" : "good (") + systemd.why + ")";
+        if (systemd.timeout_stop_usec)
+            budget = std::min(budget,
+                              std::chrono::milliseconds(*systemd.timeout_stop_usec * 3 / 4 / 1000));
     }
+    stop_.deadline = std::chrono::steady_clock::now() + budget;
+    spdlog::info(
+        "stopping for {}: persisting what the containers wrote before the signal, for "
+        "at most {}",
+        what, describeDurationMs(budget.count()));
+    // Read what each pipe holds right now, no more: a writer that keeps writing cannot hold the
+    // stop up. A line still being written at the end of that stays in its pipe: for the next
+    // instance when the pipe outlives us (a restart), and otherwise counted with what is left.
     std::vector<Attached*> all;
     for (auto& [id, a] : attached_)
         all.push_back(a.get());
@@ -145,10 +156,11 @@ void Daemon::beginShutdown() {
             if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
                 available = 0;
             in->budget = available;
-            in->keep_tail_at_stop = pipes_outlive_us;
             if (available == 0) {
                 // Nothing to read: done now (an empty pipe would never wake us to find out).
                 unwatch(in->fd.get());
+                if (in->peek)
+                    a->held_pipes.emplace_back(in->framer.stream(), std::move(in->fd));
                 in->fd.reset();
                 in->eof = true;
             } else if (!a->container->blocked()) {
@@ -157,6 +169,129 @@ void Daemon::beginShutdown() {
         }
         afterInput(*a);
     }
+}
+
+void Daemon::leaveAtStop(Attached& a, bool drained) {
+    StopPlan::Left left;
+    left.container = a.container->info().shortId();
+    // Records in the ring: none when drained; at the deadline, what the driver could not take.
+    if (!drained) {
+        left.ring_records = a.container->ringUnpersistedRecords();
+        left.ring_bytes = a.container->ringStats().bytes_buffered;
+    }
+    left.pipes = std::move(a.held_pipes);
+    for (auto& in : a.container->inputs())
+        if (in->fd && in->peek) {
+            unwatch(in->fd.get());
+            left.pipes.emplace_back(in->framer.stream(), std::move(in->fd));
+        }
+    stop_.left.push_back(std::move(left));
+}
+
+void Daemon::reportLeftovers() {
+    // A writer still writing fills its pipe within moments and then waits in write(), which
+    // fails once the pipe closes: a still pipe is one whose count is exact. Wait for that, a
+    // little, bounded by the stop's deadline.
+    auto total = [&] {
+        uint64_t sum = 0;
+        for (const auto& left : stop_.left)
+            for (const auto& [stream, fd] : left.pipes) {
+                int n = 0;
+                if (::ioctl(fd.get(), FIONREAD, &n) == 0)
+                    sum += static_cast<uint64_t>(n);
+            }
+        return sum;
+    };
+    auto give_up =
+        std::min(stop_.deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+    // (After a restart's stop the pipes stay open: what is in them is not lost, and its count
+    // need not wait.)
+    for (uint64_t before = total(); !stop_.pipes_outlive_us && !stop_.left.empty();) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        uint64_t now = total();
+        if (now == before || std::chrono::steady_clock::now() >= give_up)
+            break;
+        before = now;
+    }
+    for (auto& left : stop_.left) {
+        PipePeek::Unread pipes;
+        std::string detail;
+        for (auto& [stream, fd] : left.pipes) {
+            auto u = peeker_->countUnread(fd.get(), read_buffer_.data(), read_buffer_.size());
+            if (u.bytes == 0)
+                continue;
+            pipes.bytes += u.bytes;
+            pipes.lines += u.lines;
+            detail += fmt::format("{}{}: {} bytes, {} lines", detail.empty() ? "" : "; ",
+                                  streamName(stream), u.bytes, u.lines);
+        }
+        left.pipes.clear();
+        if (left.ring_records == 0 && pipes.bytes == 0) {
+            spdlog::info("container {}: everything it wrote before the stop is persisted{}",
+                         left.container,
+                         stop_.pipes_outlive_us ? "; the next instance carries on" : "");
+            continue;
+        }
+        ++stop_.containers_short;
+        std::string what;
+        if (pipes.bytes > 0)
+            what = fmt::format("{} bytes ({} lines) unread in its pipes ({})", pipes.bytes,
+                               pipes.lines, detail);
+        if (left.ring_records > 0)
+            what += fmt::format("{}{} records ({} ring bytes) not persisted in its ring",
+                                what.empty() ? "" : " and ", left.ring_records, left.ring_bytes);
+        if (stop_.pipes_outlive_us) {
+            stop_.kept_lines += pipes.lines + left.ring_records;
+            stop_.kept_bytes += pipes.bytes + left.ring_bytes;
+            spdlog::info(
+                "container {}: {}: kept for the next instance in systemd's fd store, not lost",
+                left.container, what);
+        } else {
+            stop_.lost_lines += pipes.lines + left.ring_records;
+            stop_.lost_bytes += pipes.bytes + left.ring_bytes;
+            spdlog::error("container {}: lost at this stop: {}; they go with ringlogd{}",
+                          left.container, what,
+                          fd_store_.enabled() ? " (systemd empties its fd store at a stop)" : "");
+        }
+    }
+    stop_.left.clear();
+}
+
+int Daemon::abandonStop() {
+    spdlog::error("the stop's time is up: reporting what could not be persisted, then exiting");
+    pool_.reset();  // no driver is writing while the rings are counted
+    for (auto& [id, a] : attached_)
+        leaveAtStop(*a, false);
+    for (auto& a : draining_)
+        leaveAtStop(*a, false);
+    return finishStop();
+}
+
+int Daemon::finishStop() {
+    pool_.reset();
+    reportLeftovers();
+    background_->drain();
+    if (bound_socket_)
+        ::unlink(settings_.socket.c_str());
+    if (stop_.pipes_outlive_us) {
+        if (stop_.containers_short == 0)
+            spdlog::info("stopped for a restart: everything read is persisted");
+        else
+            spdlog::info(
+                "stopped for a restart: {} lines ({} bytes) of {} containers wait in "
+                "systemd's fd store for the next instance",
+                stop_.kept_lines, stop_.kept_bytes, stop_.containers_short);
+        return 0;
+    }
+    if (stop_.containers_short == 0) {
+        spdlog::info("stopped: every accepted line is persisted");
+        return 0;
+    }
+    spdlog::error(
+        "stopped: {} lines ({} bytes) of {} containers could not be persisted (each "
+        "named above)",
+        stop_.lost_lines, stop_.lost_bytes, stop_.containers_short);
+    return 1;
 }
 
 // The event loop is alive (it is what pings the watchdog), and what it is doing.

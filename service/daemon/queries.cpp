@@ -29,6 +29,8 @@ ContainerView Daemon::viewOf(const Attached& a) const {
     v.lines_split = c.counters().lines_split.load();
     v.lines_dropped = ring.dropped_lines;
     v.bytes_dropped = ring.dropped_bytes;
+    v.health = c.health();
+    v.write_failures = c.counters().write_failures.load();
     return v;
 }
 

@@ -67,6 +67,29 @@ bool PipePeek::discard(int pipe_fd, size_t len) {
     return true;
 }
 
+PipePeek::Unread PipePeek::countUnread(int pipe_fd, char* buffer, size_t buffer_size) {
+    Unread out;
+    // The scratch pipe has as many slots as the input (fitPipe), so one tee sees all of it.
+    ssize_t n = ::tee(pipe_fd, scratch_write_.get(), SIZE_MAX >> 1, SPLICE_F_NONBLOCK);
+    if (n <= 0)
+        return out;
+    char last = '\n';
+    for (ssize_t left = n; left > 0;) {
+        ssize_t r = ::read(scratch_read_.get(), buffer, std::min<size_t>(buffer_size, left));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        out.lines += static_cast<uint64_t>(std::count(buffer, buffer + r, '\n'));
+        last = buffer[r - 1];
+        left -= r;
+    }
+    out.bytes = static_cast<uint64_t>(n);
+    if (last != '\n')
+        ++out.lines;
+    return out;
+}
+
 bool isPipe(int fd) {
     struct stat st;
     return ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "service/base/error.h"
 #include "service/base/unique_fd.h"
@@ -35,6 +36,15 @@ class PipePeek {
     ssize_t peek(int pipe_fd, char* buffer, size_t len);
     // Removes `len` bytes, already peeked, from the head of `pipe_fd`.
     bool discard(int pipe_fd, size_t len);
+
+    // What `pipe_fd` holds and nobody will read: its bytes, and its lines (an unfinished last
+    // one included). Leaves the pipe as it is; `buffer` is scratch space. For the report of a
+    // stop, when the pipe closes with ringlogd.
+    struct Unread {
+        uint64_t bytes = 0;
+        uint64_t lines = 0;
+    };
+    Unread countUnread(int pipe_fd, char* buffer, size_t buffer_size);
 
   private:
     UniqueFd scratch_read_, scratch_write_;  // tee's target: drained into the buffer at once

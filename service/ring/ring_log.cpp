@@ -483,6 +483,27 @@ RingStats RingLog::stats() const {
     return s;
 }
 
+uint64_t RingLog::unpersistedRecords() const {
+    std::lock_guard lock(mutex_);
+    uint64_t records = 0;
+    // From the consumer's cell along the list to the producer's: the cells holding records not
+    // yet retired, oldest first (a drop unlinks the cells it empties).
+    uint32_t c = arena_->consumer_cell;
+    for (uint32_t seen = 0; seen < geometry_.max_cells; ++seen) {
+        const CellHeader& h = cell(c);
+        uint32_t end = h.committed.load(std::memory_order_acquire);
+        for (uint32_t off = h.consumed; off < end;) {
+            RecordView v;
+            off = decode(cellData(c), off, v);
+            ++records;
+        }
+        if (c == arena_->producer_cell)
+            break;
+        c = h.next;
+    }
+    return records;
+}
+
 uint32_t RingLog::decode(const char* cell_data, uint32_t offset, RecordView& out) {
     RecordHeader h;
     std::memcpy(&h, cell_data + offset, sizeof(h));

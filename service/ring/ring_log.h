@@ -134,6 +134,10 @@ class RingLog {
 
     bool empty() const;
     RingStats stats() const;
+    // Records committed and neither persisted nor dropped, counted by walking the cells: for the
+    // report of a stop that could not persist everything, not for a hot path. Call it while no
+    // consumer holds a batch (the count is then exact).
+    uint64_t unpersistedRecords() const;
     int memfd() const { return memfd_.get(); }
     RingGeometry geometry() const { return geometry_; }
     // Set once after adopt(), before the ring is used: the policy comes from the metadata.

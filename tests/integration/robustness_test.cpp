@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <regex>
 
 #include "harness.h"
 #include "ringlog/client.h"
@@ -89,28 +90,45 @@ int attach(const Daemon& d, const char* id, int out_fd, std::string* message = n
     return rc;
 }
 
-TEST(Robustness, SigtermUnderLoadPersistsEveryLineAlreadyAccepted) {
+// A stop for good (no fd store keeps the pipe): what was read is persisted; what the writer
+// wrote after that stays in the pipe and is lost with it, and ringlogd says exactly how much.
+TEST(Robustness, SigtermUnderLoadPersistsWhatItReadAndReportsExactlyWhatItLeavesInThePipe) {
     TempDir dir;
     Daemon d(dir.path());
     StoppableWriter w({ringlogctlPath(), "run", "--socket", d.socket(), "--id", "load", "--"},
                       lineWriterPath(), 100000);
     ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "the writer did not get going";
-    ASSERT_EQ(d.stop(), 0) << d.log();
+    EXPECT_EQ(d.stop(), 1) << "lines were lost: the exit status says so\n" << d.log();
     EXPECT_EQ(w.process.wait(), 3) << "the writer stops on EPIPE once ringlogd has gone";
     long long written = std::stoll(readLine(w.count.read_fd));
 
     auto records = readJsonLog(d.logFile("load"));
     ASSERT_GE(records.size(), 200000u);
-    EXPECT_LE(static_cast<long long>(records.size()), written);
     for (size_t i = 0; i < records.size(); ++i) {
         ASSERT_TRUE(startsWith(records[i].log, linePrefix("stdout", static_cast<long long>(i))))
             << i;
     }
+    std::string log = d.log();
     std::string n = std::to_string(records.size());
-    EXPECT_NE(d.log().find("lines_in=" + n + " lines_written=" + n + " lines_dropped=0"),
+    EXPECT_NE(log.find("container load persisted at the stop: lines_in=" + n +
+                       " lines_written=" + n + " lines_dropped=0"),
               std::string::npos)
-        << "every accepted line is on disk:\n"
-        << d.log();
+        << "every line read is on disk:\n"
+        << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        log, m,
+        std::regex("container load: lost at this stop: ([0-9]+) bytes \\(([0-9]+) lines\\) "
+                   "unread in its pipes \\(stdout: ([0-9]+) bytes, ([0-9]+) lines\\)")))
+        << log;
+    long long lost_lines = std::stoll(m[2]);
+    EXPECT_EQ(lost_lines, written - static_cast<long long>(records.size()))
+        << "the report is exact: what the writer wrote minus what is on disk";
+    EXPECT_EQ(std::stoll(m[1]), lost_lines * static_cast<long long>(records[0].log.size()))
+        << "whole lines, each as long as the first";
+    EXPECT_NE(log.find("stopped: " + std::to_string(lost_lines) + " lines"), std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("every accepted line is persisted"), std::string::npos) << log;
 }
 
 TEST(Robustness, AThousandContainersAttachedAtOnceUseNoMoreThreadsThanOne) {

@@ -117,6 +117,7 @@ TEST(Config, EverySettingSaysWhenAReloadPutsItInEffect) {
                                                           {"pipe-size", "64k"},
                                                           {"blocking-ring-budget", "8m"},
                                                           {"consumer-threads", "5"},
+                                                          {"stop-timeout", "2min"},
                                                           {"log-level", "debug"},
                                                           {"dbus", "no"}})
         ASSERT_FALSE(applySetting(b, key, value).has_value()) << key;

@@ -56,12 +56,14 @@ TEST(ConsumerPool, BusyDriversRetryingFromSeveralThreadsEachDrainExactlyOnce) {
         int drained = 0;
         std::vector<int> drains(kContainers, 0);
         {
-            ConsumerPool pool(4, {nullptr, nullptr, [&](const std::shared_ptr<Container>& c) {
+            ConsumerPool pool(4, {nullptr, nullptr,
+                                  [&](const std::shared_ptr<Container>& c) {
                                       std::lock_guard lock(mutex);
                                       ++drains[std::stoul(c->info().id.substr(1))];
                                       ++drained;
                                       all_drained.notify_all();
-                                  }});
+                                  },
+                                  nullptr});
             std::vector<std::shared_ptr<Container>> containers;
             for (int n = 0; n < kContainers; ++n)
                 containers.push_back(busyContainer(n, 3 + n % 5));
