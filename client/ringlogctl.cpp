@@ -3,6 +3,7 @@
 //   ringlogctl attach [OPTIONS] --fifo PATH [--fifo PATH]   hand FIFOs an engine created to
 //   ringlogd
 //   ringlogctl logs [OPTIONS] CONTAINER        read a container's log back, over D-Bus
+//   ringlogctl status CONTAINER                its state, last error and counters, over D-Bus
 // Exit codes follow docker run: 125 when ringlogd refuses or cannot be reached, 126 when CMD
 // cannot be executed, 127 when it is not found, otherwise CMD's own status (128+N for signal N).
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "client/logs_command.h"
+#include "client/status_command.h"
 #include "ringlog/client.h"
 
 namespace {
@@ -32,7 +34,8 @@ constexpr int kExitDaemonError = 125;
         "  ringlogctl run [OPTIONS] -- CMD [ARGS...]\n"
         "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n"
         "  ringlogctl logs [--tail N] [--since T] [--until T] [--stream S] [--format F] "
-        "CONTAINER\n\n"
+        "CONTAINER\n"
+        "  ringlogctl status CONTAINER\n\n"
         "Options:\n"
         "  --socket PATH           ringlogd's ingest socket (default $RINGLOGD_SOCKET or %s)\n"
         "  --id ID                 full container id (run: a random 64-hex id by default)\n"
@@ -278,6 +281,8 @@ int main(int argc, char** argv) {
         return attachFifos(parse(argc, argv, 2, false));
     if (verb == "logs")
         return logsCommand(argc, argv, 2);
+    if (verb == "status")
+        return statusCommand(argc, argv, 2);
     std::fprintf(stderr, "ringlogctl: unknown command %s\n", verb.c_str());
     usage(2);
 }

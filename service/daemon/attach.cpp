@@ -356,7 +356,7 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
     watchInputs(*a);
     Attached& ref = *a;
     attached_.emplace(id, std::move(a));
-    sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
+    sd_notifyf(0, "STATUS=%zu containers attached%s", attached_.size(), statusWarning().c_str());
     if (bus_)
         bus_->containerAttached(id);
     // A container whose inputs were all closed before: persist its ring, then finish.

@@ -111,6 +111,13 @@ std::vector<std::pair<std::string, std::string>> describeSettings(const Settings
     return out;
 }
 
+std::string settingsText(const Settings& s) {
+    std::string text;
+    for (const auto& [key, value] : describeSettings(s))
+        text += key + " = " + value + "\n";
+    return text;
+}
+
 std::vector<SettingChange> diffSettings(const Settings& before, const Settings& after) {
     auto a = describeSettings(before), b = describeSettings(after);
     std::vector<SettingChange> changes;

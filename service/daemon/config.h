@@ -51,6 +51,9 @@ const SettingDoc* findSettingDoc(const std::string& key);
 // Every setting as "key" → its value as text, in kSettingDocs' order: for comparing two Settings.
 std::vector<std::pair<std::string, std::string>> describeSettings(const Settings& settings);
 
+// Every setting as "key = value" lines, which applyConfigText() reads back to the same Settings.
+std::string settingsText(const Settings& settings);
+
 struct SettingChange {
     std::string key, old_value, new_value;
     ReloadEffect reload;

@@ -141,6 +141,7 @@ std::optional<Error> Daemon::start() {
     }
     supervised_ = std::getenv("NOTIFY_SOCKET") != nullptr;
     fd_store_ = FdStore(supervised_);
+    fd_store_.keepSettings(settingsText(settings_));
     for (const auto& name : passed.unknown) {
         spdlog::warn("systemd passed an fd named \"{}\", which is not ringlogd's; closed", name);
         fd_store_.removeName(name);
@@ -151,7 +152,13 @@ std::optional<Error> Daemon::start() {
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
         watchdog_interval_ = std::chrono::microseconds(watchdog_usec / 2);
-    sd_notifyf(0, "READY=1\nSTATUS=%zu containers attached", attached_.size());
+    if (!config_error_.empty())
+        spdlog::error(
+            "the configuration does not load ({}): running on the previous instance's "
+            "settings until a reload succeeds",
+            config_error_);
+    sd_notifyf(0, "READY=1\nSTATUS=%zu containers attached%s", attached_.size(),
+               statusWarning().c_str());
     return std::nullopt;
 }
 
@@ -430,7 +437,7 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
         exited_order_.pop_front();
     }
     attached_.erase(it);
-    sd_notifyf(0, "STATUS=%zu containers attached", attached_.size());
+    sd_notifyf(0, "STATUS=%zu containers attached%s", attached_.size(), statusWarning().c_str());
     if (bus_)
         bus_->containerExited(c->info().id);
 }

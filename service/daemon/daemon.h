@@ -40,6 +40,9 @@ class Daemon final : private BusBackend {
     // prepares the event loop. Signals SIGTERM, SIGINT and SIGHUP must be blocked by the
     // caller's thread (SIGHUP: reload the configuration, see reload()).
     std::optional<Error> start();
+    // The configuration did not load at this start and the settings are the previous instance's:
+    // said in STATUS= until a reload succeeds.
+    void runningOnPreviousSettings(std::string error) { config_error_ = std::move(error); }
     // Runs until SIGTERM/SIGINT and everything accepted is persisted. Returns the exit code.
     int run();
 
@@ -111,6 +114,7 @@ class Daemon final : private BusBackend {
     void feedFollowers(const LiveFeed* feed);
     void announceCounters();
     void tellSystemd();
+    std::string statusWarning() const;  // for STATUS=: empty, or what the operator must fix
     ContainerView viewOf(const Attached& a) const;
 
     // BusBackend
@@ -122,7 +126,8 @@ class Daemon final : private BusBackend {
 
     Settings settings_;  // in effect: a reload changes only what can change at run time
     std::optional<CommandLine> reload_from_;
-    RingBudget ring_budget_;  // declared before the containers: their rings give cells back
+    std::string config_error_;  // see runningOnPreviousSettings()
+    RingBudget ring_budget_;    // declared before the containers: their rings give cells back
     DriverEnvironment driver_env_;
     std::optional<gid_t> allowed_gid_;
     UniqueFd epoll_;

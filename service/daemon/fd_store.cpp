@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -51,7 +52,54 @@ std::optional<std::string> unhex(std::string_view text) {
     return out;
 }
 
+constexpr const char* kSettingsName = "settings";
+
+std::string readMemfd(int fd) {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+        ssize_t n = ::pread(fd, buf, sizeof buf, at);
+        if (n <= 0 || text.size() > (1 << 20))
+            return text;
+        text.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+}
+
 }  // namespace
+
+PreviousInstance lookAtPreviousInstance() {
+    PreviousInstance out;
+    char** names = nullptr;
+    int n = sd_listen_fds_with_names(0, &names);  // 0: the fds stay for takePassedFds()
+    for (int i = 0; i < n; ++i) {
+        std::string name = names != nullptr && names[i] != nullptr ? names[i] : "";
+        if (name == kSettingsName)
+            out.settings = readMemfd(SD_LISTEN_FDS_START + i);
+        else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".ring") == 0)
+            ++out.containers;
+    }
+    if (names != nullptr)
+        for (int i = 0; i < n; ++i)
+            std::free(names[i]);
+    std::free(names);
+    return out;
+}
+
+void FdStore::keepSettings(const std::string& text) {
+    if (!enabled_)
+        return;
+    UniqueFd fd(::memfd_create("ringlogd-settings", MFD_CLOEXEC));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+        spdlog::warn("keeping the settings in systemd's fd store: {}", errnoText(errno));
+        return;
+    }
+    removeName(kSettingsName);
+    std::string message = std::string("FDSTORE=1\nFDPOLL=0\nFDNAME=") + kSettingsName;
+    int raw = fd.get();
+    if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &raw, 1); r < 0)
+        spdlog::warn("keeping the settings in systemd's fd store: {}", errnoText(-r));
+}
 
 std::string encodeCarried(const CarriedContainer& c) {
     nlohmann::json j = {{"serial", c.serial},
@@ -104,6 +152,10 @@ PassedFds takePassedFds() {
         std::string what = dot == std::string::npos ? "" : name.substr(dot + 1);
         bool ours = serial != 0 && end == name.c_str() + dot &&
                     (what == "ring" || what == "stdout" || what == "stderr");
+        if (name == kSettingsName) {
+            out.settings = readMemfd(fd.get());
+            continue;
+        }
         if (!ours) {
             if (sd_is_socket(fd.get(), AF_UNIX, 0, 1) > 0)
                 out.sockets.push_back(std::move(fd));

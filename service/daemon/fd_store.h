@@ -6,6 +6,8 @@
 //                      metadata (CarriedContainer), so fds and metadata cannot disagree;
 //   "<serial>.stdout"  the read ends of its pipes: while ringlogd is down, systemd's copy keeps
 //   "<serial>.stderr"  them open, so writers never get EPIPE, and their data waits in the pipe.
+// and one more, "settings": a memfd with the settings in effect ("key = value" lines), for a next
+// instance that cannot load the configuration (see previousSettings()).
 // They are stored with FDPOLL=0 (a pipe whose writers are gone may still hold unread lines) and
 // removed with FDSTOREREMOVE=1 once the container is finished (inputs: once detached).
 #pragma once
@@ -49,8 +51,19 @@ struct PassedFds {
     std::vector<UniqueFd> sockets;
     std::map<uint64_t, Stored> containers;
     std::vector<std::string> unknown;  // names we did not make: closed, and removed from the store
+    std::string settings;              // the "settings" memfd's text, if there was one
 };
 PassedFds takePassedFds();
+
+// What an earlier instance left in the fd store, looked at before the configuration is loaded
+// (the fds stay where they are for takePassedFds()): the settings it ran with, and how many
+// containers it held. A restart that cannot load the configuration runs on those settings rather
+// than fail and, after a few tries, make systemd drop the store with every container's pipes.
+struct PreviousInstance {
+    std::string settings;  // "key = value" lines; empty: none stored
+    size_t containers = 0;
+};
+PreviousInstance lookAtPreviousInstance();
 
 // What systemd means by the stop under way, asked over the system bus (1 s timeout per call):
 // `restarting` when its job for our unit is a "restart" (`systemctl restart`, try- or
@@ -72,6 +85,8 @@ class FdStore {
     void keep(uint64_t serial, std::string_view what, int fd);
     void remove(uint64_t serial, std::string_view what);
     void removeName(const std::string& name);
+    // Replaces the stored "settings" memfd with one holding `text`.
+    void keepSettings(const std::string& text);
 
   private:
     bool enabled_;

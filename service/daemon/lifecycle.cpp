@@ -55,6 +55,8 @@ void Daemon::reload() {
         sd_notifyf(0, "READY=1\nSTATUS=reload refused: %s", error->message.c_str());
         return;
     }
+    config_error_.clear();
+    fd_store_.keepSettings(settingsText(settings_));
     sd_notifyf(0, "READY=1\nSTATUS=%zu containers attached, configuration reloaded",
                attached_.size());
 }
@@ -294,6 +296,12 @@ int Daemon::finishStop() {
     return 1;
 }
 
+std::string Daemon::statusWarning() const {
+    if (config_error_.empty())
+        return {};
+    return "; CONFIGURATION ERROR, running on the previous settings: " + config_error_;
+}
+
 // The event loop is alive (it is what pings the watchdog), and what it is doing.
 void Daemon::tellSystemd() {
     auto now = std::chrono::steady_clock::now();
@@ -311,8 +319,8 @@ void Daemon::tellSystemd() {
         lines += a->container->counters().lines_in.load(std::memory_order_relaxed);
     uint64_t delta = lines >= lines_at_last_status_ ? lines - lines_at_last_status_ : lines;
     lines_at_last_status_ = lines;
-    sd_notifyf(0, "STATUS=%zu containers attached, %.0f lines/s", attached_.size(),
-               elapsed > 0 ? static_cast<double>(delta) / elapsed : 0.0);
+    sd_notifyf(0, "STATUS=%zu containers attached, %.0f lines/s%s", attached_.size(),
+               elapsed > 0 ? static_cast<double>(delta) / elapsed : 0.0, statusWarning().c_str());
 }
 
 // PropertiesChanged for the counters: at most once a second per container and a bounded number

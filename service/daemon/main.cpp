@@ -10,6 +10,7 @@
 
 #include "service/daemon/config.h"
 #include "service/daemon/daemon.h"
+#include "service/daemon/fd_store.h"
 
 int main(int argc, char** argv) {
     bool exit_now = false;
@@ -21,9 +22,25 @@ int main(int argc, char** argv) {
         return 2;
     }
     auto settings = ringlog::loadSettings(*command_line);
+    std::string config_error;
     if (!settings) {
-        std::fprintf(stderr, "ringlogd: %s\n", settings.error().message.c_str());
-        return 2;
+        // A restart that inherits containers runs on the settings it had rather than fail: a few
+        // failed starts and systemd would drop its fd store, every container's pipes with it.
+        config_error = settings.error().message;
+        auto previous = ringlog::lookAtPreviousInstance();
+        ringlog::Settings kept;
+        if (previous.containers == 0 || previous.settings.empty() ||
+            ringlog::applyConfigText(kept, previous.settings, "the previous settings")) {
+            std::fprintf(stderr, "ringlogd: %s\n", config_error.c_str());
+            return 2;
+        }
+        kept.config_file = command_line->config_file;
+        std::fprintf(stderr,
+                     "ringlogd: %s; running on the settings of the previous instance (kept in "
+                     "systemd's fd store) so that the %zu containers it held lose nothing: fix "
+                     "the configuration, then `systemctl reload ringlogd`\n",
+                     config_error.c_str(), previous.containers);
+        settings = std::move(kept);
     }
     auto logger = spdlog::stderr_logger_mt("ringlogd");
     // Under systemd the journal adds time and identity; by hand, show the time.
@@ -49,6 +66,8 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 
     ringlog::Daemon daemon(std::move(*settings), std::move(*command_line));
+    if (!config_error.empty())
+        daemon.runningOnPreviousSettings(config_error);
     if (auto error = daemon.start()) {
         spdlog::critical("{}", error->message);
         return 1;

@@ -35,11 +35,10 @@ class SinkHealth : public ::testing::Test {
         bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
         env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
         setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup",
-                                     "--stop-timeout", "2s"},
-            env_);
+        d_ = std::make_unique<Daemon>(dir_.path() / "d",
+                                      std::vector<std::string>{"--dbus", "yes", "--allowed-group",
+                                                               "nogroup", "--stop-timeout", "2s"},
+                                      env_);
     }
     void TearDown() override {
         d_.reset();
@@ -63,16 +62,28 @@ class SinkHealth : public ::testing::Test {
         ASSERT_TRUE(filler.flush()) << "filling the tmpfs";
     }
 
+    // ringlogctl ARGS on the test's bus: what it printed on stdout and stderr.
+    std::string ringlogctl(std::vector<std::string> args) {
+        std::string out = (dir_.path() / ("ringlogctl" + std::to_string(++calls_))).string();
+        SpawnOptions o;
+        o.stdout_file = out;
+        o.stderr_file = out + ".err";
+        o.env = env_;
+        args.insert(args.begin(), ringlogctlPath());
+        spawn(args, o).wait();
+        return readFile(out) + readFile(out + ".err");
+    }
+
     std::string property(const std::string& id, const std::string& name) {
         std::string out = (dir_.path() / ("busctl" + std::to_string(++calls_))).string();
         SpawnOptions o;
         o.stdout_file = out;
         o.stderr_file = out + ".err";
         o.env = env_;
-        spawn({"/usr/bin/busctl", "--address=" + bus_->address(), "get-property",
-               "org.ringlog.Log1", "/org/ringlog/Log1/container/" + id,
-               "org.ringlog.Log1.Container", name},
-              o)
+        spawn(
+            {"/usr/bin/busctl", "--address=" + bus_->address(), "get-property", "org.ringlog.Log1",
+             "/org/ringlog/Log1/container/" + id, "org.ringlog.Log1.Container", name},
+            o)
             .wait();
         return readFile(out) + readFile(out + ".err");
     }
@@ -112,9 +123,9 @@ class StateWatcher {
                          const std::vector<std::string>& invalidated) {
                 if (iface != "org.ringlog.Log1.Container")
                     return;
-                bool state = changed.count("State") != 0 ||
-                             std::find(invalidated.begin(), invalidated.end(), "State") !=
-                                 invalidated.end();
+                bool state =
+                    changed.count("State") != 0 ||
+                    std::find(invalidated.begin(), invalidated.end(), "State") != invalidated.end();
                 if (!state)
                     return;
                 std::lock_guard lock(mutex_);
@@ -145,11 +156,11 @@ TEST_F(SinkHealth, AFullDiskMakesTheContainerDegradedAndFreeingSpaceBringsEveryL
     Pipe go;
     SpawnOptions o;
     o.keep_fds = {go.read_fd};
-    Process writer = spawn({ringlogctlPath(), "run", "--socket", d_->socket(), "--id", "full",
-                            "--", "/bin/sh", "-c",
-                            lineWriterPath() + " --lines " + std::to_string(kLines) +
-                                " && read x <&" + std::to_string(go.read_fd)},
-                           o);
+    Process writer = spawn(
+        {ringlogctlPath(), "run", "--socket", d_->socket(), "--id", "full", "--", "/bin/sh", "-c",
+         lineWriterPath() + " --lines " + std::to_string(kLines) + " && read x <&" +
+             std::to_string(go.read_fd)},
+        o);
     ASSERT_TRUE(waitForProperty("full", "State", "s \"degraded\"\n")) << d_->log();
     StateWatcher watcher("full");
     std::string error = property("full", "LastError");
@@ -165,6 +176,12 @@ TEST_F(SinkHealth, AFullDiskMakesTheContainerDegradedAndFreeingSpaceBringsEveryL
         << log;
     EXPECT_LT(readJsonLog(d_->logFile("full")).size(), static_cast<size_t>(kLines))
         << "the disk is full: the container waits";
+    std::string status = ringlogctl({"status", "full"});
+    EXPECT_NE(status.find("× full (full)\n"), std::string::npos) << status;
+    EXPECT_NE(status.find("        State: degraded since "), std::string::npos) << status;
+    EXPECT_TRUE(std::regex_search(
+        status, std::regex("   Last error: .*: writing .*/full-json.log: No space left on device")))
+        << status;
 
     fs::remove(logs() / "filler");
     ASSERT_TRUE(watcher.waitForSignals(1)) << "no PropertiesChanged for the recovery";
@@ -196,7 +213,8 @@ TEST_F(SinkHealth, SigtermWhileTheDiskIsFullExitsWithinItsBudgetAndReportsTheExa
 
     auto start = std::chrono::steady_clock::now();
     int status = d_->stop();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string log = d_->log();
     EXPECT_EQ(status, 1) << "lines were lost: the exit status says so\n" << log;
     EXPECT_GE(seconds, 1.9) << "it tried for its whole budget (stop-timeout 2s)";
