@@ -44,10 +44,17 @@ struct JsonFileDriver::EncodedBatch {
 
 namespace {
 
-// The directory that will hold the log and the file's name in it.
-Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& info,
-                                                          const OptionMap& o,
-                                                          const DriverEnvironment& env) {
+// The directory that will hold the log, the file's name in it, and where the directory lies: the
+// root it was opened beneath and the path below that root, to recreate it if it is removed.
+struct Location {
+    UniqueFd dir;
+    std::string name;
+    std::string root;
+    std::string relative;
+};
+
+Result<Location> resolveDirectory(const ContainerInfo& info, const OptionMap& o,
+                                  const DriverEnvironment& env) {
     const std::string& path = o.at("path");
     if (path.empty()) {
         UniqueFd root(::open(env.log_root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -63,7 +70,7 @@ Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& i
                 RINGLOG_STATUS_DRIVER_ERROR,
                 "opening " + env.log_root + "/" + info.id +
                     (errno == ELOOP ? ": refusing a symbolic link" : ": " + errnoText(errno))};
-        return std::pair{std::move(dir), info.id + "-json.log"};
+        return Location{std::move(dir), info.id + "-json.log", env.log_root, info.id};
     }
     if (path.front() != '/')
         return invalid("log option \"path\": \"" + path + "\" is not an absolute path");
@@ -89,13 +96,41 @@ Result<std::pair<UniqueFd, std::string>> resolveDirectory(const ContainerInfo& i
             return Error{RINGLOG_STATUS_DRIVER_ERROR,
                          "log option \"path\": directory of " + path + ": " + errnoText(e)};
         }
-        return std::pair{std::move(dir), name};
+        return Location{std::move(dir), name, root, parent};
     }
     std::string roots;
     for (const auto& r : env.allowed_roots)
         roots += (roots.empty() ? "" : ", ") + r;
     return invalid("log option \"path\": \"" + path + "\" is not under an allowed log root (" +
                    roots + ")");
+}
+
+// Opens <root>/<relative>, creating the directories that are missing (0750, as at attach), one
+// component at a time with openBeneath: a symlink or ".." planted meanwhile is refused as at
+// attach.
+Result<UniqueFd> makeDirectoryBeneath(const std::string& root, const std::string& relative) {
+    UniqueFd dir(::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!dir)
+        return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + root + ": " + errnoText(errno)};
+    std::string done = root;
+    for (size_t start = 0; start <= relative.size();) {
+        size_t slash = std::min(relative.find('/', start), relative.size());
+        std::string part = relative.substr(start, slash - start);
+        start = slash + 1;
+        if (part.empty() || part == ".")
+            continue;
+        done += "/" + part;
+        if (::mkdirat(dir.get(), part.c_str(), 0750) != 0 && errno != EEXIST)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR, "creating " + done + ": " + errnoText(errno)};
+        UniqueFd next = openBeneath(dir.get(), part, O_DIRECTORY | O_RDONLY);
+        if (!next)
+            return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                         "opening " + done +
+                             (errno == ELOOP || errno == EXDEV ? ": refusing a symbolic link"
+                                                               : ": " + errnoText(errno))};
+        dir = std::move(next);
+    }
+    return dir;
 }
 
 Result<UniqueFd> openLogFile(int dir, const std::string& name, const std::string& display,
@@ -266,16 +301,17 @@ Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& i
     auto where = resolveDirectory(info, o, env);
     if (!where)
         return where.error();
-    auto& [dir, name] = *where;
+    Location& at = *where;
     std::string display =
-        o.at("path").empty() ? env.log_root + "/" + info.id + "/" + name : o.at("path");
-    auto file = openLogFile(dir.get(), name, display, false);
+        o.at("path").empty() ? env.log_root + "/" + info.id + "/" + at.name : o.at("path");
+    auto file = openLogFile(at.dir.get(), at.name, display, false);
     if (!file)
         return file.error();
-    struct stat st;
-    ::fstat(file->get(), &st);
-    return std::unique_ptr<LogDriver>(new JsonFileDriver(
-        std::move(dir), name, display, std::move(*file), st.st_size, std::move(s), env.background));
+    auto driver = std::unique_ptr<JsonFileDriver>(new JsonFileDriver(
+        std::move(at.dir), at.name, display, std::move(*file), std::move(s), env.background));
+    driver->root_ = at.root;
+    driver->relative_dir_ = at.relative;
+    return std::unique_ptr<LogDriver>(std::move(driver));
 }
 
 Result<std::unique_ptr<LogReader>> JsonFileDriver::openReader(const ContainerInfo& info,
@@ -291,16 +327,75 @@ Result<std::unique_ptr<LogReader>> JsonFileDriver::openReader(const ContainerInf
 }
 
 JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path,
-                               UniqueFd file, int64_t size, Settings settings,
-                               BackgroundWork* background)
+                               UniqueFd file, Settings settings, BackgroundWork* background)
     : dir_(std::move(dir)),
       name_(std::move(name)),
       display_path_(std::move(display_path)),
-      file_(std::move(file)),
-      size_(size),
       settings_(std::move(settings)),
       background_(background),
-      compression_(std::make_shared<Compression>()) {}
+      compression_(std::make_shared<Compression>()) {
+    useFile(std::move(file));
+}
+
+void JsonFileDriver::useFile(UniqueFd file) {
+    struct stat st {};
+    ::fstat(file.get(), &st);
+    file_ = std::move(file);
+    size_ = st.st_size;
+    torn_ = 0;
+    file_dev_ = st.st_dev;
+    file_ino_ = st.st_ino;
+}
+
+bool JsonFileDriver::fileRemoved() const {
+    struct stat st;
+    return ::fstat(file_.get(), &st) == 0 && st.st_nlink == 0;
+}
+
+std::string JsonFileDriver::recreate(bool& directory_too) {
+    struct stat st;
+    directory_too = ::fstat(dir_.get(), &st) == 0 && st.st_nlink == 0;
+    auto dir = makeDirectoryBeneath(root_, relative_dir_);
+    if (!dir)
+        return dir.error().message;
+    auto file = openLogFile(dir->get(), name_, display_path_, false);
+    if (!file)
+        return file.error().message;
+    dir_ = std::move(*dir);
+    useFile(std::move(*file));
+    gone_ = false;
+    return {};
+}
+
+void JsonFileDriver::checkPath() {
+    // Once a second of record time, not per batch: a stat of the path, to notice the file or its
+    // directory moved away (logrotate's copy-less rename, an operator's mv) or replaced.
+    struct stat at;
+    if (::lstat(display_path_.c_str(), &at) == 0 && at.st_dev == file_dev_ &&
+        at.st_ino == file_ino_)
+        return;
+    if (fileRemoved()) {
+        gone_ = true;  // removed, not moved: recreated before this batch goes into it
+        return;
+    }
+    bool directory_too = false;
+    std::string error = recreate(directory_too);
+    if (!error.empty()) {
+        // The file is still linked where it was moved: go on writing there, nothing is lost.
+        if (error != reopen_error_)
+            spdlog::warn(
+                "json-file {}: the log file was moved or replaced while in use, and a "
+                "new one cannot be opened at its path ({}); writing on to the moved file",
+                display_path_, error);
+        reopen_error_ = error;
+        return;
+    }
+    reopen_error_.clear();
+    spdlog::warn(
+        "json-file {}: the log file was moved or replaced while in use; the records until "
+        "now are in the moved file, the next ones in a new file at this path",
+        display_path_);
+}
 
 JsonFileDriver::~JsonFileDriver() = default;
 
@@ -338,21 +433,22 @@ void JsonFileDriver::encode(std::string& out, const RecordView& r, const DropCou
     last_time_ns_ = r.time_ns;
 }
 
-WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) {
+JsonFileDriver::Appended JsonFileDriver::append(const EncodedBatch& batch, size_t bytes) {
+    Appended a;
     if (torn_ != 0) {
         // A torn record an earlier flush could not cut: nothing is appended after it until it is.
         if (::ftruncate(file_.get(), size_) != 0) {
-            int err = errno;
-            return {transient(err) ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed,
-                    "cutting a torn record from " + display_path_ + ": " + errnoText(err)};
+            int e = errno;
+            a.error = "cutting a torn record from " + display_path_ + ": " + errnoText(e);
+            a.transient = transient(e);
+            return a;
         }
         torn_ = 0;
     }
     size_t written = 0;
     int err = 0;
-    while (written < batch.bytes.size()) {
-        ssize_t n =
-            ::write(file_.get(), batch.bytes.data() + written, batch.bytes.size() - written);
+    while (written < bytes) {
+        ssize_t n = ::write(file_.get(), batch.bytes.data() + written, bytes - written);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -361,31 +457,99 @@ WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) 
         }
         written += static_cast<size_t>(n);
     }
-    size_t complete = batch.record_ends.size();
+    // Whole records only: record_ends are sorted, and `bytes` is a record boundary.
+    a.records = static_cast<size_t>(
+        std::upper_bound(batch.record_ends.begin(), batch.record_ends.end(), written) -
+        batch.record_ends.begin());
     if (err != 0) {
         // Keep the file valid JSON lines: cut a torn record; it is written again on retry.
-        complete = static_cast<size_t>(
-            std::upper_bound(batch.record_ends.begin(), batch.record_ends.end(), written) -
-            batch.record_ends.begin());
-        size_t keep = complete == 0 ? 0 : batch.record_ends[complete - 1];
+        size_t keep = a.records == 0 ? 0 : batch.record_ends[a.records - 1];
         if (keep != written && ::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep)) != 0)
             torn_ = static_cast<int64_t>(written - keep);  // cut before the next write
         written = keep;
+        a.error = "writing " + display_path_ + ": " + errnoText(err);
+        a.transient = transient(err);
     }
     size_ += static_cast<int64_t>(written);
-    records_flushed += complete;
-    batch.bytes.clear();
-    batch.record_ends.clear();
-    if (err == 0)
+    a.bytes = written;
+    return a;
+}
+
+WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) {
+    struct Clear {  // the batch is empty for the next flush whatever happens
+        EncodedBatch& b;
+        ~Clear() {
+            b.bytes.clear();
+            b.record_ends.clear();
+        }
+    } clear{batch};
+    if (batch.bytes.empty())
         return {WriteStatus::kOk, records_flushed, {}};
-    return {transient(err) ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed,
-            "writing " + display_path_ + ": " + errnoText(err)};
+    // Removed or moved since the last look? Removed is seen after each write, below; moved, and
+    // removed between two writes, once a second of record time here, before writing.
+    if (int64_t second = last_time_ns_ / 1'000'000'000; second != path_checked_second_ && !gone_) {
+        path_checked_second_ = second;
+        checkPath();
+    }
+    if (gone_) {
+        bool directory_too = false;
+        if (std::string error = recreate(directory_too); !error.empty()) {
+            gone_ = true;
+            return {WriteStatus::kRetry, records_flushed,
+                    display_path_ + " was removed and cannot be recreated: " + error};
+        }
+        warnRecreated(directory_too, 0, 0);
+    }
+    Appended a = append(batch, batch.bytes.size());
+    // One fstat per batch: the file removed while this batch went into it (an operator's rm -rf
+    // of the directory) leaves st_nlink 0. Its records are then in no file: they are written again
+    // to a recreated one, from the batch still in memory, so nothing is lost or counted twice.
+    if (a.bytes > 0 && fileRemoved()) {
+        bool directory_too = false;
+        if (std::string error = recreate(directory_too); !error.empty()) {
+            // Not counted as written: they stay in the ring and are offered again (in
+            // non-blocking mode the ring may drop them, counted as dropped).
+            gone_ = true;
+            return {WriteStatus::kRetry, records_flushed,
+                    display_path_ +
+                        " was removed while being written and cannot be recreated: " + error};
+        }
+        Appended again = append(batch, a.bytes);
+        warnRecreated(directory_too, again.records, again.bytes);
+        if (a.error.empty()) {
+            a.error = again.error;
+            a.transient = again.transient;
+        }
+        a.records = again.records;
+    }
+    records_flushed += a.records;
+    if (a.error.empty())
+        return {WriteStatus::kOk, records_flushed, {}};
+    return {a.transient ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed, a.error};
+}
+
+void JsonFileDriver::warnRecreated(bool directory_too, size_t records, size_t bytes) {
+    spdlog::warn(
+        "json-file {}: the log file was removed while in use{}; recreated {}; {} records "
+        "({} bytes) that went into the removed file are written again",
+        display_path_, directory_too ? ", its directory too" : "",
+        directory_too ? "the directory and the file" : "the file", records, bytes);
 }
 
 std::string JsonFileDriver::rotate() {
     {
         std::unique_lock lock(compression_->mutex);
         compression_->done.wait(lock, [&] { return !compression_->running; });
+    }
+    if (struct stat st; gone_ || (::fstat(dir_.get(), &st) == 0 && st.st_nlink == 0)) {
+        // The directory was removed with the files to rotate: start afresh in a new one.
+        bool directory_too = false;
+        if (std::string error = recreate(directory_too); !error.empty()) {
+            gone_ = true;
+            return display_path_ + " was removed and cannot be recreated: " + error;
+        }
+        warnRecreated(directory_too, 0, 0);
+        return {};
     }
     if (torn_ != 0) {  // the file rotated out must end with a whole record too
         if (::ftruncate(file_.get(), size_) != 0)
@@ -412,8 +576,7 @@ std::string JsonFileDriver::rotate() {
     auto fresh = openLogFile(dir_.get(), name_, display_path_, true);
     if (!fresh)
         return fresh.error().message;
-    file_ = std::move(*fresh);
-    size_ = 0;
+    useFile(std::move(*fresh));
 
     if (settings_.compress && settings_.max_file >= 2) {
         auto state = compression_;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "drivers/log_driver.h"
 #include "service/base/unique_fd.h"
 
@@ -62,19 +64,41 @@ class JsonFileDriver final : public LogDriver {
     struct Compression;
     struct EncodedBatch;
 
+    // What one append() put in the file: whole records only.
+    struct Appended {
+        size_t records = 0;
+        size_t bytes = 0;
+        std::string error;  // empty: all of it written
+        bool transient = false;
+    };
+
     JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
-                   int64_t size, Settings settings, BackgroundWork* background);
+                   Settings settings, BackgroundWork* background);
     void encode(std::string& out, const RecordView& record, const DropCount* dropped);
     WriteResult flush(EncodedBatch& batch, size_t& records_flushed);
+    Appended append(const EncodedBatch& batch, size_t bytes);
+    void useFile(UniqueFd file);
+    bool fileRemoved() const;
+    // Recreates the directory (if removed) and the file at their paths; an error, or empty.
+    std::string recreate(bool& directory_too);
+    void checkPath();
+    void warnRecreated(bool directory_too, size_t records, size_t bytes);
     std::string rotate();
     WriteResult writeRecords(std::span<const RecordView> records, const DropCount& dropped_before);
 
     UniqueFd dir_;
+    std::string root_;          // dir_ is root_/relative_dir_, recreated there if removed
+    std::string relative_dir_;  // below root_, "." for the root itself
     std::string name_;          // file name within dir_
     std::string display_path_;  // for messages
     UniqueFd file_;
-    int64_t size_ = 0;  // bytes of whole records in the file
-    int64_t torn_ = 0;  // bytes of a torn record after them that could not be cut yet
+    int64_t size_ = 0;    // bytes of whole records in the file
+    int64_t torn_ = 0;    // bytes of a torn record after them that could not be cut yet
+    dev_t file_dev_ = 0;  // file_'s identity, to tell whether the path still names it
+    ino_t file_ino_ = 0;
+    bool gone_ = false;  // file_ was removed and is not recreated yet: no write goes into it
+    int64_t path_checked_second_ = INT64_MIN;  // the record time's second of the last checkPath
+    std::string reopen_error_;                 // the last failure to reopen a moved file, said once
     int64_t last_time_ns_ = 0;
     int64_t resume_through_ns_ = 0;  // records up to this time are in the file already
     Settings settings_;

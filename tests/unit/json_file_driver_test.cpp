@@ -208,6 +208,150 @@ TEST_F(JsonFileDriverTest, WritesToAnExplicitPathUnderAnAllowedRoot) {
               std::string::npos);
 }
 
+// docker's record of record(msg) with its time moved on by `plus` ns.
+std::string dockerLine(const std::string& msg, const std::string& time) {
+    return "{\"log\":\"" + msg + "\\n\",\"stream\":\"stdout\",\"time\":\"" + time + "\"}\n";
+}
+
+// Issue 14: the directory removed (rm -rf) while the driver writes. The next batch went into the
+// removed file; it is written again into a recreated directory and file, once, and counted once.
+TEST_F(JsonFileDriverTest, ADirectoryRemovedUnderABatchIsRecreatedWithThatBatchInIt) {
+    auto d = make({});
+    ASSERT_TRUE(d.ok());
+    RecordView one = record("one"), two = record("two"), three = record("three"),
+               four = record("four");
+    two.time_ns += 1;  // the same second: only the check after the write can see the removal
+    three.time_ns += 2;
+    four.time_ns += 3;
+    std::vector<RecordView> first = {one};
+    ASSERT_EQ((*d)->write(first, {}).status, WriteStatus::kOk);
+    fs::remove_all(root_ / "c0ffee");
+    std::vector<RecordView> second = {two, three};
+    auto r = (*d)->write(second, {});
+    EXPECT_EQ(r.status, WriteStatus::kOk) << r.error;
+    EXPECT_EQ(r.records_done, 2u);
+    std::vector<RecordView> third = {four};
+    ASSERT_EQ((*d)->write(third, {}).status, WriteStatus::kOk);
+    (*d)->close();
+    EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
+              dockerLine("two", "2023-11-14T22:13:20.500000001Z") +
+                  dockerLine("three", "2023-11-14T22:13:20.500000002Z") +
+                  dockerLine("four", "2023-11-14T22:13:20.500000003Z"));
+    EXPECT_EQ(fs::status(root_ / "c0ffee").permissions() & fs::perms::all,
+              fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+    EXPECT_EQ((*d)->recordsWritten(), 4u);
+}
+
+// Removed between two batches a second apart: the look at the path before writing sees it, and
+// the batch goes straight into the recreated file.
+TEST_F(JsonFileDriverTest, ADirectoryRemovedBetweenBatchesIsRecreatedBeforeTheNext) {
+    auto d = make({});
+    ASSERT_TRUE(d.ok());
+    RecordView one = record("one"), two = record("two");
+    two.time_ns += 1'000'000'000;
+    std::vector<RecordView> first = {one}, second = {two};
+    ASSERT_EQ((*d)->write(first, {}).status, WriteStatus::kOk);
+    fs::remove_all(root_ / "c0ffee");
+    ASSERT_EQ((*d)->write(second, {}).status, WriteStatus::kOk);
+    (*d)->close();
+    EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
+              dockerLine("two", "2023-11-14T22:13:21.5Z"));
+}
+
+// Rotation after a recreation renames and creates in the new directory, not the removed one.
+TEST_F(JsonFileDriverTest, RotatesInTheRecreatedDirectory) {
+    auto d = make({{"max-size", "100"}, {"max-file", "3"}});
+    ASSERT_TRUE(d.ok());
+    auto write = [&](const std::string& msg) {
+        std::vector<RecordView> one = {record(msg)};
+        auto r = (*d)->write(one, {});
+        ASSERT_EQ(r.status, WriteStatus::kOk) << r.error;
+    };
+    write("before-0");
+    write("before-1");  // the file is now over max-size: the next record rotates first
+    fs::remove_all(root_ / "c0ffee");
+    for (int i = 0; i < 5; ++i)
+        write("after-" + std::to_string(i));
+    (*d)->close();
+    // after-0 rotated into the new directory (nothing to rotate there), then after-0 and after-1
+    // make .2, after-2 and after-3 .1, after-4 the current file: 69-byte records, max-size 100.
+    fs::path base = root_ / "c0ffee" / "c0ffee-json.log";
+    std::string t = "2023-11-14T22:13:20.5Z";
+    EXPECT_EQ(read(base.string() + ".2"), dockerLine("after-0", t) + dockerLine("after-1", t));
+    EXPECT_EQ(read(base.string() + ".1"), dockerLine("after-2", t) + dockerLine("after-3", t));
+    EXPECT_EQ(read(base), dockerLine("after-4", t));
+    EXPECT_FALSE(fs::exists(base.string() + ".3"));
+}
+
+// While the directory cannot be recreated (a file where it was), the records are not counted
+// as written: they stay in the ring and are offered again, and go in once it can be.
+TEST_F(JsonFileDriverTest, WhileTheDirectoryCannotBeRecreatedTheRecordsStayInTheRing) {
+    auto d = make({});
+    ASSERT_TRUE(d.ok());
+    std::vector<RecordView> first = {record("one")}, second = {record("two"), record("three")};
+    ASSERT_EQ((*d)->write(first, {}).status, WriteStatus::kOk);
+    fs::remove_all(root_ / "c0ffee");
+    std::ofstream(root_ / "c0ffee") << "in the way";
+    auto r = (*d)->write(second, {});
+    EXPECT_EQ(r.status, WriteStatus::kRetry);
+    EXPECT_EQ(r.records_done, 0u);
+    EXPECT_EQ(r.error, (root_ / "c0ffee" / "c0ffee-json.log").string() +
+                           " was removed while being written and cannot be recreated: opening " +
+                           (root_ / "c0ffee").string() + ": Not a directory");
+    r = (*d)->write(second, {});  // retried: not written to the removed file meanwhile
+    EXPECT_EQ(r.status, WriteStatus::kRetry);
+    fs::remove(root_ / "c0ffee");
+    r = (*d)->write(second, {});
+    EXPECT_EQ(r.status, WriteStatus::kOk) << r.error;
+    (*d)->close();
+    std::string t = "2023-11-14T22:13:20.5Z";
+    EXPECT_EQ(read(root_ / "c0ffee" / "c0ffee-json.log"),
+              dockerLine("two", t) + dockerLine("three", t));
+    EXPECT_EQ((*d)->recordsWritten(), 3u);
+}
+
+// A file moved away (an operator's mv, logrotate without copytruncate) is still linked: what went
+// into it stays there, and within a second of record time the driver writes at its path again.
+TEST_F(JsonFileDriverTest, AFileMovedAwayIsReplacedAtItsPathWithinASecond) {
+    auto d = make({});
+    ASSERT_TRUE(d.ok());
+    RecordView one = record("one"), two = record("two");
+    two.time_ns += 1'000'000'000;
+    std::vector<RecordView> first = {one}, second = {two};
+    ASSERT_EQ((*d)->write(first, {}).status, WriteStatus::kOk);
+    fs::path file = root_ / "c0ffee" / "c0ffee-json.log";
+    fs::rename(file, file.string() + ".old");
+    ASSERT_EQ((*d)->write(second, {}).status, WriteStatus::kOk);
+    (*d)->close();
+    EXPECT_EQ(read(file.string() + ".old"), dockerLine("one", "2023-11-14T22:13:20.5Z"));
+    EXPECT_EQ(read(file), dockerLine("two", "2023-11-14T22:13:21.5Z"));
+}
+
+// With `path`, the missing directories below the allowed root are made again, safely: a symlink
+// planted in their place is refused as at attach.
+TEST_F(JsonFileDriverTest, AnExplicitPathsDirectoriesAreRecreatedUnderTheirRootButNotThroughALink) {
+    fs::create_directories(root_ / "engine" / "c0ffee");
+    fs::path file = root_ / "engine" / "c0ffee" / "console.log";
+    auto d = make({{"path", file.string()}});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    std::vector<RecordView> rs = {record("hi")};
+    ASSERT_EQ((*d)->write(rs, {}).status, WriteStatus::kOk);
+    fs::remove_all(root_ / "engine");
+    ASSERT_EQ((*d)->write(rs, {}).status, WriteStatus::kOk);
+    EXPECT_EQ(read(file), dockerLine("hi", "2023-11-14T22:13:20.5Z"));
+
+    fs::remove_all(root_ / "engine");
+    fs::create_directories(root_ / "elsewhere");
+    fs::create_directory_symlink(root_ / "elsewhere", root_ / "engine");
+    auto r = (*d)->write(rs, {});
+    EXPECT_EQ(r.status, WriteStatus::kRetry);
+    EXPECT_NE(r.error.find("opening " + (root_ / "engine").string() + ": refusing a symbolic link"),
+              std::string::npos)
+        << r.error;
+    EXPECT_TRUE(fs::is_empty(root_ / "elsewhere"));
+    (*d)->close();
+}
+
 TEST_F(JsonFileDriverTest, RefusesCompressWithoutRotation) {
     auto d = make({{"compress", "true"}});
     ASSERT_FALSE(d.ok());
