@@ -8,7 +8,9 @@
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "drivers/docker/docker_attrs.h"
 #include "drivers/docker/json_encoding.h"
@@ -28,11 +30,28 @@ constexpr int kBusyRetryMs = 2;  // journald drains its queue in about that time
 constexpr size_t kRememberedEntries = 8192;
 constexpr size_t kRememberedBytes = 32 << 20;
 
+// Whether the journal opened holds any file: sd_journal_open() succeeds with none when it may read
+// none (ringlogd not in the systemd-journal group, a journal directory without that group). The
+// driver would then take every record for unsent and send again what journald has: said once.
+bool canReadJournal(sd_journal* j) {
+    if (sd_journal_has_runtime_files(j) > 0 || sd_journal_has_persistent_files(j) > 0)
+        return true;
+    static std::once_flag said;
+    std::call_once(said, [] {
+        spdlog::warn(
+            "the journal has no file ringlogd may read (is it in the systemd-journal group?): "
+            "after a restart or a journald crash, journald containers' entries already in the "
+            "journal are sent again");
+    });
+    return false;
+}
+
 // The highest CONTAINER_LOG_ORDINAL the journal holds for this attach (its epoch), 0 for none.
 uint64_t highestOrdinalInJournal(const std::string& epoch) {
     sd_journal* j = nullptr;
     if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
         return 0;
+    canReadJournal(j);
     uint64_t highest = 0;
     std::string match = "CONTAINER_LOG_EPOCH=" + epoch;
     if (sd_journal_add_match(j, match.c_str(), 0) >= 0 && sd_journal_seek_tail(j) >= 0 &&
@@ -82,6 +101,132 @@ std::string randomHex(size_t bytes) {
         }
     } while (out.size() >= 12 && out.find_first_not_of("0123456789") >= 12);
     return out;
+}
+
+// How long a restarted ringlogd waits for journald to write its resume marker before deciding
+// without it (the marker may never be stored: Storage=none, or MaxLevelStore= below notice).
+constexpr std::chrono::seconds kResumeMarkerTimeout{5};
+constexpr int kResumeMarkerPollMs = 2;
+
+// The resume barrier: whether journald has written everything an earlier, killed ringlogd sent.
+// journald reads its native socket in order, and the killed process's datagrams are all queued
+// there before anything this process sends; so once an entry this process sent is in the journal,
+// every entry the killed one sent is either in the journal too or was dropped by journald. Until
+// then the journal may still lack entries that are on their way, and a resume decided on it would
+// send them again. One marker per process, whatever the number of containers resuming: it is
+// sent from the first resume and polled, without blocking, by every resuming driver.
+class ResumeBarrier {
+  public:
+    enum class State { kWaiting, kPassed, kGaveUp };
+
+    // Sends the marker if not sent yet, then looks whether the journal has it. `error` is set
+    // when the marker could not be sent (journald away or busy): the caller tries again later.
+    State poll(const std::string& socket_path, int& error) {
+        std::unique_lock lock(mutex_, std::try_to_lock);
+        if (!lock.owns_lock())
+            return State::kWaiting;  // another consumer thread is looking right now
+        if (state_ != State::kWaiting)
+            return state_;
+        if (!sent_ && (!send(socket_path, error) || state_ != State::kWaiting))
+            return state_;
+        // From the head each time: a journal read to its end once does not look again in the
+        // files it found nothing in.
+        sd_journal_process(journal_);
+        int found = sd_journal_seek_head(journal_);
+        if (found >= 0)
+            found = sd_journal_next(journal_);
+        auto waited = std::chrono::steady_clock::now() - sent_at_;
+        if (found > 0) {
+            spdlog::info(
+                "journald has written what the previous ringlogd sent (its resume marker came "
+                "after {} ms)",
+                std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+            finish(State::kPassed);
+        } else if (found < 0) {
+            spdlog::warn(
+                "resuming journald containers: reading the journal for ringlogd's resume marker: "
+                "{}; some entries may be sent twice",
+                errnoText(-found));
+            finish(State::kGaveUp);
+        } else if (waited > kResumeMarkerTimeout) {
+            spdlog::warn(
+                "journald has not written ringlogd's resume marker {} in {} s: resuming journald "
+                "containers from what the journal shows now, some entries may be sent twice",
+                token_, kResumeMarkerTimeout.count());
+            finish(State::kGaveUp);
+        }
+        return state_;
+    }
+
+    ~ResumeBarrier() { finish(state_); }
+
+  private:
+    bool send(const std::string& socket_path, int& error) {
+        if (journal_ == nullptr) {
+            token_ = randomHex(16);
+            std::string match = "RINGLOG_RESUME_MARKER=" + token_;
+            int r = sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+            // The fd makes sd_journal_process() notice files journald adds (a rotation) while
+            // we wait.
+            if (r >= 0)
+                r = sd_journal_add_match(journal_, match.c_str(), 0);
+            if (r >= 0)
+                r = sd_journal_get_fd(journal_);
+            if (r >= 0 && !canReadJournal(journal_)) {
+                finish(State::kGaveUp);  // the marker could never be seen
+                return true;
+            }
+            if (r < 0) {
+                spdlog::warn(
+                    "resuming journald containers: cannot read the journal ({}), so cannot tell "
+                    "when journald has written what the previous ringlogd sent; some entries may "
+                    "be sent twice",
+                    errnoText(-r));
+                finish(State::kGaveUp);
+                return true;
+            }
+        }
+        std::string entry;
+        appendField(entry, "MESSAGE",
+                    "ringlogd: resuming journald containers once journald has written what the "
+                    "previous instance sent");
+        // Notice, not info: stored even where MaxLevelStore= keeps info out.
+        appendField(entry, "PRIORITY", "5");
+        appendField(entry, "SYSLOG_IDENTIFIER", "ringlogd");
+        appendField(entry, "RINGLOG_RESUME_MARKER", token_);
+        UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        struct sockaddr_un address {};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+        if (!sock ||
+            ::sendto(sock.get(), entry.data(), entry.size(), MSG_NOSIGNAL,
+                     reinterpret_cast<const struct sockaddr*>(&address), sizeof address) < 0) {
+            error = errno;
+            return false;
+        }
+        sent_ = true;
+        sent_at_ = std::chrono::steady_clock::now();
+        return true;
+    }
+
+    void finish(State state) {
+        state_ = state;
+        if (journal_ != nullptr)
+            sd_journal_close(journal_);
+        journal_ = nullptr;
+    }
+
+    std::mutex mutex_;
+    State state_ = State::kWaiting;
+    sd_journal* journal_ = nullptr;
+    std::string token_;
+    bool sent_ = false;
+    std::chrono::steady_clock::time_point sent_at_;
+};
+
+ResumeBarrier& resumeBarrier() {
+    static ResumeBarrier barrier;
+    return barrier;
 }
 
 bool transient(int err) {
@@ -339,23 +484,43 @@ void JournaldDriver::resume(std::string_view state) {
         return;
     epoch_ = state;
     resuming_ = true;
+    // Sent now rather than at the first write, so journald works through its queue meanwhile.
+    int error = 0;
+    resumeBarrier().poll(socket_path_, error);
 }
 
 WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
                                     const DropCount& dropped_before) {
-    size_t skipped = 0;
     if (resuming_) {
-        // The earlier ringlogd may have sent these and been killed before retiring them.
-        uint64_t highest = highestOrdinalInJournal(epoch_);
-        while (skipped < records.size() && records[skipped].sequence <= highest)
-            ++skipped;
-        if (skipped > 0)
-            spdlog::info("container {}: {} records were in the journal already", short_id_,
-                         skipped);
+        // The earlier ringlogd may have sent records and been killed before retiring them: they
+        // are in the journal, or still in journald's socket queue. Decide only once journald has
+        // written the queue out; meanwhile the records wait in the ring.
+        int error = 0;
+        if (resumeBarrier().poll(socket_path_, error) == ResumeBarrier::State::kWaiting) {
+            if (error != 0 && error != EAGAIN && error != ENOBUFS)
+                return {transient(error) ? WriteStatus::kRetry : WriteStatus::kFatal, 0,
+                        "sending journald the resume marker at " + socket_path_ + ": " +
+                            errnoText(error)};
+            return {WriteStatus::kRetry, 0, {}, kResumeMarkerPollMs};
+        }
+        skip_through_ = highestOrdinalInJournal(epoch_);
         resuming_ = false;
+    }
+    // Every record the journal has, not only in the first batch: a batch may end before them.
+    size_t skipped = 0;
+    while (skipped < records.size() && records[skipped].sequence <= skip_through_)
+        ++skipped;
+    if (skipped > 0) {
+        skipped_ += skipped;
         records = records.subspan(skipped);
         if (records.empty())
             return {WriteStatus::kOk, skipped, {}};
+    }
+    if (skip_through_ != 0) {
+        if (skipped_ > 0)
+            spdlog::info("container {}: {} records were in the journal already", short_id_,
+                         skipped_);
+        skip_through_ = 0;
     }
     WriteResult r = writeEntries(records, dropped_before);
     r.records_done += skipped;

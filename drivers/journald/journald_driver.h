@@ -102,6 +102,8 @@ class JournaldDriver final : public LogDriver {
     // (journald writes a little after it accepts), so it must not decide about those again.
     uint64_t resent_through_ = 0;
     bool resuming_ = false;  // continuing an earlier ringlogd's epoch: skip what the journal has
+    uint64_t skip_through_ = 0;  // once resumed: the highest ordinal the journal had
+    uint64_t skipped_ = 0;       // records found in the journal already, for the log
 };
 
 // CONTAINER_PARTIAL_ID of the parts of one split line: 64 lowercase hex characters, the epoch's

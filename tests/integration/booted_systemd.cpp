@@ -123,7 +123,11 @@ BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dro
         "mount -t tmpfs tmpfs /tmp\n"
         "mount -t tmpfs tmpfs /var/tmp\n"
         "mount -t tmpfs tmpfs /var/log\n"
-        "mkdir /var/log/journal /var/log/ringlogd\n"
+        "mkdir /var/log/journal /var/log/ringlogd /run/log /run/log/journal\n"
+        // As systemd-tmpfiles sets them at boot (tmpfiles.d/systemd.conf), which this system does
+        // not run: journal files readable by the systemd-journal group, as ringlogd reads them.
+        "chgrp systemd-journal /var/log/journal /run/log/journal\n"
+        "chmod 2755 /var/log/journal /run/log/journal\n"
         "mount --bind /run/ringlogd-test/logs /var/log/ringlogd\n"
         "mount --bind /run/ringlogd-test/passwd /etc/passwd\n"
         "mount --bind /run/ringlogd-test/group /etc/group\n"
