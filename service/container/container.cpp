@@ -38,7 +38,7 @@ Container::Container(ContainerInfo info, AttachSettings settings, std::unique_pt
 Container::~Container() = default;
 
 Container::Input::Input(Container& c, Stream s, UniqueFd f, uint32_t max_line)
-    : fd(std::move(f)), framer(c, s, max_line), peek(isPipe(fd.get())) {
+    : fd(std::move(f)), framer(c, s, max_line), ledger(*c.ring_, s), peek(isPipe(fd.get())) {
     if (peek)
         capacity = static_cast<size_t>(std::max(::fcntl(fd.get(), F_GETPIPE_SZ), 4096));
 }
@@ -49,6 +49,36 @@ void Container::addInput(Stream stream, UniqueFd fd) {
     int s = stream == Stream::kStderr ? 1 : 0;
     if (p.next_ordinal[s] != 0)
         inputs_.back()->framer.resumeSplitLine(p.next_ordinal[s], p.partial_id[s]);
+}
+
+uint64_t Container::skipWhatTheRingHas(PipePeek& peeker) {
+    uint64_t skipped = 0;
+    if (!ring_->hasLedger())
+        return 0;  // a ring from before the ledger: the next reads may repeat a few lines
+    for (auto& in : inputs_) {
+        if (!in->peek)
+            continue;
+        Stream s = in->framer.stream();
+        uint64_t framed = ring_->inputFramed(s), discarded = ring_->inputDiscarded(s);
+        int available = 0;
+        if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
+            available = 0;
+        uint64_t owed = framed - discarded;
+        if (framed < discarded || owed > static_cast<uint64_t>(available)) {
+            spdlog::warn(
+                "container {}: its {} ledger says {} bytes framed and {} taken out, but "
+                "the pipe holds {}: reading it as it is",
+                info_.shortId(), streamName(s), framed, discarded, available);
+            continue;
+        }
+        if (owed > 0 && !peeker.discard(in->fd.get(), owed, &in->ledger)) {
+            spdlog::warn("container {}: taking {} bytes its ring has out of its {}: {}",
+                         info_.shortId(), owed, streamName(s), errnoText(errno));
+            continue;
+        }
+        skipped += owed;
+    }
+    return skipped;
 }
 
 bool Container::push(Stream stream, std::string_view message, uint8_t flags,
@@ -185,7 +215,7 @@ Container::PumpResult Container::pumpPipe(Input& in, PipePeek& peeker, char* buf
         }
         if (used > 0)
             in.stalled_peek = 0;
-        if (used > 0 && !peeker.discard(in.fd.get(), used)) {
+        if (used > 0 && !peeker.discard(in.fd.get(), used, &in.ledger)) {
             spdlog::warn("container {}: taking bytes out of its {}: {}; closing it",
                          info_.shortId(), streamName(in.framer.stream()), errnoText(errno));
             in.eof = true;

@@ -80,6 +80,14 @@ class Container final : public RecordSink {
         Input(Container& c, Stream s, UniqueFd f, uint32_t max_line);
         UniqueFd fd;
         Framer framer;
+        // Writes this input's discards down in the ring's ingest ledger (see PipePeek).
+        struct Ledger final : PipePeek::Ledger {
+            Ledger(RingLog& r, Stream s) : ring(r), stream(s) {}
+            void begin() override { ring.beginDiscard(stream); }
+            void end(uint64_t moved) override { ring.endDiscard(stream, moved); }
+            RingLog& ring;
+            Stream stream;
+        } ledger;
         bool peek;            // a pipe, read with PipePeek; other fds (ttys, sockets) with read()
         size_t capacity = 0;  // of the pipe
         bool eof = false;
@@ -94,6 +102,9 @@ class Container final : public RecordSink {
         size_t stalled_peek = 0;  // a peek's size that saw no line end while the pipe had more
     };
     void addInput(Stream stream, UniqueFd fd);
+    // After an adopt, before the first read: takes out of each pipe the bytes its ring has
+    // already (a kill came between their commit and their discard). Returns how many.
+    uint64_t skipWhatTheRingHas(PipePeek& peeker);
     std::vector<std::unique_ptr<Input>>& inputs() { return inputs_; }
 
     // kWaitLineEnd: the pipe holds only an incomplete line; only new bytes can change that.

@@ -375,6 +375,8 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     auto ring = RingLog::adopt(std::move(stored.ring), OverflowPolicy::kBlock);
     if (!ring)
         return forget(ring.error().message);
+    // Before the journal is emptied: what it holds is what this ring's interrupted discard moved.
+    (*ring)->settleDiscard(peeker_->journalBytes());
     auto carried = decodeCarried((*ring)->metadata());
     if (!carried)
         return forget(carried.error().message);

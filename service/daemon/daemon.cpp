@@ -104,7 +104,8 @@ std::optional<Error> Daemon::start() {
         return e;
     read_buffer_.resize(std::max<size_t>(kReadBufferBytes, settings_.max_line + 1));
     ring_budget_.limit = settings_.blocking_ring_budget;
-    auto peeker = PipePeek::open(read_buffer_.size(), std::max<size_t>(settings_.pipe_size, 65536));
+    auto peeker = PipePeek::open(read_buffer_.size(), std::max<size_t>(settings_.pipe_size, 65536),
+                                 std::move(passed.journal_read), std::move(passed.journal_write));
     if (!peeker)
         return peeker.error();
     peeker_ = std::move(*peeker);
@@ -142,6 +143,7 @@ std::optional<Error> Daemon::start() {
     supervised_ = std::getenv("NOTIFY_SOCKET") != nullptr;
     fd_store_ = FdStore(supervised_);
     fd_store_.keepSettings(settingsText(settings_));
+    fd_store_.keepDiscardJournal(peeker_->journalRead(), peeker_->journalWrite());
     for (const auto& name : passed.unknown) {
         spdlog::warn("systemd passed an fd named \"{}\", which is not ringlogd's; closed", name);
         fd_store_.removeName(name);
@@ -149,6 +151,15 @@ std::optional<Error> Daemon::start() {
     // Before READY=1: what an earlier instance left is persisted first, ahead of new attaches.
     for (auto& [serial, stored] : passed.containers)
         adoptStored(std::move(stored), serial);
+    // Every ring has settled a discard the kill interrupted (adoptStored): the journal's bytes are
+    // accounted for. Then what each ring has already is taken out of its pipes, unread.
+    peeker_->drainJournal();
+    for (auto& [id, a] : attached_)
+        if (uint64_t skipped = a->container->skipWhatTheRingHas(*peeker_))
+            spdlog::info(
+                "container {}: {} bytes at the head of its pipes were in its ring already "
+                "(the previous instance was killed before taking them out): skipped",
+                a->container->info().shortId(), skipped);
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
         watchdog_interval_ = std::chrono::microseconds(watchdog_usec / 2);

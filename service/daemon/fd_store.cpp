@@ -53,6 +53,8 @@ std::optional<std::string> unhex(std::string_view text) {
 }
 
 constexpr const char* kSettingsName = "settings";
+constexpr const char* kJournalReadName = "discard-journal.r";
+constexpr const char* kJournalWriteName = "discard-journal.w";
 
 std::string readMemfd(int fd) {
     std::string text;
@@ -99,6 +101,17 @@ void FdStore::keepSettings(const std::string& text) {
     int raw = fd.get();
     if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &raw, 1); r < 0)
         spdlog::warn("keeping the settings in systemd's fd store: {}", errnoText(-r));
+}
+
+void FdStore::keepDiscardJournal(int read_fd, int write_fd) {
+    if (!enabled_)
+        return;
+    for (auto [name, fd] : {std::pair{kJournalReadName, read_fd}, {kJournalWriteName, write_fd}}) {
+        removeName(name);
+        std::string message = std::string("FDSTORE=1\nFDPOLL=0\nFDNAME=") + name;
+        if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1); r < 0)
+            spdlog::warn("keeping {} in systemd's fd store: {}", name, errnoText(-r));
+    }
 }
 
 std::string encodeCarried(const CarriedContainer& c) {
@@ -154,6 +167,10 @@ PassedFds takePassedFds() {
                     (what == "ring" || what == "stdout" || what == "stderr");
         if (name == kSettingsName) {
             out.settings = readMemfd(fd.get());
+            continue;
+        }
+        if (name == kJournalReadName || name == kJournalWriteName) {
+            (name == kJournalReadName ? out.journal_read : out.journal_write) = std::move(fd);
             continue;
         }
         if (!ours) {

@@ -6,8 +6,10 @@
 //                      metadata (CarriedContainer), so fds and metadata cannot disagree;
 //   "<serial>.stdout"  the read ends of its pipes: while ringlogd is down, systemd's copy keeps
 //   "<serial>.stderr"  them open, so writers never get EPIPE, and their data waits in the pipe.
-// and one more, "settings": a memfd with the settings in effect ("key = value" lines), for a next
-// instance that cannot load the configuration (see previousSettings()).
+// and, once, "settings": a memfd with the settings in effect ("key = value" lines), for a next
+// instance that cannot load the configuration (see lookAtPreviousInstance()), and
+// "discard-journal.r", "discard-journal.w": the pipe that makes taking lines out of a container's
+// pipe exactly once across a kill (PipePeek).
 // They are stored with FDPOLL=0 (a pipe whose writers are gone may still hold unread lines) and
 // removed with FDSTOREREMOVE=1 once the container is finished (inputs: once detached).
 #pragma once
@@ -52,6 +54,7 @@ struct PassedFds {
     std::map<uint64_t, Stored> containers;
     std::vector<std::string> unknown;  // names we did not make: closed, and removed from the store
     std::string settings;              // the "settings" memfd's text, if there was one
+    UniqueFd journal_read, journal_write;  // the discard journal (PipePeek), if there was one
 };
 PassedFds takePassedFds();
 
@@ -87,6 +90,7 @@ class FdStore {
     void removeName(const std::string& name);
     // Replaces the stored "settings" memfd with one holding `text`.
     void keepSettings(const std::string& text);
+    void keepDiscardJournal(int read_fd, int write_fd);
 
   private:
     bool enabled_;

@@ -69,7 +69,11 @@ std::optional<Error> Daemon::applySettings(const Settings& loaded) {
     if (next.max_line + size_t{1} > read_buffer_.size()) {
         // One read must see a whole max-line: a larger buffer, and a scratch pipe to match.
         size_t size = std::max<size_t>(kReadBufferBytes, next.max_line + size_t{1});
-        auto peeker = PipePeek::open(size, std::max<size_t>(next.pipe_size, 65536));
+        // The same discard journal: it is the one in the fd store.
+        auto peeker =
+            PipePeek::open(size, std::max<size_t>(next.pipe_size, 65536),
+                           UniqueFd(::fcntl(peeker_->journalRead(), F_DUPFD_CLOEXEC, 0)),
+                           UniqueFd(::fcntl(peeker_->journalWrite(), F_DUPFD_CLOEXEC, 0)));
         if (!peeker)
             return invalid("max-line " + describeSize(static_cast<int64_t>(next.max_line)) + ": " +
                            peeker.error().message);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -37,6 +38,15 @@ struct RingLog::CellHeader {
     uint32_t reserved;
 };
 
+// Written by the producer only, each field with one store (see ingest ledger in ring_log.h).
+struct RingLog::IngestLedger {
+    uint64_t framed[2];  // [0] stdout, [1] stderr
+    uint64_t discarded[2];
+    uint32_t pending;  // 0, or 1 + the stream whose discard is under way
+    uint32_t reserved;
+    uint64_t pending_base;  // discarded[stream] when that discard began
+};
+
 struct RingLog::ArenaHeader {
     uint64_t magic;
     uint32_t format_version;
@@ -58,11 +68,33 @@ struct RingLog::ArenaHeader {
     uint64_t partial_id[2];
     uint64_t metadata_offset;  // bytes from the start of the memfd, written once at creation
     uint64_t metadata_length;
+    IngestLedger ledger;  // format 3 on; the cell headers follow it
 };
 
-uint64_t RingLog::metaBytes(uint32_t max_cells) {
-    return roundUp(sizeof(ArenaHeader) + sizeof(CellHeader) * uint64_t{max_cells}, kPage);
+uint64_t RingLog::cellsOffset(uint32_t format_version) {
+    return format_version >= 3 ? sizeof(ArenaHeader) : offsetof(ArenaHeader, ledger);
 }
+
+uint64_t RingLog::metaBytes(uint32_t max_cells, uint32_t format_version) {
+    return roundUp(cellsOffset(format_version) + sizeof(CellHeader) * uint64_t{max_cells}, kPage);
+}
+
+namespace {
+
+// One store the compiler may not move across the stores around it: what a process killed at any
+// instant leaves in the memfd is what its program order says.
+void storeInOrder(uint64_t& field, uint64_t value) {
+    std::atomic_ref<uint64_t>(field).store(value, std::memory_order_release);
+}
+void storeInOrder(uint32_t& field, uint32_t value) {
+    std::atomic_ref<uint32_t>(field).store(value, std::memory_order_release);
+}
+
+int streamIndex(Stream s) {
+    return s == Stream::kStderr ? 1 : 0;
+}
+
+}  // namespace
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free &&
                   std::atomic<uint64_t>::is_always_lock_free,
@@ -108,7 +140,8 @@ Result<std::unique_ptr<RingLog>> RingLog::create(std::string_view name, RingGeom
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (base == MAP_FAILED)
         return Error{RINGLOG_STATUS_LIMIT, "mapping the ring: " + errnoText(errno)};
-    std::unique_ptr<RingLog> ring(new RingLog(std::move(fd), base, size, geometry, policy));
+    std::unique_ptr<RingLog> ring(
+        new RingLog(std::move(fd), base, size, geometry, policy, kFormatVersion));
     ring->initialize(metadata);
     return ring;
 }
@@ -131,27 +164,39 @@ Result<std::unique_ptr<RingLog>> RingLog::adopt(UniqueFd fd, OverflowPolicy poli
     };
     if (arena->magic != kArenaMagic)
         return fail("is not a ringlogd ring");
-    if (arena->format_version != kFormatVersion)
-        return fail("has format " + std::to_string(arena->format_version) +
-                    ", this ringlogd reads format " + std::to_string(kFormatVersion));
+    uint32_t version = arena->format_version;
+    if (version != kFormatVersion && version != 2)
+        return fail("has format " + std::to_string(version) +
+                    ", this ringlogd reads formats 2 and " + std::to_string(kFormatVersion));
     if (g.cell_size == 0 || g.cell_size % kPage != 0 || g.max_cells < 3 || g.max_cells > 1u << 20 ||
-        metaBytes(g.max_cells) + uint64_t{g.cell_size} * g.max_cells > size ||
+        metaBytes(g.max_cells, version) + uint64_t{g.cell_size} * g.max_cells > size ||
         arena->metadata_length > kMaxMetadataBytes ||
         arena->metadata_offset + arena->metadata_length > size || arena->cells_in_use == 0 ||
         arena->cells_in_use > g.max_cells)
         return fail("has an impossible geometry");
-    std::unique_ptr<RingLog> ring(new RingLog(std::move(fd), base, size, g, policy));
+    std::unique_ptr<RingLog> ring(new RingLog(std::move(fd), base, size, g, policy, version));
     ring->recover();
     return ring;
 }
 
 RingLog::RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry,
-                 OverflowPolicy policy)
-    : memfd_(std::move(memfd)), base_(base), size_(size), geometry_(geometry), policy_(policy) {
+                 OverflowPolicy policy, uint32_t format_version)
+    : memfd_(std::move(memfd)),
+      base_(base),
+      size_(size),
+      geometry_(geometry),
+      policy_(policy),
+      format_version_(format_version) {
     auto* bytes = static_cast<char*>(base_);
     arena_ = reinterpret_cast<ArenaHeader*>(bytes);
-    cells_ = reinterpret_cast<CellHeader*>(bytes + sizeof(ArenaHeader));
-    data_ = bytes + metaBytes(geometry.max_cells);
+    cells_ = reinterpret_cast<CellHeader*>(bytes + cellsOffset(format_version));
+    data_ = bytes + metaBytes(geometry.max_cells, format_version);
+    if (format_version >= 3) {
+        ledger_ = &arena_->ledger;
+    } else {
+        local_ledger_ = std::make_unique<IngestLedger>();
+        ledger_ = local_ledger_.get();
+    }
 }
 
 void RingLog::initialize(std::string_view metadata) {
@@ -184,6 +229,9 @@ void RingLog::recover() {
     uint64_t unpersisted = 0;
     uint64_t last_sequence = arena_->last_sequence;
     int64_t last_time = arena_->last_time_ns;
+    // The ledger's framed count was written just after the record's commit, like last_sequence:
+    // a record newer than the arena's last_sequence (at most one, the kill's) says where it is.
+    const uint64_t recorded_sequence = last_sequence;
     for (uint32_t i = 0; i < arena_->cells_in_use; ++i) {
         CellHeader& c = cell(i);
         uint32_t committed = std::min(c.committed.load(), geometry_.cell_size);
@@ -202,6 +250,10 @@ void RingLog::recover() {
             decode(cellData(i), off, v);
             if (off == consumed)
                 first = v.sequence;
+            if (v.sequence > recorded_sequence && hasLedger()) {
+                uint64_t& framed = ledger_->framed[streamIndex(v.stream)];
+                framed += static_cast<uint32_t>(h.reserved2 - static_cast<uint32_t>(framed));
+            }
             last_sequence = std::max(last_sequence, v.sequence);
             last_time = std::max(last_time, v.time_ns);
             off += recordSpace(h.length);
@@ -380,15 +432,20 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     char* dst = cellData(cur) + off;
     RecordHeader h = header;
     h.length = static_cast<uint32_t>(message.size());
+    int s = h.stream == static_cast<uint8_t>(Stream::kStderr) ? 1 : 0;
+    // The input bytes this record took, and where the stream's input is after it (its low 32
+    // bits: what recover() needs to repair the ledger's copy).
+    uint64_t framed = ledger_->framed[s] + message.size() + ((h.flags & kRecordNewline) ? 1 : 0);
+    h.reserved2 = static_cast<uint32_t>(framed);
     std::memcpy(dst, &h, sizeof(h));
     std::memcpy(dst + sizeof(h), message.data(), message.size());
     cell(cur).committed.store(off + need, std::memory_order_release);
     // Only the producer writes it: a plain store, not a locked add, once per record.
     arena_->bytes_pushed.store(arena_->bytes_pushed.load(std::memory_order_relaxed) + need,
                                std::memory_order_release);
+    storeInOrder(ledger_->framed[s], framed);
     arena_->last_sequence = h.sequence;
     arena_->last_time_ns = h.time_ns;
-    int s = h.stream == static_cast<uint8_t>(Stream::kStderr) ? 1 : 0;
     bool unfinished = (h.flags & kRecordPartial) && !(h.flags & kRecordPartialLast);
     arena_->next_ordinal[s] = unfinished ? h.partial_ordinal + 1 : 0;
     arena_->partial_id[s] = unfinished ? h.partial_id : 0;
@@ -481,6 +538,33 @@ RingStats RingLog::stats() const {
     s.dropped_lines = arena_->dropped_lines.load();
     s.dropped_bytes = arena_->dropped_bytes.load();
     return s;
+}
+
+uint64_t RingLog::inputFramed(Stream s) const {
+    return ledger_->framed[streamIndex(s)];
+}
+
+uint64_t RingLog::inputDiscarded(Stream s) const {
+    return ledger_->discarded[streamIndex(s)];
+}
+
+void RingLog::beginDiscard(Stream s) {
+    int i = streamIndex(s);
+    storeInOrder(ledger_->pending_base, ledger_->discarded[i]);
+    storeInOrder(ledger_->pending, static_cast<uint32_t>(i + 1));
+}
+
+void RingLog::endDiscard(Stream s, uint64_t moved) {
+    int i = streamIndex(s);
+    storeInOrder(ledger_->discarded[i], ledger_->pending_base + moved);
+    storeInOrder(ledger_->pending, 0u);
+}
+
+void RingLog::settleDiscard(uint64_t journal_bytes) {
+    if (ledger_->pending == 0 || ledger_->pending > 2)
+        return;
+    Stream s = ledger_->pending == 2 ? Stream::kStderr : Stream::kStdout;
+    endDiscard(s, journal_bytes);
 }
 
 uint64_t RingLog::unpersistedRecords() const {

@@ -89,7 +89,8 @@ struct RingStats {
 
 class RingLog {
   public:
-    static constexpr uint32_t kFormatVersion = 2;
+    // 3 adds the ingest ledger; rings of format 2 (an instance before it) are adopted without one.
+    static constexpr uint32_t kFormatVersion = 3;
     static constexpr size_t kMaxMetadataBytes = 1 << 20;
 
     enum class PushResult { kOk, kFull };
@@ -148,6 +149,22 @@ class RingLog {
     // The producer's state as the last push() left it (on adopt: as the killed process left it).
     ProducerState producerState() const;
 
+    // The ingest ledger, per stream (docs/reliability.md, "Exactly once from the pipe"): the
+    // input bytes in committed records (a record of n message bytes took n, or n + 1 with its
+    // '\n'), and the bytes taken out of the pipe. A kill leaves framed - discarded bytes at the
+    // head of the pipe that are in the ring already: the next instance takes them out unread.
+    // Producer only. A discard runs between beginDiscard() and endDiscard(), moving the bytes
+    // into the discard journal (a pipe in the fd store), so that a kill in between is settled by
+    // how much the journal holds.
+    uint64_t inputFramed(Stream s) const;
+    uint64_t inputDiscarded(Stream s) const;
+    void beginDiscard(Stream s);
+    void endDiscard(Stream s, uint64_t moved);
+    // After adopt(): a discard the kill interrupted moved `journal_bytes` (what the journal holds
+    // before anything else touches it).
+    void settleDiscard(uint64_t journal_bytes);
+    bool hasLedger() const { return format_version_ >= 3; }
+
     // Decodes the record at `offset` of a batch; returns the offset of the next one.
     static uint32_t decode(const char* cell_data, uint32_t offset, RecordView& out);
     static uint32_t recordSpace(size_t payload);
@@ -155,9 +172,13 @@ class RingLog {
   private:
     struct CellHeader;
     struct ArenaHeader;
-    static uint64_t metaBytes(uint32_t max_cells);  // arena and cell headers, whole pages
+    struct IngestLedger;
+    static uint64_t cellsOffset(uint32_t format_version);  // of the cell headers
+    // Arena and cell headers, whole pages.
+    static uint64_t metaBytes(uint32_t max_cells, uint32_t format_version = kFormatVersion);
 
-    RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry, OverflowPolicy policy);
+    RingLog(UniqueFd memfd, void* base, size_t size, RingGeometry geometry, OverflowPolicy policy,
+            uint32_t format_version);
     void initialize(std::string_view metadata);
     void recover();
     CellHeader& cell(uint32_t index) const;
@@ -177,6 +198,9 @@ class RingLog {
     ArenaHeader* arena_ = nullptr;
     CellHeader* cells_ = nullptr;
     char* data_ = nullptr;
+    uint32_t format_version_;
+    IngestLedger* ledger_ = nullptr;  // in the arena; for a format-2 ring, local_ledger_
+    std::unique_ptr<IngestLedger> local_ledger_;
     mutable std::mutex mutex_;
     bool consumer_busy_ = false;     // guarded by mutex_
     uint32_t busy_cell_ = 0;         // guarded by mutex_
