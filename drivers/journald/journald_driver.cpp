@@ -103,6 +103,12 @@ std::string randomHex(size_t bytes) {
     return out;
 }
 
+bool transient(int err) {
+    // journald away (restarting, not yet started) or momentarily full: try again later.
+    return err == EAGAIN || err == ENOBUFS || err == ENOENT || err == ECONNREFUSED ||
+           err == ENOMEM || err == EINTR;
+}
+
 // How long a restarted ringlogd waits for journald to write its resume marker before deciding
 // without it (the marker may never be stored: Storage=none, or MaxLevelStore= below notice).
 constexpr std::chrono::seconds kResumeMarkerTimeout{5};
@@ -202,7 +208,16 @@ class ResumeBarrier {
             ::sendto(sock.get(), entry.data(), entry.size(), MSG_NOSIGNAL,
                      reinterpret_cast<const struct sockaddr*>(&address), sizeof address) < 0) {
             error = errno;
-            return false;
+            if (transient(error))
+                return false;
+            // Never a reason to drop records: decide without the marker.
+            spdlog::warn(
+                "resuming journald containers: sending journald the resume marker at {}: {}; "
+                "some entries may be sent twice",
+                socket_path, errnoText(error));
+            error = 0;
+            finish(State::kGaveUp);
+            return true;
         }
         sent_ = true;
         sent_at_ = std::chrono::steady_clock::now();
@@ -227,12 +242,6 @@ class ResumeBarrier {
 ResumeBarrier& resumeBarrier() {
     static ResumeBarrier barrier;
     return barrier;
-}
-
-bool transient(int err) {
-    // journald away (restarting, not yet started) or momentarily full: try again later.
-    return err == EAGAIN || err == ENOBUFS || err == ENOENT || err == ECONNREFUSED ||
-           err == ENOMEM || err == EINTR;
 }
 
 }  // namespace
@@ -497,8 +506,8 @@ WriteResult JournaldDriver::doWrite(std::span<const RecordView> records,
         // written the queue out; meanwhile the records wait in the ring.
         int error = 0;
         if (resumeBarrier().poll(socket_path_, error) == ResumeBarrier::State::kWaiting) {
-            if (error != 0 && error != EAGAIN && error != ENOBUFS)
-                return {transient(error) ? WriteStatus::kRetry : WriteStatus::kFatal, 0,
+            if (error != 0 && error != EAGAIN && error != ENOBUFS)  // journald away: back off
+                return {WriteStatus::kRetry, 0,
                         "sending journald the resume marker at " + socket_path_ + ": " +
                             errnoText(error)};
             return {WriteStatus::kRetry, 0, {}, kResumeMarkerPollMs};
