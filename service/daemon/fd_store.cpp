@@ -240,6 +240,21 @@ SystemdStop askSystemdAboutThisStop() {
         timeout > 0 && timeout != UINT64_MAX)
         out.timeout_stop_usec = timeout;
     sd_bus_error_free(&error);
+    // systemd 254 on: FileDescriptorStorePreserve=yes keeps the store across a stop as well.
+    // (252 has no such property: the call fails, and the store goes with a stop.)
+    char* preserve = nullptr;
+    if (sd_bus_get_property_string(bus.get(), kSystemd, unit.c_str(),
+                                   "org.freedesktop.systemd1.Service",
+                                   "FileDescriptorStorePreserve", &error, &preserve) >= 0) {
+        bool kept = std::string(preserve) == "yes";
+        ::free(preserve);
+        if (kept) {
+            out.why = "FileDescriptorStorePreserve=yes: systemd keeps the fd store";
+            out.store_outlives_us = true;
+            return out;
+        }
+    }
+    sd_bus_error_free(&error);
     r = sd_bus_get_property(bus.get(), kSystemd, unit.c_str(), "org.freedesktop.systemd1.Unit",
                             "Job", &error, &reply, "(uo)");
     uint32_t job_id = 0;
@@ -260,7 +275,7 @@ SystemdStop askSystemdAboutThisStop() {
     std::string job_type = type;
     ::free(type);
     out.why = "job " + std::to_string(job_id) + " is a " + job_type;
-    out.restarting = job_type == "restart";
+    out.store_outlives_us = job_type == "restart";
     return out;
 }
 

@@ -69,12 +69,13 @@ struct PreviousInstance {
 PreviousInstance lookAtPreviousInstance();
 
 // What systemd means by the stop under way, asked over the system bus (1 s timeout per call):
-// `restarting` when its job for our unit is a "restart" (`systemctl restart`, try- or
-// reload-or-restart). The fd store then outlives this process, the containers' pipes and rings
-// with it; after a stop it does not (systemd 252 empties it). False when it cannot tell, and
+// `store_outlives_us` when its job for our unit is a "restart" (`systemctl restart`, try- or
+// reload-or-restart), or when the unit has FileDescriptorStorePreserve=yes (systemd 254 on). The
+// fd store then outlives this process, the containers' pipes and rings with it; after a stop it
+// does not otherwise (systemd 252 empties it). False when it cannot tell, and
 // `why` says why. `timeout_stop_usec`: the unit's TimeoutStopSec, when known and finite.
 struct SystemdStop {
-    bool restarting = false;
+    bool store_outlives_us = false;
     std::string why;
     std::optional<uint64_t> timeout_stop_usec;
 };

@@ -135,8 +135,8 @@ void Daemon::beginShutdown() {
     std::string what = "good";
     if (fd_store_.enabled()) {
         SystemdStop systemd = askSystemdAboutThisStop();
-        stop_.pipes_outlive_us = systemd.restarting;
-        what = (systemd.restarting ? "a restart (" : "good (") + systemd.why + ")";
+        stop_.pipes_outlive_us = systemd.store_outlives_us;
+        what = (systemd.store_outlives_us ? "a restart (" : "good (") + systemd.why + ")";
         if (systemd.timeout_stop_usec)
             budget = std::min(budget,
                               std::chrono::milliseconds(*systemd.timeout_stop_usec * 3 / 4 / 1000));
