@@ -73,10 +73,10 @@ uint64_t PipePeek::journalBytes() const {
     return ::ioctl(journal_read_.get(), FIONREAD, &n) == 0 && n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 
-void PipePeek::drainJournal() {
-    for (;;) {
-        ssize_t n = ::splice(journal_read_.get(), nullptr, devnull_.get(), nullptr, 1 << 30,
-                             SPLICE_F_NONBLOCK);
+void PipePeek::drainJournal(size_t expected) {
+    for (size_t done = 0; done < expected;) {
+        ssize_t n = ::splice(journal_read_.get(), nullptr, devnull_.get(), nullptr,
+                             expected - done, SPLICE_F_NONBLOCK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EINVAL) {
@@ -85,6 +85,7 @@ void PipePeek::drainJournal() {
         }
         if (n <= 0)
             return;
+        done += static_cast<size_t>(n);
     }
 }
 
@@ -109,7 +110,7 @@ bool PipePeek::discard(int pipe_fd, size_t len, Ledger* ledger) {
             moved += static_cast<size_t>(n);
         }
         ledger->end(moved);
-        drainJournal();
+        drainJournal(moved);
         len -= moved;
         if (len == 0)
             return true;

@@ -58,7 +58,8 @@ class PipePeek {
     // The discard journal: what it holds (right after a start, what a killed instance's last
     // discard moved), emptying it, and its ends for the fd store.
     uint64_t journalBytes() const;
-    void drainJournal();
+    // Empties it: of `expected` bytes (one syscall when it holds them), or of all it holds.
+    void drainJournal(size_t expected = SIZE_MAX);
     int journalRead() const { return journal_read_.get(); }
     int journalWrite() const { return journal_write_.get(); }
 
