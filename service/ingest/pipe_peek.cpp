@@ -75,8 +75,8 @@ uint64_t PipePeek::journalBytes() const {
 
 void PipePeek::drainJournal(size_t expected) {
     for (size_t done = 0; done < expected;) {
-        ssize_t n = ::splice(journal_read_.get(), nullptr, devnull_.get(), nullptr,
-                             expected - done, SPLICE_F_NONBLOCK);
+        ssize_t n = ::splice(journal_read_.get(), nullptr, devnull_.get(), nullptr, expected - done,
+                             SPLICE_F_NONBLOCK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EINVAL) {
