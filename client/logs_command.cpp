@@ -1,6 +1,7 @@
 // `ringlogctl logs`: reads a container's log through ringlogd's D-Bus API (Query), like
 // `docker logs`. The records arrive on a pipe ringlogd hands over; this copies it to stdout.
 #include "client/logs_command.h"
+#include "client/manager_proxy.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -14,19 +15,6 @@
 #include <string>
 
 namespace {
-
-class ManagerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Manager_proxy> {
-  public:
-    explicit ManagerProxy(sdbus::IConnection& connection)
-        : ProxyInterfaces(connection, "org.ringlog.Log1", "/org/ringlog/Log1") {
-        registerProxy();
-    }
-    ~ManagerProxy() { unregisterProxy(); }
-
-  private:
-    void onContainerAttached(const std::string&, const sdbus::ObjectPath&) override {}
-    void onContainerExited(const std::string&, const sdbus::ObjectPath&) override {}
-};
 
 [[noreturn]] void usage(int code) {
     std::fprintf(

@@ -1,4 +1,5 @@
 #include "client/status_command.h"
+#include "client/manager_proxy.h"
 
 #include <time.h>
 
@@ -8,19 +9,6 @@
 #include <string>
 
 namespace {
-
-class ManagerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Manager_proxy> {
-  public:
-    explicit ManagerProxy(sdbus::IConnection& connection)
-        : ProxyInterfaces(connection, "org.ringlog.Log1", "/org/ringlog/Log1") {
-        registerProxy();
-    }
-    ~ManagerProxy() { unregisterProxy(); }
-
-  private:
-    void onContainerAttached(const std::string&, const sdbus::ObjectPath&) override {}
-    void onContainerExited(const std::string&, const sdbus::ObjectPath&) override {}
-};
 
 class ContainerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Container_proxy> {
   public:
