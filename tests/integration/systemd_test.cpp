@@ -356,8 +356,8 @@ KillRun killsWhileContainersWrite(BootedSystemd& sd, const std::string& run,
         long long resent = static_cast<long long>(ordinals.size() - distinct.size());
         result.resent += resent;
         result.read_again += a.duplicates - resent;
-        per_container += (c == 0 ? "" : ", ") + std::to_string(a.duplicates - resent) + " and " +
-                         std::to_string(resent);
+        per_container += (c == 0 ? "" : ", ") + std::to_string(a.duplicates - resent) +
+                         (driver == "journald" ? " and " + std::to_string(resent) : "");
     }
     auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
     std::string twice =
@@ -365,7 +365,7 @@ KillRun killsWhileContainersWrite(BootedSystemd& sd, const std::string& run,
             ? std::to_string(result.read_again) + " lines read again from a pipe, " +
                   std::to_string(result.resent) +
                   " records sent again by the driver (per container: " + per_container + ")"
-            : std::to_string(result.read_again) + " lines";
+            : std::to_string(result.read_again) + " lines (per container: " + per_container + ")";
     std::printf(
         "%s, %d x %lld lines, %d kill -9 of ringlogd: 0 lost; persisted twice: %s; %.1f s "
         "writing, %.1f s checking\n",
