@@ -76,6 +76,13 @@ uid_t writeAccounts(const fs::path& dir) {
 
 }  // namespace
 
+std::string BootedSystemd::withConfigFile(const fs::path& dir, const std::string& text) {
+    std::ofstream(dir / "ringlogd.conf") << text;
+    fs::permissions(dir / "ringlogd.conf", fs::perms(0644));
+    return "ExecStart=\nExecStart=/run/ringlogd-test/bin/ringlogd --config "
+           "/run/ringlogd-test/ringlogd.conf";
+}
+
 BootedSystemd::BootedSystemd(const fs::path& dir, const std::string& service_dropin) : dir_(dir) {
     fs::create_directories(dir / "units" / "ringlogd.service.d");
     fs::create_directories(dir / "bin");

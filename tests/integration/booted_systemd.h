@@ -24,6 +24,9 @@ class BootedSystemd {
   public:
     // `service_dropin`: extra lines for ringlogd.service's [Service] section, as a drop-in.
     explicit BootedSystemd(const fs::path& dir, const std::string& service_dropin = "");
+    // Writes <dir>/ringlogd.conf (readable by the ringlogd user) and returns the drop-in lines
+    // that start ringlogd with it: /run/ringlogd-test/ringlogd.conf inside.
+    static std::string withConfigFile(const fs::path& dir, const std::string& text);
     ~BootedSystemd();
     BootedSystemd(const BootedSystemd&) = delete;
     BootedSystemd& operator=(const BootedSystemd&) = delete;

@@ -106,11 +106,7 @@ TEST(SystemdStop, AStopDuringAFastWriterSaysExactlyHowManyLinesItLeftInThePipe_R
 // restarts, and ringlogd avoids failing where it can.
 TEST(SystemdStop, ABrokenConfigurationAndFailedStartsBetweenKillsLoseNoLine_Root) {
     TempDir tmp;
-    std::ofstream(tmp.path() / "ringlogd.conf") << "# as started\n";
-    fs::permissions(tmp.path() / "ringlogd.conf", fs::perms(0644));
-    BootedSystemd sd(tmp.path(),
-                     "ExecStart=\nExecStart=/run/ringlogd-test/bin/ringlogd --config "
-                     "/run/ringlogd-test/ringlogd.conf");
+    BootedSystemd sd(tmp.path(), BootedSystemd::withConfigFile(tmp.path(), "# as started\n"));
     auto w = startWriter(sd, "kept");
     pid_t pid = sd.waitForRinglogd();
     ASSERT_EQ(readSome(w->progress.read_fd, 1), "p");

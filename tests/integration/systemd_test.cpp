@@ -437,11 +437,7 @@ TEST(SystemdTest, TenKillsWhileThreeContainersWriteToJsonFileLoseNoLine_Root) {
 // that needs a restart is named in the journal.
 TEST(SystemdTest, ReloadKeepsTheServiceAndItsContainerAndAppliesTheNewDefaults_Root) {
     TempDir tmp;
-    std::ofstream(tmp.path() / "ringlogd.conf") << "# as started\n";
-    fs::permissions(tmp.path() / "ringlogd.conf", fs::perms(0644));
-    BootedSystemd sd(tmp.path(),
-                     "ExecStart=\nExecStart=/run/ringlogd-test/bin/ringlogd --config "
-                     "/run/ringlogd-test/ringlogd.conf");
+    BootedSystemd sd(tmp.path(), BootedSystemd::withConfigFile(tmp.path(), "# as started\n"));
     auto writer = startWriter(sd, "reloaded", 20000, "");
     StoppableWriter& w = *writer;
     pid_t pid = sd.waitForRinglogd();
