@@ -64,11 +64,14 @@ uint64_t Container::skipWhatTheRingHas(PipePeek& peeker) {
         if (::ioctl(in->fd.get(), FIONREAD, &available) != 0)
             available = 0;
         uint64_t owed = framed - discarded;
-        if (framed < discarded || owed > static_cast<uint64_t>(available)) {
+        if (ring_->ledgerUnsure(s) || framed < discarded ||
+            owed > static_cast<uint64_t>(available)) {
             spdlog::warn(
-                "container {}: its {} ledger says {} bytes framed and {} taken out, but "
-                "the pipe holds {}: reading it as it is",
-                info_.shortId(), streamName(s), framed, discarded, available);
+                "container {}: its {} ledger says {} bytes framed and {} taken out{}, and the "
+                "pipe holds {}: reading it as it is (a few lines may be persisted twice)",
+                info_.shortId(), streamName(s), framed, discarded,
+                ring_->ledgerUnsure(s) ? " but not how much its last discard took" : "", available);
+            ring_->rebaseLedger(s);
             continue;
         }
         if (owed > 0 && !peeker.discard(in->fd.get(), owed, &in->ledger)) {

@@ -376,7 +376,8 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     if (!ring)
         return forget(ring.error().message);
     // Before the journal is emptied: what it holds is what this ring's interrupted discard moved.
-    (*ring)->settleDiscard(peeker_->journalBytes());
+    (*ring)->settleDiscard(journal_inherited_ ? std::optional(peeker_->journalBytes())
+                                              : std::nullopt);
     auto carried = decodeCarried((*ring)->metadata());
     if (!carried)
         return forget(carried.error().message);

@@ -104,6 +104,7 @@ std::optional<Error> Daemon::start() {
         return e;
     read_buffer_.resize(std::max<size_t>(kReadBufferBytes, settings_.max_line + 1));
     ring_budget_.limit = settings_.blocking_ring_budget;
+    journal_inherited_ = passed.journal_read && passed.journal_write;
     auto peeker = PipePeek::open(read_buffer_.size(), std::max<size_t>(settings_.pipe_size, 65536),
                                  std::move(passed.journal_read), std::move(passed.journal_write));
     if (!peeker)

@@ -147,6 +147,7 @@ class Daemon final : private BusBackend {
     std::vector<Event> events_;
     std::vector<char> read_buffer_;
     std::optional<PipePeek> peeker_;
+    bool journal_inherited_ = false;  // the discard journal came from the fd store (see PipePeek)
     FdStore fd_store_{false};
     uint64_t next_serial_ = 1;
     bool shutting_down_ = false;

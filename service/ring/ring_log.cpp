@@ -560,11 +560,19 @@ void RingLog::endDiscard(Stream s, uint64_t moved) {
     storeInOrder(ledger_->pending, 0u);
 }
 
-void RingLog::settleDiscard(uint64_t journal_bytes) {
+void RingLog::settleDiscard(std::optional<uint64_t> journal_bytes) {
     if (ledger_->pending == 0 || ledger_->pending > 2)
         return;
     Stream s = ledger_->pending == 2 ? Stream::kStderr : Stream::kStdout;
-    endDiscard(s, journal_bytes);
+    if (!journal_bytes)
+        unsure_[streamIndex(s)] = true;
+    endDiscard(s, journal_bytes.value_or(0));
+}
+
+void RingLog::rebaseLedger(Stream s) {
+    int i = streamIndex(s);
+    storeInOrder(ledger_->discarded[i], ledger_->framed[i]);
+    unsure_[i] = false;
 }
 
 uint64_t RingLog::unpersistedRecords() const {

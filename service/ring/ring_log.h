@@ -161,8 +161,13 @@ class RingLog {
     void beginDiscard(Stream s);
     void endDiscard(Stream s, uint64_t moved);
     // After adopt(): a discard the kill interrupted moved `journal_bytes` (what the journal holds
-    // before anything else touches it).
-    void settleDiscard(uint64_t journal_bytes);
+    // before anything else touches it). Without the journal (nullopt: it was not in the fd
+    // store) such a discard's stream is unsure: see rebaseLedger().
+    void settleDiscard(std::optional<uint64_t> journal_bytes);
+    bool ledgerUnsure(Stream s) const { return unsure_[s == Stream::kStderr ? 1 : 0]; }
+    // Counts the pipe's head as framed: when the ledger cannot say what the pipe holds, lines
+    // there may be read twice, never skipped; and the counts agree again from here on.
+    void rebaseLedger(Stream s);
     bool hasLedger() const { return format_version_ >= 3; }
 
     // Decodes the record at `offset` of a batch; returns the offset of the next one.
@@ -201,6 +206,7 @@ class RingLog {
     uint32_t format_version_;
     IngestLedger* ledger_ = nullptr;  // in the arena; for a format-2 ring, local_ledger_
     std::unique_ptr<IngestLedger> local_ledger_;
+    bool unsure_[2] = {false, false};
     mutable std::mutex mutex_;
     bool consumer_busy_ = false;     // guarded by mutex_
     uint32_t busy_cell_ = 0;         // guarded by mutex_

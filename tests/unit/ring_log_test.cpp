@@ -384,6 +384,24 @@ TEST(RingLogAdopt, TheLedgerSettlesADiscardThatAKillCutShort) {
     }
 }
 
+// Without the journal (it was not in the fd store) an interrupted discard cannot be settled: the
+// stream is unsure, and rebasing it makes the pipe's head count as new input: lines there may be
+// read twice, none skipped, and the counts agree again.
+TEST(RingLogAdopt, ALedgerThatCannotBeSettledIsRebasedNotTrusted) {
+    auto ring = makeRing(OverflowPolicy::kBlock);
+    ASSERT_EQ(ring->push(header(1), "aaaa"), RingLog::PushResult::kOk);
+    ring->beginDiscard(Stream::kStdout);
+    auto adopted = RingLog::adopt(dupOf(ring->memfd()), OverflowPolicy::kBlock);
+    ASSERT_TRUE(adopted.ok());
+    RingLog& next = **adopted;
+    next.settleDiscard(std::nullopt);
+    EXPECT_TRUE(next.ledgerUnsure(Stream::kStdout));
+    EXPECT_FALSE(next.ledgerUnsure(Stream::kStderr));
+    next.rebaseLedger(Stream::kStdout);
+    EXPECT_FALSE(next.ledgerUnsure(Stream::kStdout));
+    EXPECT_EQ(next.inputDiscarded(Stream::kStdout), next.inputFramed(Stream::kStdout));
+}
+
 // The ingest ledger (PipePeek's discard journal and the ring's counts): a reader that peeks a
 // pipe, commits its lines to the ring and takes them out of the pipe is killed at random
 // instants; the next one settles the ledger and skips what the ring has. Every line is then
