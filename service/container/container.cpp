@@ -137,17 +137,17 @@ Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, s
         int available = 0;
         return ::ioctl(in.fd.get(), FIONREAD, &available) == 0 && available > n;
     };
-    // The writers' end, then the count again: a last write just before it is not missed.
-    auto writers_gone_after_all = [&] {
+    auto writers_gone = [&] {
         struct pollfd p {
             in.fd.get(), POLLIN, 0
         };
-        return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !more_in_pipe();
+        return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
     };
     if (in.budget >= 0 && n == in.budget) {
         // A stop: the rest of the line stays in the pipe (for the next instance, or counted as
         // left behind), unless nothing will ever follow it: then it is the stream's last line.
-        if (writers_gone_after_all())
+        // (The writers' end, then the count again: a last write just before it is not missed.)
+        if (writers_gone() && !more_in_pipe())
             return TailAction::kCutFinal;
         return TailAction::kStopHere;
     }
@@ -156,13 +156,10 @@ Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, s
     // A short peek: the pipe held no more than that when it was peeked (the scratch pipe has as
     // many slots as any input; see PipePeek). Look again if more came since.
     bool more = more_in_pipe();
-    bool writers_gone = false;
+    bool gone = false;
     if (!more) {
-        struct pollfd p {
-            in.fd.get(), POLLIN, 0
-        };
-        writers_gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
-        more = writers_gone && more_in_pipe();
+        gone = writers_gone();
+        more = gone && more_in_pipe();
     }
     if (more) {
         if (used > 0)
@@ -177,7 +174,7 @@ Container::TailAction Container::decideTail(Input& in, ssize_t n, size_t want, s
         return TailAction::kCutToContinue;
     }
     in.stalled_peek = 0;
-    if (writers_gone)
+    if (gone)
         return TailAction::kCutFinal;
     if (used == 0 && static_cast<size_t>(n) >= in.capacity)
         return TailAction::kCutToContinue;  // the pipe is full of it: a pipe below max-line

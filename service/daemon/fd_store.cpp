@@ -97,10 +97,7 @@ void FdStore::keepSettings(const std::string& text) {
         return;
     }
     removeName(kSettingsName);
-    std::string message = std::string("FDSTORE=1\nFDPOLL=0\nFDNAME=") + kSettingsName;
-    int raw = fd.get();
-    if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &raw, 1); r < 0)
-        spdlog::warn("keeping the settings in systemd's fd store: {}", errnoText(-r));
+    keepNamed(kSettingsName, fd.get());
 }
 
 void FdStore::keepDiscardJournal(int read_fd, int write_fd) {
@@ -108,9 +105,7 @@ void FdStore::keepDiscardJournal(int read_fd, int write_fd) {
         return;
     for (auto [name, fd] : {std::pair{kJournalReadName, read_fd}, {kJournalWriteName, write_fd}}) {
         removeName(name);
-        std::string message = std::string("FDSTORE=1\nFDPOLL=0\nFDNAME=") + name;
-        if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1); r < 0)
-            spdlog::warn("keeping {} in systemd's fd store: {}", name, errnoText(-r));
+        keepNamed(name, fd);
     }
 }
 
@@ -188,12 +183,14 @@ PassedFds takePassedFds() {
 }
 
 void FdStore::keep(uint64_t serial, std::string_view what, int fd) {
-    if (!enabled_)
-        return;
-    std::string message = "FDSTORE=1\nFDPOLL=0\nFDNAME=" + fdName(serial, what);
-    int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1);
-    if (r < 0)
-        spdlog::warn("handing {} to systemd's fd store: {}", fdName(serial, what), errnoText(-r));
+    if (enabled_)
+        keepNamed(fdName(serial, what), fd);
+}
+
+void FdStore::keepNamed(const std::string& name, int fd) {
+    std::string message = "FDSTORE=1\nFDPOLL=0\nFDNAME=" + name;
+    if (int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1); r < 0)
+        spdlog::warn("handing {} to systemd's fd store: {}", name, errnoText(-r));
 }
 
 void FdStore::remove(uint64_t serial, std::string_view what) {

@@ -94,6 +94,8 @@ class FdStore {
     void keepDiscardJournal(int read_fd, int write_fd);
 
   private:
+    void keepNamed(const std::string& name, int fd);  // FDPOLL=0: see above
+
     bool enabled_;
 };
 
