@@ -105,6 +105,14 @@ class LogDriver {
     virtual std::string resumeState() const { return {}; }
     virtual void resume(std::string_view /*state*/) {}
 
+    // Kubelet-style rotation (CRI ReopenContainerLog): the engine renamed the log file and asks
+    // for a new one at the configured path. Called on the consumer thread, between writes; after
+    // it returns, the next write() goes to the new file. nullopt: done; an error says why not
+    // (the default: this driver keeps no file to reopen).
+    virtual std::optional<Error> reopen() {
+        return invalid("this log driver keeps no file that could be reopened");
+    }
+
     uint64_t recordsWritten() const { return records_written_; }
 
   protected:
