@@ -10,6 +10,8 @@ packages=(
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
   # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
   libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
+  # the syslog driver's tests and bench: a real rsyslogd with TLS (rsyslog-gnutls), certtool
+  rsyslog rsyslog-gnutls gnutls-bin
   # formatting check; the layout check (tests/layout) is Python
   clang-format python3
   # the Debian packages and their test (tests/packaging/deb_test.sh)
