@@ -8,6 +8,7 @@
 #include "drivers/json_file/json_file_driver.h"
 #include "drivers/log_driver.h"
 #include "drivers/none/none_driver.h"
+#include "drivers/syslog/syslog_driver.h"
 #include "service/base/units.h"
 
 namespace ringlog {
@@ -20,6 +21,7 @@ const std::array kDrivers = {
     DriverDescriptor{"journald", JournaldDriver::kOptions, &JournaldDriver::create,
                      &JournaldDriver::openReader, 4096},
     DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create, nullptr},
+    DriverDescriptor{"syslog", SyslogDriver::kOptions, &SyslogDriver::create, nullptr},
 };
 
 std::string typeName(OptionType t) {

@@ -6,6 +6,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
+  libgnutls28-dev
   nlohmann-json3-dev scdoc
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
   # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
