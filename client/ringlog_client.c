@@ -65,6 +65,22 @@ static int put_list(unsigned char* buf, size_t buf_len, size_t* off, uint16_t ta
     return 0;
 }
 
+/* The log options, where an entry "log-driver=NAME" names one more driver, whose options are
+ * the entries after it (as --log-driver repeated on a command line). */
+static int put_log_opts(unsigned char* buf, size_t buf_len, size_t* off,
+                        const char* const* values) {
+    static const char kDriverKey[] = "log-driver=";
+    for (; values != NULL && *values != NULL; values++) {
+        int r = strncmp(*values, kDriverKey, sizeof kDriverKey - 1) == 0
+                    ? put_field(buf, buf_len, off, RINGLOG_FIELD_DRIVER,
+                                *values + sizeof kDriverKey - 1)
+                    : put_field(buf, buf_len, off, RINGLOG_FIELD_LOG_OPT, *values);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, size_t buf_len) {
     if (a == NULL || a->id == NULL || buf_len < 8)
         return -EINVAL;
@@ -79,7 +95,7 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
         (r = put_list(buf, buf_len, &off, RINGLOG_FIELD_LABEL, a->labels)) < 0 ||
         (r = put_list(buf, buf_len, &off, RINGLOG_FIELD_ENV, a->env)) < 0 ||
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_DRIVER, a->driver)) < 0 ||
-        (r = put_list(buf, buf_len, &off, RINGLOG_FIELD_LOG_OPT, a->log_opts)) < 0 ||
+        (r = put_log_opts(buf, buf_len, &off, a->log_opts)) < 0 ||
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MODE, a->mode)) < 0 ||
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MAX_BUFFER_SIZE, a->max_buffer_size)) < 0)
         return r;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "client/logs_command.h"
+#include "client/reopen_command.h"
 #include "client/status_command.h"
 #include "ringlog/client.h"
 
@@ -35,7 +36,8 @@ constexpr int kExitDaemonError = 125;
         "  ringlogctl attach [OPTIONS] --fifo STDOUT_PATH [--fifo STDERR_PATH]\n"
         "  ringlogctl logs [--tail N] [--since T] [--until T] [--stream S] [--format F] "
         "CONTAINER\n"
-        "  ringlogctl status CONTAINER\n\n"
+        "  ringlogctl status CONTAINER\n"
+        "  ringlogctl reopen CONTAINER     reopen its log file (after renaming it, as kubelet)\n\n"
         "Options:\n"
         "  --socket PATH           ringlogd's ingest socket (default $RINGLOGD_SOCKET or %s)\n"
         "  --id ID                 full container id (run: a random 64-hex id by default)\n"
@@ -43,8 +45,10 @@ constexpr int kExitDaemonError = 125;
         "  --image IMAGE           image name\n"
         "  --label KEY=VALUE       container label (repeatable)\n"
         "  --env KEY=VALUE         container environment, for the env log option (repeatable)\n"
-        "  --log-driver DRIVER     json-file, journald, none (default: ringlogd's default-driver)\n"
-        "  --log-opt KEY=VALUE     driver option, as docker's --log-opt (repeatable)\n"
+        "  --log-driver DRIVER     json-file, journald, k8s-file, syslog, none (default:\n"
+        "                          ringlogd's default-driver); repeated: more than one driver\n"
+        "  --log-opt KEY=VALUE     driver option, as docker's --log-opt (repeatable); it is for\n"
+        "                          the --log-driver before it (the first, if none is before)\n"
         "  --mode MODE             blocking (default) or non-blocking\n"
         "  --max-buffer-size SIZE  ring size, e.g. 1m\n"
         "  --print-id              print the container id on stdout once attached\n",
@@ -118,8 +122,11 @@ Options parse(int argc, char** argv, int first, bool is_run) {
             o.labels.push_back(value);
         else if (a == "--env")
             o.env.push_back(value);
-        else if (a == "--log-driver")
+        else if (a == "--log-driver" && o.driver.empty())
             o.driver = value;
+        else if (a == "--log-driver")
+            o.log_opts.push_back("log-driver=" + value);  // one more driver: the options after it
+
         else if (a == "--log-opt")
             o.log_opts.push_back(value);
         else if (a == "--mode")
@@ -283,6 +290,8 @@ int main(int argc, char** argv) {
         return logsCommand(argc, argv, 2);
     if (verb == "status")
         return statusCommand(argc, argv, 2);
+    if (verb == "reopen")
+        return reopenCommand(argc, argv, 2);
     std::fprintf(stderr, "ringlogctl: unknown command %s\n", verb.c_str());
     usage(2);
 }

@@ -223,7 +223,7 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
         for (const auto& c : backend_.listContainers()) {
             if (!mayRead(caller, c))
                 continue;
-            out.emplace_back(c.info.id, c.info.name, c.info.image, c.settings.driver,
+            out.emplace_back(c.info.id, c.info.name, c.info.image, c.settings.driverNames(),
                              modeName(c.settings), stateName(c),
                              sdbus::ObjectPath(containerObjectPath(c.info.id)));
         }
@@ -268,6 +268,29 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
             throw sdbus::Error(kFailed, e->message);
     }
 
+    void Reopen(sdbus::Result<>&& result, std::string id) override {
+        auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+        try {
+            if (callerOf(getObject()).uid != 0)
+                throw sdbus::Error(kAccessDenied, "only root may reopen a container's log file");
+            auto c = backend_.findContainer(id);
+            if (!c)
+                throw sdbus::Error(kNoSuchContainer, "no container \"" + id + "\"");
+            backend_.reopen(c->info.id, [reply](std::optional<Error> e) {
+                if (!e)
+                    reply->returnResults();
+                else
+                    reply->returnError(sdbus::Error(
+                        e->status == RINGLOG_STATUS_INVALID_ARGUMENT ? kNotSupported : kFailed,
+                        e->message));
+            });
+        } catch (const sdbus::Error& e) {
+            reply->returnError(e);
+        } catch (const std::exception& e) {
+            reply->returnError(sdbus::Error(kFailed, e.what()));
+        }
+    }
+
     BusBackend& backend_;
 };
 
@@ -309,10 +332,18 @@ class BusApi::ContainerObject final
     std::string Name() override { return view().info.name; }
     std::string Image() override { return view().info.image; }
     std::map<std::string, std::string> Labels() override { return toMap(view().info.labels); }
-    std::string Driver() override { return view().settings.driver; }
+    std::string Driver() override { return view().settings.driverNames(); }
+    // The first driver's options as they are; a further driver's as "<driver>/<key>".
     std::map<std::string, std::string> DriverOptions() override {
-        auto o = view().settings.driver_options;
-        return {o.begin(), o.end()};
+        std::map<std::string, std::string> out;
+        const auto& drivers = view().settings.drivers;
+        for (size_t i = 0; i < drivers.size(); ++i) {
+            if (drivers[i].cache)
+                continue;
+            for (const auto& [key, value] : drivers[i].options)
+                out.emplace(i == 0 ? key : drivers[i].name + "/" + key, value);
+        }
+        return out;
     }
     std::string Mode() override { return modeName(view().settings); }
     std::string State() override { return stateName(view()); }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,8 @@ class BusBackend {
     virtual Result<UniqueFd> startQuery(const ContainerView& container,
                                         const QueryOptions& options) = 0;
     virtual std::optional<Error> detach(const std::string& id) = 0;
+    // Asks the container's drivers to reopen their files; `done` is called later, on the loop.
+    virtual void reopen(const std::string& id, std::function<void(std::optional<Error>)> done) = 0;
 };
 
 struct Caller {

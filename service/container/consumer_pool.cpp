@@ -34,7 +34,11 @@ void ConsumerPool::run() {
     for (;;) {
         auto now = Clock::now();
         while (!timed_.empty() && timed_.top().at <= now) {
-            ready_.push_back(timed_.top().container);
+            const Timed& t = timed_.top();
+            if (!t.unless_scheduled)
+                ready_.push_back(t.container);
+            else if (!t.container->finished.load() && !t.container->scheduled.exchange(true))
+                ready_.push_back(t.container);
             timed_.pop();
         }
         if (stopping_)
@@ -70,6 +74,18 @@ void ConsumerPool::run() {
             case Container::ConsumeOutcome::kRetryLater: {
                 std::lock_guard relock(mutex_);
                 timed_.push({outcome.retry_at, container});
+                break;
+            }
+            case Container::ConsumeOutcome::kRetryLaterOrSooner: {
+                {
+                    std::lock_guard relock(mutex_);
+                    timed_.push({outcome.retry_at, container, true});
+                }
+                // As kIdle: new records queue it before its time.
+                container->scheduled.store(false);
+                if (container->hasWork() && !container->finished.load() &&
+                    !container->scheduled.exchange(true))
+                    requeue = true;
                 break;
             }
             case Container::ConsumeOutcome::kDrained:

@@ -45,6 +45,8 @@ class ConsumerPool {
     struct Timed {
         Clock::time_point at;
         std::shared_ptr<Container> container;
+        // Queued meanwhile by new records (kRetryLaterOrSooner): then the timer has nothing to do.
+        bool unless_scheduled = false;
         bool operator>(const Timed& o) const { return at > o.at; }
     };
 

@@ -25,15 +25,52 @@ int64_t realtimeNs() {
 
 }  // namespace
 
+std::string AttachSettings::driverNames() const {
+    std::string names;
+    for (const auto& d : drivers)
+        if (!d.cache)
+            names += (names.empty() ? "" : ",") + d.name;
+    return names;
+}
+
 Container::Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
-                     std::unique_ptr<LogDriver> driver, uint64_t first_sequence)
+                     std::vector<std::unique_ptr<LogDriver>> drivers, uint64_t first_sequence)
     : info_(std::move(info)),
       settings_(std::move(settings)),
       ring_(std::move(ring)),
-      driver_(std::move(driver)),
       // An adopted ring continues the sequence and the clock of the process that filled it.
       next_sequence_(std::max(first_sequence, ring_->producerState().last_sequence + 1)),
-      last_time_ns_(ring_->producerState().last_time_ns) {}
+      last_time_ns_(ring_->producerState().last_time_ns) {
+    for (size_t i = 0; i < drivers.size(); ++i) {
+        auto sink = std::make_unique<Sink>();
+        sink->name = i < settings_.drivers.size() ? settings_.drivers[i].name : "driver";
+        sink->driver = std::move(drivers[i]);
+        sinks_.push_back(std::move(sink));
+    }
+    // Every driver starts where the ring does: at its oldest record not yet retired (after a
+    // restart, drivers skip those they recognise as written: LogDriver::resume()).
+    RingLog::Batch first;
+    uint64_t start = next_sequence_ - 1;
+    if (sinks_.size() > 1 && ring_->takeAfter(0, first)) {
+        RecordView v;
+        RingLog::decode(first.data, first.begin, v);
+        start = v.sequence - 1;
+        ring_->endTake();
+    }
+    for (auto& sink : sinks_)
+        sink->done_through.store(start);
+}
+
+Container::Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
+                     std::unique_ptr<LogDriver> driver, uint64_t first_sequence)
+    : Container(
+          std::move(info), std::move(settings), std::move(ring),
+          [&] {
+              std::vector<std::unique_ptr<LogDriver>> v;
+              v.push_back(std::move(driver));
+              return v;
+          }(),
+          first_sequence) {}
 
 Container::~Container() = default;
 
@@ -327,9 +364,17 @@ bool Container::rateAllows(uint64_t bytes, Clock::time_point now, Clock::time_po
 
 Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
                                              std::vector<uint32_t>& ends, Clock::time_point now) {
-    ConsumeOutcome out;
+    reopenIfAsked();
     if (waitingForPredecessor())
-        return out;  // the daemon schedules us when it has drained
+        return {};  // the daemon schedules us when it has drained
+    return sinks_.size() == 1 ? consumeOne(scratch, ends, now) : consumeEach(scratch, ends, now);
+}
+
+Container::ConsumeOutcome Container::consumeOne(std::vector<RecordView>& scratch,
+                                                std::vector<uint32_t>& ends,
+                                                Clock::time_point now) {
+    ConsumeOutcome out;
+    LogDriver& driver = *sinks_.front()->driver;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         RingLog::Batch batch;
         if (!ring_->take(batch))
@@ -349,7 +394,7 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
             out.kind = ConsumeOutcome::kRetryLater;
             return out;
         }
-        WriteResult r = driver_->write(scratch, batch.dropped_before);
+        WriteResult r = driver.write(scratch, batch.dropped_before);
         size_t retire = r.records_done;
         if (r.status == WriteStatus::kFatal)
             retire = scratch.size();
@@ -388,6 +433,195 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
     } else if (closed) {
         out.kind = ConsumeOutcome::kDrained;
     }
+    return out;
+}
+
+// More than one driver: each reads the ring at its own position; the ring retires what all of
+// them have. A driver that fails waits for its retry time while the others go on; in blocking
+// mode it holds the ring (the writer is slowed), in non-blocking mode the ring drops the oldest
+// records when full, lost to the drivers that did not have them yet, counted per driver.
+Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratch,
+                                                 std::vector<uint32_t>& ends,
+                                                 Clock::time_point now) {
+    ConsumeOutcome out;
+    auto nowNs = [](Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    };
+    // The newest sequence some driver has: records past it are new, and rate-limited.
+    uint64_t frontier = 0;
+    for (const auto& sink : sinks_)
+        frontier = std::max(frontier, sink->done_through.load());
+    bool budget_spent = true;
+    for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
+        bool progressed = false;
+        for (size_t i = 0; i < sinks_.size(); ++i) {
+            Sink& sink = *sinks_[i];
+            if (sink.ready_at.load() > nowNs(now))
+                continue;
+            RingLog::Batch batch;
+            uint64_t done = sink.done_through.load();
+            if (!ring_->takeAfter(done, batch))
+                continue;
+            scratch.clear();
+            ends.clear();
+            uint64_t fresh_payload = 0;
+            for (uint32_t off = batch.begin; off < batch.end;) {
+                RecordView v;
+                off = RingLog::decode(batch.data, off, v);
+                scratch.push_back(v);
+                ends.push_back(off);
+                if (v.sequence > frontier)
+                    fresh_payload += v.message.size() + 1;
+            }
+            if (fresh_payload > 0 && !rateAllows(fresh_payload, now, out.retry_at)) {
+                ring_->endTake();
+                sink.ready_at.store(nowNs(out.retry_at));
+                continue;
+            }
+            // Records between this driver's position and the batch were dropped from the ring
+            // before it had them.
+            DropCount lost;
+            lost.lines = scratch.front().sequence - done - 1;
+            if (lost.any())
+                sink.lost.fetch_add(lost.lines);
+            WriteResult r = sink.driver->write(scratch, lost);
+            size_t through = r.status == WriteStatus::kFatal ? scratch.size() : r.records_done;
+            if (i == settings_.reader &&
+                live_feed_->publish(std::span<const RecordView>(scratch).first(r.records_done)))
+                out.wake_followers = true;
+            if (through > 0) {
+                sink.done_through.store(scratch[through - 1].sequence);
+                frontier = std::max(frontier, scratch[through - 1].sequence);
+                progressed = true;
+            } else if (lost.any()) {
+                sink.done_through.store(scratch.front().sequence - 1);
+            }
+            ring_->endTake();
+            if (i == 0) {
+                counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
+                if (r.status == WriteStatus::kFatal)
+                    counters_.lines_failed.fetch_add(through - r.records_done);
+            }
+            noteWriteOutcome(sink, r, now, out);
+        }
+        uint64_t all_have = UINT64_MAX;
+        for (const auto& sink : sinks_)
+            all_have = std::min(all_have, sink->done_through.load());
+        out.wake_producer |= ring_->retireThrough(all_have);
+        if (!progressed) {
+            budget_spent = false;
+            break;
+        }
+    }
+    if (budget_spent) {
+        out.kind = ConsumeOutcome::kMore;
+        return out;
+    }
+    // Nothing more for the drivers that may write now: wait for the others' retry time, or for
+    // new records, whichever comes first.
+    now = Clock::now();
+    bool closed = input_closed_.load();
+    uint64_t newest = ring_->newestSequence();
+    std::optional<int64_t> earliest;
+    for (const auto& sink : sinks_) {
+        if (sink->done_through.load() >= newest)
+            continue;
+        int64_t at = sink->ready_at.load();
+        if (at <= nowNs(now)) {
+            out.kind = ConsumeOutcome::kMore;
+            return out;
+        }
+        earliest = std::min(earliest.value_or(at), at);
+    }
+    if (earliest) {
+        out.kind = ConsumeOutcome::kRetryLaterOrSooner;
+        out.retry_at = Clock::time_point(std::chrono::nanoseconds(*earliest));
+    } else if (ring_->empty() && closed) {
+        out.kind = ConsumeOutcome::kDrained;
+    }
+    return out;
+}
+
+void Container::noteWriteOutcome(Sink& sink, const WriteResult& r, Clock::time_point now,
+                                 ConsumeOutcome& out) {
+    auto at = [](Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    };
+    if (r.status == WriteStatus::kOk) {
+        sink.backoff = std::chrono::milliseconds(0);
+        if (degraded_)
+            out.health_changed |= noteWriteSuccess(now);
+        return;
+    }
+    if (r.status == WriteStatus::kRetry && r.busy_retry_ms > 0) {
+        sink.ready_at.store(at(now + std::chrono::milliseconds(r.busy_retry_ms)));
+        return;
+    }
+    WriteResult named = r;
+    named.error = sink.name + ": " + r.error;
+    out.health_changed |= noteWriteFailure(named, now);
+    if (r.status == WriteStatus::kRetry) {
+        sink.backoff =
+            std::min(kMaxBackoff, sink.backoff.count() == 0 ? kFirstBackoff : sink.backoff * 2);
+        sink.ready_at.store(at(now + sink.backoff));
+    }
+}
+
+bool Container::hasWork() const {
+    if (waitingForPredecessor())
+        return false;
+    if (input_closed_.load() || reopen_asked_.load())
+        return true;
+    if (sinks_.size() == 1)
+        return !ring_->empty();
+    uint64_t newest = ring_->newestSequence();
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                   .count();
+    for (const auto& sink : sinks_)
+        if (sink->done_through.load() < newest && sink->ready_at.load() <= now)
+            return true;
+    return false;
+}
+
+void Container::requestReopen(ReopenDone done) {
+    {
+        std::lock_guard lock(reopen_mutex_);
+        reopen_requests_.push_back(std::move(done));
+    }
+    reopen_asked_.store(true);
+}
+
+void Container::reopenIfAsked() {
+    if (!reopen_asked_.exchange(false))
+        return;
+    std::vector<ReopenDone> requests;
+    {
+        std::lock_guard lock(reopen_mutex_);
+        requests.swap(reopen_requests_);
+    }
+    // Every driver that keeps a file reopens it; an error only if none could.
+    std::optional<Error> outcome;
+    bool reopened = false;
+    for (auto& sink : sinks_) {
+        auto e = sink->driver->reopen();
+        if (!e) {
+            reopened = true;
+        } else if (!outcome || outcome->status == RINGLOG_STATUS_INVALID_ARGUMENT) {
+            outcome = Error{e->status, sink->name + ": " + e->message};
+        }
+    }
+    if (reopened)
+        outcome.reset();
+    if (!outcome)
+        spdlog::info("container {}: log file reopened", info_.shortId());
+    for (auto& done : requests)
+        done(outcome);
+}
+
+std::vector<std::pair<std::string, uint64_t>> Container::lostPerDriver() const {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& sink : sinks_)
+        out.emplace_back(sink->name, sink->lost.load());
     return out;
 }
 
@@ -447,7 +681,16 @@ bool Container::noteWriteSuccess(Clock::time_point now) {
 }
 
 void Container::finish() {
-    driver_->close();
+    for (auto& sink : sinks_)
+        sink->driver->close();
+    std::vector<ReopenDone> requests;
+    {
+        std::lock_guard lock(reopen_mutex_);
+        requests.swap(reopen_requests_);
+    }
+    for (auto& done : requests)
+        done(
+            Error{RINGLOG_STATUS_INVALID_ARGUMENT, "container " + info_.shortId() + " has exited"});
     live_feed_->close();
     state_.store(ContainerState::kExited);
 }

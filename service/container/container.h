@@ -6,8 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,15 +25,32 @@
 
 namespace ringlog {
 
+// One of a container's log drivers, as the attach chose it.
+struct DriverChoice {
+    std::string name;
+    OptionMap options;
+    // The local copy ringlogd keeps of a container whose drivers cannot be read back (docker's
+    // "dual logging" cache): a json-file driver on container-cached.log.
+    bool cache = false;
+};
+
 // Attach-time settings that are the daemon's business, not the driver's.
 struct AttachSettings {
     OverflowPolicy policy = OverflowPolicy::kBlock;
     uint64_t max_buffer_size = 1 << 20;
     uint32_t max_line = 16 * 1024;
-    uint64_t max_write_rate = 0;     // payload bytes per second persisted, 0: unlimited
-    std::vector<gid_t> reader_gids;  // groups whose members may read the logs (reader-groups)
-    std::string driver;
-    OptionMap driver_options;
+    uint64_t max_write_rate = 0;        // payload bytes per second persisted, 0: unlimited
+    std::vector<gid_t> reader_gids;     // groups whose members may read the logs (reader-groups)
+    std::vector<DriverChoice> drivers;  // at least one; the cache, if any, last
+    // The driver queries read back: the first that can be read, else the cache; none (SIZE_MAX)
+    // when nothing can be read.
+    size_t reader = SIZE_MAX;
+
+    // "json-file", or "k8s-file,journald" (the cache is not named: it is not the user's choice).
+    std::string driverNames() const;
+    const DriverChoice* readable() const {
+        return reader < drivers.size() ? &drivers[reader] : nullptr;
+    }
 };
 
 // Each counter has one writer (lines_in, bytes_in: the reader; the others: the consumer holding
@@ -60,6 +79,9 @@ class Container final : public RecordSink {
   public:
     using Clock = std::chrono::steady_clock;
 
+    // One driver per settings.drivers entry, in the same order.
+    Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
+              std::vector<std::unique_ptr<LogDriver>> drivers, uint64_t first_sequence);
     Container(ContainerInfo info, AttachSettings settings, std::unique_ptr<RingLog> ring,
               std::unique_ptr<LogDriver> driver, uint64_t first_sequence);
     ~Container() override;
@@ -133,7 +155,9 @@ class Container final : public RecordSink {
 
     // ---- Consumer side: one consumer thread at a time. ----
     struct ConsumeOutcome {
-        enum Kind { kIdle, kMore, kRetryLater, kDrained } kind = kIdle;
+        // kRetryLaterOrSooner: retry at retry_at, or as soon as new records come (a driver waits
+        // for its retry time while the others are caught up).
+        enum Kind { kIdle, kMore, kRetryLater, kRetryLaterOrSooner, kDrained } kind = kIdle;
         Clock::time_point retry_at{};
         bool wake_producer = false;
         bool wake_followers = false;
@@ -141,17 +165,44 @@ class Container final : public RecordSink {
     };
     ConsumeOutcome consume(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                            Clock::time_point now);
-    // Closes the driver and marks the container exited. Called once, after kDrained.
+    // Closes the drivers and marks the container exited. Called once, after kDrained.
     void finish();
-    bool hasWork() const {
-        return !waitingForPredecessor() && (!ring_->empty() || input_closed_.load());
-    }
+    // Whether consume() has something to do now. With more than one driver, a driver that waits
+    // for its retry time does not count: the others go on without it.
+    bool hasWork() const;
+
+    // Kubelet-style rotation (CRI ReopenContainerLog): asks the consumer to reopen the drivers'
+    // files before its next write. `done` is called with the outcome (nullopt: reopened) from
+    // the consumer thread, or from finish() if the container ends first.
+    using ReopenDone = std::function<void(std::optional<Error>)>;
+    void requestReopen(ReopenDone done);
+    // Records some driver lost in non-blocking mode while another had them (more than one
+    // driver): per driver name.
+    std::vector<std::pair<std::string, uint64_t>> lostPerDriver() const;
 
     // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
     std::atomic<bool> scheduled{false};
     std::atomic<bool> finished{false};
 
   private:
+    // A driver of this container and where it reads the ring. With one driver the ring's own
+    // consumer position is used (take/release); with more, each has its own (takeAfter).
+    struct Sink {
+        std::string name;
+        std::unique_ptr<LogDriver> driver;
+        std::atomic<uint64_t> done_through{0};  // the last sequence persisted, failed or lost
+        std::atomic<int64_t> ready_at{0};       // steady-clock ns: waits for a retry until then
+        std::chrono::milliseconds backoff{0};
+        std::atomic<uint64_t> lost{0};  // records dropped from the ring before this driver had them
+    };
+    ConsumeOutcome consumeOne(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
+                              Clock::time_point now);
+    ConsumeOutcome consumeEach(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
+                               Clock::time_point now);
+    void reopenIfAsked();
+    void noteWriteOutcome(Sink& sink, const WriteResult& r, Clock::time_point now,
+                          ConsumeOutcome& out);
+
     PumpResult pumpPipe(Input& in, PipePeek& peeker, char* buffer, size_t buffer_size,
                         int max_reads);
     PumpResult pumpStream(Input& in, char* buffer, size_t buffer_size, int max_reads);
@@ -177,7 +228,7 @@ class Container final : public RecordSink {
     const ContainerInfo info_;
     const AttachSettings settings_;
     std::unique_ptr<RingLog> ring_;
-    std::unique_ptr<LogDriver> driver_;
+    std::vector<std::unique_ptr<Sink>> sinks_;
     ContainerCounters counters_;
     std::shared_ptr<LiveFeed> live_feed_ = std::make_shared<LiveFeed>();
     std::atomic<ContainerState> state_{ContainerState::kAttached};
@@ -205,6 +256,9 @@ class Container final : public RecordSink {
     uint64_t failures_at_episode_start_ = 0;
     mutable std::mutex health_mutex_;  // the consumer writes it, the event loop reads it
     SinkHealth health_;
+    std::mutex reopen_mutex_;  // the bus asks, the consumer answers
+    std::vector<ReopenDone> reopen_requests_;
+    std::atomic<bool> reopen_asked_{false};
 };
 
 }  // namespace ringlog

@@ -189,17 +189,20 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     carried.owner_uid = conn.cred.uid;
     carried.owner_pid = conn.cred.pid;
     carried.attached_at_us = realtimeUs();
-    carried.driver = std::string(plan->driver->name);
+    for (const auto& choice : plan->settings.drivers)
+        if (!choice.cache)
+            carried.drivers.push_back(choice.name);
     carried.mode = plan->mode_name;
     carried.max_line = plan->settings.max_line;
 
     auto geometry = RingGeometry::forLimits(plan->settings.max_buffer_size, carried.max_line);
     if (!geometry)
         return geometry.error();
-    auto log_driver = plan->driver->create(req.info, plan->settings.driver_options, driver_env_);
-    if (!log_driver)
-        return log_driver.error();
-    carried.driver_state = (*log_driver)->resumeState();
+    auto log_drivers = createDrivers(req.info, *plan);
+    if (!log_drivers)
+        return log_drivers.error();
+    for (const auto& d : *log_drivers)
+        carried.driver_states.push_back(d->resumeState());
     auto ring = RingLog::create(req.info.shortId(), *geometry, plan->settings.policy,
                                 encodeCarried(carried));
     if (!ring)
@@ -218,10 +221,13 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
                           ::fcntl(fd.get(), F_GETPIPE_SZ), why);
         }
     }
-    Attached& a =
-        install(carried, req.info, *plan, std::move(*ring), std::move(*log_driver), std::move(fds));
+    Attached& a = install(carried, req.info, *plan, std::move(*ring), std::move(*log_drivers),
+                          std::move(fds));
+    std::string drivers = plan->settings.driverNames();
+    if (plan->settings.drivers.back().cache)
+        drivers += " with a local cache";
     std::string summary = fmt::format(
-        "attached {} (driver {}, {}, ring {})", req.info.shortId(), carried.driver, carried.mode,
+        "attached {} (driver {}, {}, ring {})", req.info.shortId(), drivers, carried.mode,
         describeSize(static_cast<int64_t>(a.container->settings().max_buffer_size)));
     spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
                  conn.cred.uid, summary);
@@ -230,29 +236,50 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
 
 Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_line) {
     AttachPlan plan;
-    std::string driver_name = req.driver.empty() ? settings_.default_driver : req.driver;
-    plan.driver = findDriver(driver_name);
-    if (plan.driver == nullptr) {
-        std::string names;
-        for (const auto& d : allDrivers())
-            names += (names.empty() ? "" : ", ") + std::string(d.name);
-        return invalid("unknown log driver \"" + driver_name + "\" (available: " + names + ")");
-    }
-    auto options = validateOptions(*plan.driver, kCommonOptions, req.log_opts);
-    if (!options)
-        return options.error();
-
     AttachSettings& as = plan.settings;
-    as.driver = driver_name;
     as.max_line = max_line;
-    auto common = [&](const char* key,
-                      const std::optional<std::string>& field) -> Result<std::string> {
-        auto it = options->find(key);
-        std::optional<std::string> opt;
-        if (it != options->end()) {
-            opt = it->second;
+    // The options the daemon handles may come with any of the drivers: once, or alike.
+    std::map<std::string, std::string, std::less<>> common_given;
+    for (auto& wanted : req.drivers) {
+        std::string name = wanted.name.empty() ? settings_.default_driver : wanted.name;
+        const DriverDescriptor* d = findDriver(name);
+        if (d == nullptr) {
+            std::string names;
+            for (const auto& known : allDrivers())
+                names += (names.empty() ? "" : ", ") + std::string(known.name);
+            return invalid("unknown log driver \"" + name + "\" (available: " + names + ")");
+        }
+        for (const auto& earlier : as.drivers)
+            if (earlier.name == name)
+                return invalid("log driver \"" + name + "\" is given twice");
+        auto options = validateOptions(*d, kCommonOptions, wanted.log_opts);
+        if (!options)
+            return options.error();
+        for (const auto& o : kCommonOptions) {
+            auto it = options->find(o.key);
+            if (it == options->end())
+                continue;
+            auto [seen, fresh] = common_given.emplace(it->first, it->second);
+            if (!fresh && seen->second != it->second)
+                return invalid("log option \"" + it->first + "\" is given twice, as \"" +
+                               seen->second + "\" and \"" + it->second + "\"");
             options->erase(it);
         }
+        as.drivers.push_back({name, std::move(*options), false});
+        plan.descriptors.push_back(d);
+    }
+    if (auto cache = planCache(req.info, as); !cache) {
+        return cache.error();
+    } else if (*cache) {
+        plan.descriptors.push_back(findDriver(as.drivers.back().name));
+    }
+
+    auto common = [&](const char* key,
+                      const std::optional<std::string>& field) -> Result<std::string> {
+        auto it = common_given.find(key);
+        std::optional<std::string> opt;
+        if (it != common_given.end())
+            opt = it->second;
         if (field && opt && *field != *opt)
             return invalid(std::string(key) + " is given both as a field (\"" + *field +
                            "\") and as a log option (\"" + *opt + "\")");
@@ -303,13 +330,72 @@ Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_l
             as.reader_gids.push_back(g->gr_gid);
         }
     }
-    as.driver_options = *options;
     return plan;
+}
+
+Result<bool> Daemon::planCache(const ContainerInfo& info, AttachSettings& as) {
+    for (size_t i = 0; i < as.drivers.size(); ++i) {
+        const DriverDescriptor* d = findDriver(as.drivers[i].name);
+        if (d != nullptr && d->open_reader != nullptr) {
+            as.reader = i;
+            return false;
+        }
+    }
+    // No driver can be read back: docker's dual logging keeps a local copy, as the first
+    // driver that offers the cache options says (syslog does; none does not).
+    const OptionMap* asked = nullptr;
+    for (const auto& choice : as.drivers)
+        if (choice.options.count("cache-disabled") != 0) {
+            asked = &choice.options;
+            break;
+        }
+    if (asked == nullptr || parseBool(asked->at("cache-disabled")).value_or(false))
+        return false;
+    const DriverDescriptor* json_file = findDriver("json-file");
+    auto max_size = parseSize(asked->at("cache-max-size"));
+    KeyValues cache_opts{
+        {"path",
+         (std::filesystem::path(settings_.log_root) / info.id / "container-cached.log").string()},
+        {"max-size", max_size && *max_size > 0 ? std::to_string(*max_size) : "-1"},
+        {"max-file", asked->at("cache-max-file")},
+        {"compress", asked->at("cache-compress")},
+    };
+    auto options = validateOptions(*json_file, {}, cache_opts);
+    if (!options)
+        return invalid("the local cache: " + options.error().message);
+    as.drivers.push_back({std::string(json_file->name), std::move(*options), true});
+    as.reader = as.drivers.size() - 1;
+    return true;
+}
+
+Result<std::vector<std::unique_ptr<LogDriver>>> Daemon::createDrivers(
+    const ContainerInfo& info, const AttachPlan& plan, const std::vector<std::string>* states) {
+    std::vector<std::unique_ptr<LogDriver>> drivers;
+    for (size_t i = 0; i < plan.descriptors.size(); ++i) {
+        const DriverChoice& choice = plan.settings.drivers[i];
+        // The cache lives in the daemon's own log root, whatever roots engines may name.
+        DriverEnvironment env = driver_env_;
+        if (choice.cache)
+            env.allowed_roots = {settings_.log_root};
+        auto driver = plan.descriptors[i]->create(info, choice.options, env);
+        if (!driver) {
+            if (plan.settings.drivers.size() == 1)
+                return driver.error();
+            return Error{driver.error().status,
+                         (choice.cache ? std::string("the local cache") : choice.name) + ": " +
+                             driver.error().message};
+        }
+        if (states != nullptr && i < states->size())
+            (*driver)->resume((*states)[i]);
+        drivers.push_back(std::move(*driver));
+    }
+    return drivers;
 }
 
 Daemon::Attached& Daemon::install(const CarriedContainer& carried, const ContainerInfo& info,
                                   const AttachPlan& plan, std::unique_ptr<RingLog> ring,
-                                  std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds) {
+                                  std::vector<std::unique_ptr<LogDriver>> drivers,
+                                  std::vector<UniqueFd> fds) {
     const std::string& id = info.id;
     uint64_t first_sequence = 1;
     std::shared_ptr<Container> predecessor;
@@ -326,10 +412,12 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
     }
     int ring_fd = ring->memfd();
     auto container = std::make_shared<Container>(info, plan.settings, std::move(ring),
-                                                 std::move(driver), first_sequence);
+                                                 std::move(drivers), first_sequence);
     if (predecessor)
         container->follow(predecessor);
-    container->liveFeed()->retainUnfollowed(plan.driver->live_backlog);
+    if (plan.settings.reader < plan.descriptors.size())
+        container->liveFeed()->retainUnfollowed(
+            plan.descriptors[plan.settings.reader]->live_backlog);
     auto a = std::make_unique<Attached>();
     a->container = container;
     a->serial = carried.serial;
@@ -386,7 +474,8 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
         return forget("its attach request: " + req.error().message);
     uint64_t buffered = (*ring)->stats().bytes_buffered;
     // As decided at attach time, whatever the configuration says now.
-    req->driver = carried->driver;
+    for (size_t i = 0; i < req->drivers.size() && i < carried->drivers.size(); ++i)
+        req->drivers[i].name = carried->drivers[i];
     req->mode = carried->mode;
     auto plan = planAttach(*req, carried->max_line);
     if (!plan)
@@ -394,17 +483,16 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
                       " ring bytes not persisted)");
     (*ring)->setOverflowPolicy(plan->settings.policy);
     (*ring)->shareBudget(&ring_budget_);
-    auto driver = plan->driver->create(req->info, plan->settings.driver_options, driver_env_);
-    if (!driver)
-        return forget(driver.error().message + " (" + std::to_string(buffered) +
+    auto drivers = createDrivers(req->info, *plan, &carried->driver_states);
+    if (!drivers)
+        return forget(drivers.error().message + " (" + std::to_string(buffered) +
                       " ring bytes not persisted)");
-    (*driver)->resume(carried->driver_state);
     std::vector<UniqueFd> fds;
     fds.push_back(std::move(stored.stdout_fd));
     fds.push_back(std::move(stored.stderr_fd));
     next_serial_ = std::max(next_serial_, serial + 1);
     Attached& a =
-        install(*carried, req->info, *plan, std::move(*ring), std::move(*driver), std::move(fds));
+        install(*carried, req->info, *plan, std::move(*ring), std::move(*drivers), std::move(fds));
     spdlog::info(
         "container {} name={}: taken back from the fd store ({} inputs, {} ring bytes to "
         "persist first)",

@@ -354,6 +354,10 @@ void Daemon::onWake() {
             background_->post([done = std::move(e.container)] {});
             continue;
         }
+        if (e.kind == Event::kRun) {
+            e.run();
+            continue;
+        }
         if (e.kind == Event::kHealth) {
             if (bus_)
                 bus_->healthChanged(e.container->info().id);

@@ -56,22 +56,31 @@ class Daemon final : private BusBackend {
         uint64_t next_sequence = 1;
     };
     struct Event {
-        enum Kind { kResume, kDrained, kPublished, kHealth } kind;
+        enum Kind { kResume, kDrained, kPublished, kHealth, kRun } kind;
         std::shared_ptr<Container> container;
+        std::function<void()> run;  // kRun: work for this loop (an answer to the bus)
     };
 
     // What an attach request asks for, checked against the drivers and settings: everything but
     // the ring, the driver and the fds.
     struct AttachPlan {
-        const DriverDescriptor* driver = nullptr;
+        std::vector<const DriverDescriptor*> descriptors;  // one per settings.drivers entry
         std::string mode_name;
         AttachSettings settings;
     };
     Result<AttachPlan> planAttach(AttachRequest& req, uint32_t max_line);
-    // Registers a container whose ring and driver exist, and starts reading its inputs.
+    // Adds the local cache (docker's dual logging) when no chosen driver can be read back;
+    // true when it did. Sets settings.reader.
+    Result<bool> planCache(const ContainerInfo& info, AttachSettings& settings);
+    // Creates the plan's drivers, in its order; `states` (after a restart) is what each
+    // driver's predecessor left to resume from.
+    Result<std::vector<std::unique_ptr<LogDriver>>> createDrivers(
+        const ContainerInfo& info, const AttachPlan& plan,
+        const std::vector<std::string>* states = nullptr);
+    // Registers a container whose ring and drivers exist, and starts reading its inputs.
     Attached& install(const CarriedContainer& carried, const ContainerInfo& info,
                       const AttachPlan& plan, std::unique_ptr<RingLog> ring,
-                      std::unique_ptr<LogDriver> driver, std::vector<UniqueFd> fds);
+                      std::vector<std::unique_ptr<LogDriver>> drivers, std::vector<UniqueFd> fds);
     // Takes over the containers an earlier ringlogd left in systemd's fd store.
     void adoptStored(PassedFds::Stored stored, uint64_t serial);
     std::optional<Error> bindSocket(std::vector<UniqueFd> passed_sockets);
@@ -123,6 +132,7 @@ class Daemon final : private BusBackend {
     Result<UniqueFd> startQuery(const ContainerView& container,
                                 const QueryOptions& options) override;
     std::optional<Error> detach(const std::string& id) override;
+    void reopen(const std::string& id, std::function<void(std::optional<Error>)> done) override;
 
     Settings settings_;  // in effect: a reload changes only what can change at run time
     std::optional<CommandLine> reload_from_;

@@ -115,10 +115,10 @@ std::string encodeCarried(const CarriedContainer& c) {
                         {"owner_uid", c.owner_uid},
                         {"owner_pid", c.owner_pid},
                         {"attached_at_us", c.attached_at_us},
-                        {"driver", c.driver},
+                        {"drivers", c.drivers},
                         {"mode", c.mode},
                         {"max_line", c.max_line},
-                        {"driver_state", c.driver_state}};
+                        {"driver_states", c.driver_states}};
     return j.dump();
 }
 
@@ -134,10 +134,16 @@ Result<CarriedContainer> decodeCarried(std::string_view text) {
         c.owner_uid = j.at("owner_uid").get<uid_t>();
         c.owner_pid = j.at("owner_pid").get<pid_t>();
         c.attached_at_us = j.at("attached_at_us").get<uint64_t>();
-        c.driver = j.at("driver").get<std::string>();
+        // An instance from before more than one driver wrote "driver" and "driver_state".
+        if (j.contains("drivers")) {
+            c.drivers = j.at("drivers").get<std::vector<std::string>>();
+            c.driver_states = j.at("driver_states").get<std::vector<std::string>>();
+        } else {
+            c.drivers = {j.at("driver").get<std::string>()};
+            c.driver_states = {j.at("driver_state").get<std::string>()};
+        }
         c.mode = j.at("mode").get<std::string>();
         c.max_line = j.at("max_line").get<uint32_t>();
-        c.driver_state = j.at("driver_state").get<std::string>();
         return c;
     } catch (const std::exception& e) {
         return invalid(std::string("its metadata is not readable: ") + e.what());

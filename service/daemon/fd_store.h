@@ -36,10 +36,10 @@ struct CarriedContainer {
     uid_t owner_uid = 0;
     pid_t owner_pid = 0;
     uint64_t attached_at_us = 0;
-    std::string driver;
-    std::string mode;  // "blocking" or "non-blocking"
+    std::vector<std::string> drivers;  // the names, the default resolved (the cache not named)
+    std::string mode;                  // "blocking" or "non-blocking"
     uint32_t max_line = 0;
-    std::string driver_state;  // LogDriver::resumeState()
+    std::vector<std::string> driver_states;  // LogDriver::resumeState(), one per driver (cache too)
 };
 std::string encodeCarried(const CarriedContainer& c);
 Result<CarriedContainer> decodeCarried(std::string_view text);

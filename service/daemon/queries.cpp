@@ -79,9 +79,17 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
     };
     if (queries_.size() >= kMaxQueries)
         return refuse("too many queries running (" + std::to_string(kMaxQueries) + "); try again");
-    const DriverDescriptor* d = findDriver(c.settings.driver);
-    if (d == nullptr || d->open_reader == nullptr)
-        return invalid("driver " + c.settings.driver + " keeps no logs to read back");
+    const DriverChoice* readable = c.settings.readable();
+    const DriverDescriptor* d = readable != nullptr ? findDriver(readable->name) : nullptr;
+    if (d == nullptr || d->open_reader == nullptr) {
+        bool cache_disabled = false;
+        for (const auto& choice : c.settings.drivers)
+            if (auto it = choice.options.find("cache-disabled"); it != choice.options.end())
+                cache_disabled |= parseBool(it->second).value_or(false);
+        return invalid(
+            "driver " + c.settings.driverNames() + " keeps no logs to read back" +
+            (cache_disabled ? " (and its local cache is off: cache-disabled=true)" : ""));
+    }
     // Following an attached container: history up to what is persisted now, then the live feed
     // from exactly there (LiveFeed explains why there is no gap and no duplicate). An exited
     // container has no more to come: its history is all.
@@ -105,7 +113,7 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
             history.until_ns = position.persisted_through;
         }
     }
-    auto reader = d->open_reader(c.info, c.settings.driver_options, driver_env_, history);
+    auto reader = d->open_reader(c.info, readable->options, driver_env_, history);
     if (!reader) {
         if (feed)
             feed->unfollow();
@@ -121,7 +129,7 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
     ::fcntl(write_end.get(), F_SETFL, ::fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
     QueryStream::Reopen reopen;
     if (feed)
-        reopen = [info = c.info, opts = c.settings.driver_options, env = driver_env_,
+        reopen = [info = c.info, opts = readable->options, env = driver_env_,
                   d](const ReadFilter& f) { return d->open_reader(info, opts, env, f); };
     auto q = std::make_unique<Query>(
         QueryStream(std::move(*reader), options.format, options.filter, std::move(write_end),
@@ -184,6 +192,20 @@ std::optional<Error> Daemon::detach(const std::string& id) {
         a.container->setBlocked(true);
     afterInput(a);
     return std::nullopt;
+}
+
+void Daemon::reopen(const std::string& id, std::function<void(std::optional<Error>)> done) {
+    auto it = attached_.find(id);
+    if (it == attached_.end())
+        return done(
+            invalid("container " + id.substr(0, 12) +
+                    " is not attached: no log file is being written that could be reopened"));
+    auto& c = it->second->container;
+    // The consumer thread reopens between two writes; the answer comes back to this loop.
+    c->requestReopen([this, done = std::move(done)](std::optional<Error> e) {
+        postEvent({Event::kRun, nullptr, [done, e] { done(e); }});
+    });
+    pool_->schedule(c);
 }
 
 }  // namespace ringlog

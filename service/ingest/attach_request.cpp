@@ -113,6 +113,7 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
 
     AttachRequest req;
     bool have_id = false, have_name = false, have_image = false, have_driver = false;
+    size_t log_opt_count = 0;
     size_t pos = 8;
     while (pos < d.size()) {
         if (d.size() - pos < 8)
@@ -162,14 +163,26 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
                 problem = splitPair("env", value, req.info.env, true);
                 break;
             case RINGLOG_FIELD_LOG_OPT:
-                problem = splitPair("log option", value, req.log_opts, true);
+                // Options belong to the driver named before them (the first, before any).
+                if (++log_opt_count > AttachLimits::kMaxPairs)
+                    return invalid("more than 256 log options");
+                problem = splitPair("log option", value, req.drivers.back().log_opts, true);
                 break;
             case RINGLOG_FIELD_DRIVER:
-                if (auto e = once(have_driver, "driver"))
-                    return *e;
-                if (value.empty() || value.size() > 64 || hasControl(value))
+                if (value.empty() || value.size() > 64 || hasControl(value)) {
                     problem = "driver name \"" + printable(value) + "\" is not valid";
-                req.driver = value;
+                    break;
+                }
+                for (const auto& d : req.drivers)
+                    if (d.name == value)
+                        return invalid("log driver \"" + std::string(value) + "\" is given twice");
+                if (have_driver) {
+                    if (req.drivers.size() == AttachLimits::kMaxDrivers)
+                        return invalid("more than 4 log drivers");
+                    req.drivers.emplace_back();
+                }
+                have_driver = true;
+                req.drivers.back().name = value;
                 break;
             case RINGLOG_FIELD_MODE:
                 if (req.mode)

@@ -5,16 +5,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "drivers/log_driver.h"
 #include "service/base/error.h"
 
 namespace ringlog {
 
+// One log driver asked for, with the --log-opt pairs that follow it (docs/protocol.md).
+struct DriverRequest {
+    std::string name;    // empty: the daemon's default
+    KeyValues log_opts;  // docker --log-opt pairs, in the order given
+};
+
 struct AttachRequest {
     ContainerInfo info;
-    std::string driver;  // empty: the daemon's default
-    KeyValues log_opts;  // docker --log-opt pairs, in the order given
+    // At least one; more when the engine asks for several drivers (--log-driver repeated).
+    std::vector<DriverRequest> drivers{1};
     std::optional<std::string> mode;
     std::optional<std::string> max_buffer_size;
 };
@@ -27,6 +34,7 @@ struct AttachLimits {
     static constexpr size_t kMaxPairs = 256;  // labels, env entries, log options, each
     static constexpr size_t kMaxKeyBytes = 256;
     static constexpr size_t kMaxValueBytes = 4096;
+    static constexpr size_t kMaxDrivers = 4;
 };
 
 Result<AttachRequest> decodeAttachRequest(std::string_view datagram);

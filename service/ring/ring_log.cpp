@@ -444,7 +444,7 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     arena_->bytes_pushed.store(arena_->bytes_pushed.load(std::memory_order_relaxed) + need,
                                std::memory_order_release);
     storeInOrder(ledger_->framed[s], framed);
-    arena_->last_sequence = h.sequence;
+    storeInOrder(arena_->last_sequence, h.sequence);  // read by newestSequence()
     arena_->last_time_ns = h.time_ns;
     bool unfinished = (h.flags & kRecordPartial) && !(h.flags & kRecordPartialLast);
     arena_->next_ordinal[s] = unfinished ? h.partial_ordinal + 1 : 0;
@@ -521,6 +521,92 @@ bool RingLog::release(const Batch& batch, uint32_t upto, uint64_t records) {
         return true;
     }
     return false;
+}
+
+bool RingLog::takeAfter(uint64_t sequence, Batch& batch) {
+    std::lock_guard lock(mutex_);
+    RecordView v;
+    // Cells in list order from the oldest: sealed cells, then the producer's.
+    for (uint32_t c = arena_->consumer_cell, seen = 0; seen < geometry_.max_cells;
+         ++seen, c = cell(c).next) {
+        const CellHeader& h = cell(c);
+        uint32_t committed = h.committed.load(std::memory_order_acquire);
+        bool last = c == arena_->producer_cell;
+        if (!last) {
+            // The next cell starting at or before sequence + 1: nothing after `sequence` here.
+            const CellHeader& n = cell(h.next);
+            uint32_t next_committed = n.committed.load(std::memory_order_acquire);
+            if (n.consumed < next_committed) {
+                decode(cellData(h.next), n.consumed, v);
+                if (v.sequence <= sequence + 1)
+                    continue;
+            }
+        }
+        for (uint32_t off = h.consumed; off < committed;) {
+            uint32_t next = decode(cellData(c), off, v);
+            if (v.sequence > sequence) {
+                batch.cell = c;
+                batch.begin = off;
+                batch.end = committed;
+                batch.data = cellData(c);
+                batch.dropped_before = {};
+                consumer_busy_ = true;
+                busy_cell_ = c;
+                return true;
+            }
+            off = next;
+        }
+        if (last)
+            return false;
+    }
+    return false;
+}
+
+void RingLog::endTake() {
+    std::lock_guard lock(mutex_);
+    consumer_busy_ = false;
+}
+
+bool RingLog::retireThrough(uint64_t sequence) {
+    std::lock_guard lock(mutex_);
+    bool freed = false;
+    for (;;) {
+        uint32_t c = arena_->consumer_cell;
+        CellHeader& h = cell(c);
+        uint32_t committed = h.committed.load(std::memory_order_acquire);
+        uint32_t off = h.consumed;
+        RecordView v;
+        while (off < committed) {
+            uint32_t next = decode(cellData(c), off, v);
+            if (v.sequence > sequence)
+                break;
+            off = next;
+        }
+        if (off != h.consumed) {
+            arena_->bytes_retired.fetch_add(off - h.consumed, std::memory_order_release);
+            h.consumed = off;
+        }
+        if (c == arena_->producer_cell || h.state != static_cast<uint32_t>(CellState::kFull) ||
+            off < committed)
+            break;
+        resetCellLocked(c);
+        arena_->consumer_cell = h.next;
+        freed = true;
+    }
+    // Drop markers are per driver here (gaps in the sequences), not the ring's.
+    arena_->pending_drop_lines = arena_->pending_drop_bytes = 0;
+    uint64_t buffered = arena_->bytes_pushed.load(std::memory_order_relaxed) -
+                        arena_->bytes_retired.load(std::memory_order_relaxed);
+    uint64_t capacity = uint64_t{arena_->cells_in_use} * geometry_.cell_size;
+    if (producer_blocked_ && freed && buffered <= capacity / 2) {
+        producer_blocked_ = false;
+        return true;
+    }
+    return false;
+}
+
+uint64_t RingLog::newestSequence() const {
+    return std::atomic_ref<uint64_t>(arena_->last_sequence).load(std::memory_order_acquire);
 }
 
 bool RingLog::empty() const {

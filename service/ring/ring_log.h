@@ -133,6 +133,20 @@ class RingLog {
     bool take(Batch& batch);
     bool release(const Batch& batch, uint32_t upto, uint64_t records);
 
+    // Consumer, for a container with more than one driver (docs/drivers.md, "More than one
+    // driver"): each driver reads at its own position, the sequence of the last record it
+    // persisted, and the ring retires what every driver has.
+    //   takeAfter()     hands out, as take() does, the committed records after `sequence` in the
+    //                   oldest cell that has any; records older than the ring's oldest were
+    //                   dropped (non-blocking), which the caller sees as a gap in the sequences;
+    //   endTake()       ends the use of that batch (the ring keeps its records);
+    //   retireThrough() retires every record up to `sequence`; true as release() says.
+    bool takeAfter(uint64_t sequence, Batch& batch);
+    void endTake();
+    bool retireThrough(uint64_t sequence);
+    // The sequence of the newest committed record (0: none yet); any thread.
+    uint64_t newestSequence() const;
+
     bool empty() const;
     RingStats stats() const;
     // Records committed and neither persisted nor dropped, counted by walking the cells: for the

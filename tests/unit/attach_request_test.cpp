@@ -43,10 +43,45 @@ TEST(AttachRequest, RoundTripsEveryFieldFromTheClientLibrary) {
     EXPECT_EQ(r->info.image, "nginx:1.25");
     EXPECT_EQ(r->info.labels, (KeyValues{{"app", "web"}, {"tier", "front"}}));
     EXPECT_EQ(r->info.env, (KeyValues{{"HOME", "/root"}}));
-    EXPECT_EQ(r->driver, "json-file");
-    EXPECT_EQ(r->log_opts, (KeyValues{{"max-size", "10m"}, {"max-file", "3"}}));
+    ASSERT_EQ(r->drivers.size(), 1u);
+    EXPECT_EQ(r->drivers[0].name, "json-file");
+    EXPECT_EQ(r->drivers[0].log_opts, (KeyValues{{"max-size", "10m"}, {"max-file", "3"}}));
     EXPECT_EQ(r->mode, "non-blocking");
     EXPECT_EQ(r->max_buffer_size, "4m");
+}
+
+TEST(AttachRequest, EachDriverGetsTheOptionsThatFollowIt) {
+    // As on the command line: --log-opt mode=blocking --log-driver k8s-file --log-opt path=…
+    // --log-driver journald --log-opt tag=web; the first options, before any driver, are the
+    // first driver's.
+    const char* opts[] = {"mode=blocking", "path=/var/log/pods/a/0.log", "log-driver=journald",
+                          "tag=web", nullptr};
+    ringlog_attach a = basic();
+    a.driver = "k8s-file";
+    a.log_opts = opts;
+    auto r = decodeAttachRequest(encode(a));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->drivers.size(), 2u);
+    EXPECT_EQ(r->drivers[0].name, "k8s-file");
+    EXPECT_EQ(r->drivers[0].log_opts,
+              (KeyValues{{"mode", "blocking"}, {"path", "/var/log/pods/a/0.log"}}));
+    EXPECT_EQ(r->drivers[1].name, "journald");
+    EXPECT_EQ(r->drivers[1].log_opts, (KeyValues{{"tag", "web"}}));
+}
+
+TEST(AttachRequest, RefusesADriverTwiceAndMoreThanFourDrivers) {
+    const char* twice[] = {"log-driver=journald", "log-driver=journald", nullptr};
+    ringlog_attach a = basic();
+    a.driver = "json-file";
+    a.log_opts = twice;
+    auto r = decodeAttachRequest(encode(a));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "log driver \"journald\" is given twice");
+    const char* five[] = {"log-driver=a", "log-driver=b", "log-driver=c", "log-driver=d", nullptr};
+    a.log_opts = five;
+    r = decodeAttachRequest(encode(a));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "more than 4 log drivers");
 }
 
 TEST(AttachRequest, RefusesGarbageWithABadRequest) {

@@ -30,7 +30,9 @@ struct ringlog_attach {
     const char* const* labels;   /* optional, NULL-terminated "key=value" */
     const char* const* env;      /* optional, NULL-terminated "KEY=value" */
     const char* driver;          /* optional: the daemon's default driver when NULL */
-    const char* const* log_opts; /* optional, NULL-terminated "key=value" */
+    const char* const* log_opts; /* optional, NULL-terminated "key=value"; an entry
+                                    "log-driver=NAME" adds a driver, whose options are the
+                                    entries after it (docs/protocol.md) */
     const char* mode;            /* optional: "blocking" or "non-blocking" */
     const char* max_buffer_size; /* optional: e.g. "4m" */
     int stdout_fd;               /* required: read end of the container's stdout */
