@@ -629,5 +629,44 @@ TEST_F(JournaldQuery, AFollowerOfAJournaldContainerGetsEveryLineExactlyOnce_Root
     EXPECT_TRUE(sameBytes(numbered(0, 20000), followWhileWriting(p, "jf", 1000, 20000)));
 }
 
+TEST_F(JournaldQuery, TheBusNamesEveryDriverAndLogsReadTheFirstThatCanBeRead_Root) {
+    runContainer("two", {"/bin/sh", "-c", "echo one; echo two >&2"},
+                 {"--log-driver", "journald", "--log-opt", "tag=t", "--log-driver", "k8s-file",
+                  "--log-opt", "max-size=10k"});
+    std::string object = "/org/ringlog/Log1/container/two";
+    EXPECT_EQ(
+        busctl({"get-property", "org.ringlog.Log1", object, "org.ringlog.Log1.Container", "Driver"})
+            .out,
+        "s \"journald,k8s-file\"\n");
+    Output options = busctl({"get-property", "org.ringlog.Log1", object,
+                             "org.ringlog.Log1.Container", "DriverOptions"});
+    EXPECT_NE(options.out.find("\"tag\" \"t\""), std::string::npos) << options.out;
+    EXPECT_NE(options.out.find("\"k8s-file/max-size\" \"10k\""), std::string::npos) << options.out;
+    journal_->journalctl({"-n", "0"});  // journald has written everything it was sent
+    EXPECT_EQ(logs({"two"}).out, "one\ntwo\n");
+}
+
+TEST_F(DbusApi, ReopenIsRootsAndSaysWhyItCannot_Root) {
+    Pipe p;
+    attachPipe("reopen-json", p);
+    // The bus policy lets only root call it (ringlogd checks again).
+    Output nobody = run({ringlogctlPath(), "reopen", "reopen-json"}, 65534, 65534);
+    EXPECT_EQ(nobody.status, 1);
+    EXPECT_TRUE(startsWith(nobody.err, "ringlogctl: Rejected send message")) << nobody.err;
+    EXPECT_NE(nobody.err.find("member=\"Reopen\""), std::string::npos) << nobody.err;
+    Output json_file = run({ringlogctlPath(), "reopen", "reopen-json"});
+    EXPECT_EQ(json_file.status, 1);
+    EXPECT_EQ(json_file.err,
+              "ringlogctl: json-file: this log driver keeps no file that could be reopened\n");
+    Output unknown = run({ringlogctlPath(), "reopen", "no-such"});
+    EXPECT_EQ(unknown.err, "ringlogctl: no container \"no-such\"\n");
+    p.closeWrite();
+    ASSERT_TRUE(watcher_->waitFor("reopen-json"));
+    Output exited = run({ringlogctlPath(), "reopen", "reopen-json"});
+    EXPECT_EQ(exited.err,
+              "ringlogctl: container reopen-json is not attached: no log file is being written "
+              "that could be reopened\n");
+}
+
 }  // namespace
 }  // namespace ringlog::test
