@@ -482,8 +482,16 @@ Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratc
             // before it had them.
             DropCount lost;
             lost.lines = scratch.front().sequence - done - 1;
-            if (lost.any())
-                sink.lost.fetch_add(lost.lines);
+            if (lost.any()) {
+                uint64_t total = sink.lost.fetch_add(lost.lines) + lost.lines;
+                if (auto suppressed = loss_log_.allow(now))
+                    spdlog::warn(
+                        "container {}: driver {} lost {} lines ({} in all): the ring was full "
+                        "(non-blocking) and dropped them before it had them{}",
+                        info_.shortId(), sink.name, lost.lines, total,
+                        *suppressed ? fmt::format(", {} similar warnings suppressed", *suppressed)
+                                    : "");
+            }
             WriteResult r = sink.driver->write(scratch, lost);
             size_t through = r.status == WriteStatus::kFatal ? scratch.size() : r.records_done;
             if (i == settings_.reader &&

@@ -250,6 +250,7 @@ class Container final : public RecordSink {
     double rate_tokens_ = 0;
     Clock::time_point rate_updated_{};
     LogLimiter error_log_;
+    LogLimiter loss_log_;    // a driver's lines dropped before it had them (more than one driver)
     bool degraded_ = false;  // the consumer's copy of health_.degraded, read without the lock
     Clock::time_point degraded_since_{};
     Clock::time_point last_failure_{};

@@ -121,7 +121,7 @@ std::optional<Error> Daemon::start() {
     background_ = std::make_unique<TaskQueue>();
     driver_env_ = {settings_.log_root, settings_.allowed_log_roots, background_.get()};
     auto post = [this](Event::Kind kind) {
-        return [this, kind](const std::shared_ptr<Container>& c) { postEvent({kind, c}); };
+        return [this, kind](const std::shared_ptr<Container>& c) { postEvent({kind, c, {}}); };
     };
     pool_ = std::make_unique<ConsumerPool>(
         settings_.consumer_threads,

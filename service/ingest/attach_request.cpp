@@ -173,8 +173,8 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
                     problem = "driver name \"" + printable(value) + "\" is not valid";
                     break;
                 }
-                for (const auto& d : req.drivers)
-                    if (d.name == value)
+                for (const auto& earlier : req.drivers)
+                    if (earlier.name == value)
                         return invalid("log driver \"" + std::string(value) + "\" is given twice");
                 if (have_driver) {
                     if (req.drivers.size() == AttachLimits::kMaxDrivers)
