@@ -6,6 +6,7 @@
 
 #include "drivers/journald/journald_driver.h"
 #include "drivers/json_file/json_file_driver.h"
+#include "drivers/k8s_file/k8s_file_driver.h"
 #include "drivers/log_driver.h"
 #include "drivers/none/none_driver.h"
 #include "drivers/syslog/syslog_driver.h"
@@ -20,6 +21,8 @@ const std::array kDrivers = {
                      &JsonFileDriver::openReader},
     DriverDescriptor{"journald", JournaldDriver::kOptions, &JournaldDriver::create,
                      &JournaldDriver::openReader, 4096},
+    DriverDescriptor{"k8s-file", K8sFileDriver::kOptions, &K8sFileDriver::create,
+                     &K8sFileDriver::openReader},
     DriverDescriptor{"none", NoneDriver::kOptions, &NoneDriver::create, nullptr},
     DriverDescriptor{"syslog", SyslogDriver::kOptions, &SyslogDriver::create, nullptr},
 };

@@ -1,18 +1,16 @@
 #include "drivers/json_file/json_file_driver.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 
 #include "drivers/docker/docker_attrs.h"
 #include "drivers/docker/json_encoding.h"
+#include "drivers/files/log_location.h"
+#include "drivers/files/rotation.h"
 #include "drivers/json_file/json_file_reader.h"
-#include "drivers/json_file/open_beneath.h"
 
 #include <filesystem>
 #include "service/base/units.h"
@@ -20,14 +18,6 @@
 #include <spdlog/spdlog.h>
 
 namespace ringlog {
-
-// One compression at a time per log: the next rotation waits for it, as docker's does, because
-// it renames the .N.gz chain that the running compression is about to extend.
-struct JsonFileDriver::Compression {
-    std::mutex mutex;
-    std::condition_variable done;
-    bool running = false;
-};
 
 // The records of one write() encoded, not yet in the file. One per consumer thread rather than one
 // per container: a thousand busy containers then share a couple of buffers that stay in the caches
@@ -41,229 +31,6 @@ struct JsonFileDriver::EncodedBatch {
         return batch;
     }
 };
-
-namespace {
-
-// The directory that will hold the log, the file's name in it, and where the directory lies: the
-// root it was opened beneath and the path below that root, to recreate it if it is removed.
-struct Location {
-    UniqueFd dir;
-    std::string name;
-    std::string root;
-    std::string relative;
-};
-
-Result<Location> resolveDirectory(const ContainerInfo& info, const OptionMap& o,
-                                  const DriverEnvironment& env) {
-    const std::string& path = o.at("path");
-    if (path.empty()) {
-        UniqueFd root(::open(env.log_root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-        if (!root)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "log root " + env.log_root + ": " + errnoText(errno)};
-        if (::mkdirat(root.get(), info.id.c_str(), 0750) != 0 && errno != EEXIST)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "creating " + env.log_root + "/" + info.id + ": " + errnoText(errno)};
-        UniqueFd dir = openBeneath(root.get(), info.id, O_DIRECTORY | O_RDONLY);
-        if (!dir)
-            return Error{
-                RINGLOG_STATUS_DRIVER_ERROR,
-                "opening " + env.log_root + "/" + info.id +
-                    (errno == ELOOP ? ": refusing a symbolic link" : ": " + errnoText(errno))};
-        return Location{std::move(dir), info.id + "-json.log", env.log_root, info.id};
-    }
-    if (path.front() != '/')
-        return invalid("log option \"path\": \"" + path + "\" is not an absolute path");
-    for (const auto& root : env.allowed_roots) {
-        std::string prefix = root.back() == '/' ? root : root + "/";
-        if (path.compare(0, prefix.size(), prefix) != 0)
-            continue;
-        std::string relative = path.substr(prefix.size());
-        size_t slash = relative.rfind('/');
-        std::string parent = slash == std::string::npos ? "." : relative.substr(0, slash);
-        std::string name = slash == std::string::npos ? relative : relative.substr(slash + 1);
-        if (name.empty() || name == "." || name == "..")
-            return invalid("log option \"path\": \"" + path + "\" does not name a file");
-        UniqueFd root_fd(::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-        if (!root_fd)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + root + ": " + errnoText(errno)};
-        UniqueFd dir = openBeneath(root_fd.get(), parent, O_DIRECTORY | O_RDONLY);
-        if (!dir) {
-            int e = errno;
-            if (e == EXDEV || e == ELOOP)
-                return invalid("log option \"path\": \"" + path + "\" leaves " + root +
-                               " or goes through a symbolic link");
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "log option \"path\": directory of " + path + ": " + errnoText(e)};
-        }
-        return Location{std::move(dir), name, root, parent};
-    }
-    std::string roots;
-    for (const auto& r : env.allowed_roots)
-        roots += (roots.empty() ? "" : ", ") + r;
-    return invalid("log option \"path\": \"" + path + "\" is not under an allowed log root (" +
-                   roots + ")");
-}
-
-// Opens <root>/<relative>, creating the directories that are missing (0750, as at attach), one
-// component at a time with openBeneath: a symlink or ".." planted meanwhile is refused as at
-// attach.
-Result<UniqueFd> makeDirectoryBeneath(const std::string& root, const std::string& relative) {
-    UniqueFd dir(::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    if (!dir)
-        return Error{RINGLOG_STATUS_DRIVER_ERROR, "log root " + root + ": " + errnoText(errno)};
-    std::string done = root;
-    for (size_t start = 0; start <= relative.size();) {
-        size_t slash = std::min(relative.find('/', start), relative.size());
-        std::string part = relative.substr(start, slash - start);
-        start = slash + 1;
-        if (part.empty() || part == ".")
-            continue;
-        done += "/" + part;
-        if (::mkdirat(dir.get(), part.c_str(), 0750) != 0 && errno != EEXIST)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR, "creating " + done + ": " + errnoText(errno)};
-        UniqueFd next = openBeneath(dir.get(), part, O_DIRECTORY | O_RDONLY);
-        if (!next)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "opening " + done +
-                             (errno == ELOOP || errno == EXDEV ? ": refusing a symbolic link"
-                                                               : ": " + errnoText(errno))};
-        dir = std::move(next);
-    }
-    return dir;
-}
-
-Result<UniqueFd> openLogFile(int dir, const std::string& name, const std::string& display,
-                             bool truncate) {
-    int flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                (truncate ? O_TRUNC : 0);
-    UniqueFd fd(::openat(dir, name.c_str(), flags, 0640));
-    if (!fd) {
-        int e = errno;
-        if (e == ELOOP)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "refusing " + display + ": it is a symbolic link"};
-        if (e == ENXIO)
-            return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                         "refusing " + display + ": it is not a regular file"};
-        return Error{RINGLOG_STATUS_DRIVER_ERROR, "opening " + display + ": " + errnoText(e)};
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                     "refusing " + display + ": it is not a regular file"};
-    return fd;
-}
-
-bool transient(int err) {
-    return err == ENOSPC || err == EDQUOT || err == EIO || err == EAGAIN || err == EINTR ||
-           err == ENOMEM;
-}
-
-// Compresses <dir>/<name> to <name>.gz and removes the original, as docker does after rotation;
-// the gzip header's extra field carries {"lastTime":…} like docker's.
-std::string compressFile(int dir, const std::string& name, int64_t last_time_ns) {
-    UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!in)
-        return errno == ENOENT ? std::string() : "opening " + name + ": " + errnoText(errno);
-    std::string gz_name = name + ".gz";
-    UniqueFd out(::openat(dir, gz_name.c_str(),
-                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
-    if (!out)
-        return "creating " + gz_name + ": " + errnoText(errno);
-
-    std::string extra = "{\"lastTime\":\"";
-    json::appendRfc3339Nano(extra, last_time_ns);
-    extra += "\"}";
-    z_stream z{};
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return "zlib initialisation failed";
-    gz_header header{};
-    header.extra = reinterpret_cast<Bytef*>(extra.data());
-    header.extra_len = static_cast<uInt>(extra.size());
-    header.os = 255;
-    deflateSetHeader(&z, &header);
-
-    std::vector<unsigned char> ibuf(256 * 1024), obuf(256 * 1024);
-    std::string error;
-    int flush = Z_NO_FLUSH;
-    while (error.empty() && flush != Z_FINISH) {
-        ssize_t n = ::read(in.get(), ibuf.data(), ibuf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            error = "reading " + name + ": " + errnoText(errno);
-            break;
-        }
-        flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-        z.next_in = ibuf.data();
-        z.avail_in = static_cast<uInt>(n);
-        do {
-            z.next_out = obuf.data();
-            z.avail_out = static_cast<uInt>(obuf.size());
-            deflate(&z, flush);
-            size_t have = obuf.size() - z.avail_out;
-            for (size_t done = 0; done < have;) {
-                ssize_t w = ::write(out.get(), obuf.data() + done, have - done);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w < 0) {
-                    error = "writing " + gz_name + ": " + errnoText(errno);
-                    break;
-                }
-                done += static_cast<size_t>(w);
-            }
-        } while (error.empty() && z.avail_out == 0);
-    }
-    deflateEnd(&z);
-    if (!error.empty()) {
-        ::unlinkat(dir, gz_name.c_str(), 0);
-        return error;
-    }
-    ::unlinkat(dir, name.c_str(), 0);
-    return {};
-}
-
-}  // namespace
-
-UniqueFd openBeneathByWalking(int root, const std::string& relative, int flags) {
-    UniqueFd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
-    size_t start = 0;
-    while (dir) {
-        size_t slash = relative.find('/', start);
-        std::string part =
-            relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-        bool last = slash == std::string::npos;
-        start = last ? relative.size() : slash + 1;
-        if (part == "..") {
-            errno = EXDEV;
-            return {};
-        }
-        if (part.empty() || part == ".") {
-            if (last)
-                return UniqueFd(::openat(dir.get(), ".", flags | O_CLOEXEC));
-            continue;
-        }
-        if (last)
-            return UniqueFd(::openat(dir.get(), part.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
-        dir = UniqueFd(
-            ::openat(dir.get(), part.c_str(), O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!dir && errno == ENOTDIR)
-            errno = ELOOP;  // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR
-    }
-    return dir;
-}
-
-UniqueFd openBeneath(int root, const std::string& relative, int flags) {
-    struct open_how how = {};
-    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    UniqueFd fd(
-        static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how))));
-    if (!fd && errno == ENOSYS)
-        return openBeneathByWalking(root, relative, flags);
-    return fd;
-}
 
 Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& info,
                                                           const OptionMap& o,
@@ -298,17 +65,15 @@ Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& i
     if (!s.attr_map.empty())
         s.attrs = json::encodeAttrs(s.attr_map);
 
-    auto where = resolveDirectory(info, o, env);
+    auto where = resolveLogLocation(o.at("path"), info.id, info.id + "-json.log", env, false);
     if (!where)
         return where.error();
-    Location& at = *where;
-    std::string display =
-        o.at("path").empty() ? env.log_root + "/" + info.id + "/" + at.name : o.at("path");
-    auto file = openLogFile(at.dir.get(), at.name, display, false);
+    LogLocation& at = *where;
+    auto file = openLogFile(at.dir.get(), at.name, at.display, false);
     if (!file)
         return file.error();
     auto driver = std::unique_ptr<JsonFileDriver>(new JsonFileDriver(
-        std::move(at.dir), at.name, display, std::move(*file), std::move(s), env.background));
+        std::move(at.dir), at.name, at.display, std::move(*file), std::move(s), env.background));
     driver->root_ = at.root;
     driver->relative_dir_ = at.relative;
     return std::unique_ptr<LogDriver>(std::move(driver));
@@ -332,8 +97,8 @@ JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string displ
       name_(std::move(name)),
       display_path_(std::move(display_path)),
       settings_(std::move(settings)),
-      background_(background),
-      compression_(std::make_shared<Compression>()) {
+      rotation_(std::make_unique<NumberedRotation>(settings_.max_file, settings_.compress,
+                                                   background, "json-file")) {
     useFile(std::move(file));
 }
 
@@ -440,7 +205,7 @@ JsonFileDriver::Appended JsonFileDriver::append(const EncodedBatch& batch, size_
         if (::ftruncate(file_.get(), size_) != 0) {
             int e = errno;
             a.error = "cutting a torn record from " + display_path_ + ": " + errnoText(e);
-            a.transient = transient(e);
+            a.transient = isTransientWriteError(e);
             return a;
         }
         torn_ = 0;
@@ -468,7 +233,7 @@ JsonFileDriver::Appended JsonFileDriver::append(const EncodedBatch& batch, size_
             torn_ = static_cast<int64_t>(written - keep);  // cut before the next write
         written = keep;
         a.error = "writing " + display_path_ + ": " + errnoText(err);
-        a.transient = transient(err);
+        a.transient = isTransientWriteError(err);
     }
     size_ += static_cast<int64_t>(written);
     a.bytes = written;
@@ -537,10 +302,7 @@ void JsonFileDriver::warnRecreated(bool directory_too, size_t records, size_t by
 }
 
 std::string JsonFileDriver::rotate() {
-    {
-        std::unique_lock lock(compression_->mutex);
-        compression_->done.wait(lock, [&] { return !compression_->running; });
-    }
+    rotation_->waitForCompression();
     if (struct stat st; gone_ || (::fstat(dir_.get(), &st) == 0 && st.st_nlink == 0)) {
         // The directory was removed with the files to rotate: start afresh in a new one.
         bool directory_too = false;
@@ -556,50 +318,13 @@ std::string JsonFileDriver::rotate() {
             return "cutting a torn record from " + display_path_ + ": " + errnoText(errno);
         torn_ = 0;
     }
-    std::string ext = settings_.compress ? ".gz" : "";
-    auto numbered = [&](int64_t i) { return name_ + "." + std::to_string(i) + ext; };
-    if (settings_.max_file >= 2) {
-        if (::unlinkat(dir_.get(), numbered(settings_.max_file - 1).c_str(), 0) != 0 &&
-            errno != ENOENT)
-            return "removing the oldest log file: " + errnoText(errno);
-        for (int64_t i = settings_.max_file - 1; i > 1; --i) {
-            if (::renameat(dir_.get(), numbered(i - 1).c_str(), dir_.get(), numbered(i).c_str()) !=
-                    0 &&
-                errno != ENOENT)
-                return "rotating " + numbered(i - 1) + ": " + errnoText(errno);
-        }
-        std::string first = name_ + ".1";
-        if (::renameat(dir_.get(), name_.c_str(), dir_.get(), first.c_str()) != 0 &&
-            errno != ENOENT)
-            return "rotating " + display_path_ + ": " + errnoText(errno);
-    }
+    if (std::string error = rotation_->shift(dir_.get(), name_, display_path_); !error.empty())
+        return error;
     auto fresh = openLogFile(dir_.get(), name_, display_path_, true);
     if (!fresh)
         return fresh.error().message;
     useFile(std::move(*fresh));
-
-    if (settings_.compress && settings_.max_file >= 2) {
-        auto state = compression_;
-        {
-            std::lock_guard lock(state->mutex);
-            state->running = true;
-        }
-        auto dir = std::make_shared<UniqueFd>(::fcntl(dir_.get(), F_DUPFD_CLOEXEC, 0));
-        std::string name = name_ + ".1";
-        int64_t last = last_time_ns_;
-        auto job = [state, dir, name, last] {
-            std::string error = compressFile(dir->get(), name, last);
-            if (!error.empty())
-                spdlog::warn("json-file: compressing {}: {}", name, error);
-            std::lock_guard lock(state->mutex);
-            state->running = false;
-            state->done.notify_all();
-        };
-        if (background_ != nullptr)
-            background_->post(std::move(job));
-        else
-            job();
-    }
+    rotation_->compressFirst(dir_.get(), name_, last_time_ns_);
     return {};
 }
 
@@ -677,8 +402,7 @@ WriteResult JsonFileDriver::writeRecords(std::span<const RecordView> records,
 }
 
 void JsonFileDriver::doClose() {
-    std::unique_lock lock(compression_->mutex);
-    compression_->done.wait(lock, [&] { return !compression_->running; });
+    rotation_->waitForCompression();
     file_.reset();
 }
 

@@ -18,6 +18,8 @@
 
 namespace ringlog {
 
+class NumberedRotation;
+
 class JsonFileDriver final : public LogDriver {
   public:
     static constexpr std::array<OptionSpec, 9> kOptions{{
@@ -61,7 +63,6 @@ class JsonFileDriver final : public LogDriver {
     void doClose() override;
 
   private:
-    struct Compression;
     struct EncodedBatch;
 
     // What one append() put in the file: whole records only.
@@ -102,8 +103,7 @@ class JsonFileDriver final : public LogDriver {
     int64_t last_time_ns_ = 0;
     int64_t resume_through_ns_ = 0;  // records up to this time are in the file already
     Settings settings_;
-    BackgroundWork* background_;
-    std::shared_ptr<Compression> compression_;
+    std::unique_ptr<NumberedRotation> rotation_;
     int64_t cached_second_ = INT64_MIN;
     std::string cached_prefix_;
 };

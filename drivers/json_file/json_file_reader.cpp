@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "drivers/files/rotation.h"
 #include "service/base/unique_fd.h"
 #include "service/base/units.h"
 
@@ -20,7 +21,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
-constexpr int kMaxRotations = 10000;
 
 void appendUtf8(std::string& out, uint32_t cp) {
     if (cp < 0x80) {
@@ -351,25 +351,6 @@ std::optional<int64_t> lastTimeOfPlainFile(const fs::path& path) {
     return std::nullopt;
 }
 
-// docker and ringlogd put {"lastTime":"…"} in the gzip header's extra field.
-std::optional<int64_t> lastTimeOfGzipFile(const fs::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    unsigned char h[10 + 2 + 512];
-    ssize_t n = fd ? ::read(fd.get(), h, sizeof h) : -1;
-    if (n < 12 || h[0] != 0x1f || h[1] != 0x8b || !(h[3] & 0x04))
-        return std::nullopt;
-    size_t xlen = h[10] | (h[11] << 8);
-    if (12 + xlen > static_cast<size_t>(n))
-        return std::nullopt;
-    std::string_view extra(reinterpret_cast<const char*>(h + 12), xlen);
-    auto key = extra.find("\"lastTime\":\"");
-    if (key == std::string_view::npos)
-        return std::nullopt;
-    auto start = key + 12, end = extra.find('"', start);
-    return end == std::string_view::npos ? std::nullopt
-                                         : parseRfc3339(extra.substr(start, end - start));
-}
-
 // First line start in [lo, size) at or before which every record is older than `since`.
 uint64_t searchSince(const fs::path& path, int64_t since) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -416,19 +397,9 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
             filter.since_ns = t + 1;
         filter.after_cursor.clear();
     }
-    std::vector<Segment> files;  // newest first while collecting
-    if (fs::exists(log_file))
-        files.push_back({log_file, false});
-    for (int n = 1; n <= kMaxRotations; ++n) {
-        fs::path plain = log_file.string() + "." + std::to_string(n), gz = plain.string() + ".gz";
-        if (fs::exists(plain))
-            files.push_back({plain, false});
-        else if (fs::exists(gz))
-            files.push_back({gz, true});
-        else
-            break;
-    }
-    std::vector<Segment> segments(files.rbegin(), files.rend());  // oldest first
+    std::vector<Segment> segments;  // oldest first
+    for (auto& f : numberedLogFiles(log_file))
+        segments.push_back({std::move(f.path), f.gz});
 
     if (filter.since_ns) {
         // Skip the files that end before `since`, and search the first one that does not.

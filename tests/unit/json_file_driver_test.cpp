@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "drivers/json_file/open_beneath.h"
+#include "drivers/files/open_beneath.h"
 #include "service/container/task_queue.h"
 
 namespace ringlog {

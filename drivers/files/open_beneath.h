@@ -1,5 +1,5 @@
 // Opening a path below a directory without following a symlink or leaving the directory: the
-// json-file driver's defence against paths and symlinks planted in log directories.
+// file drivers' defence against paths and symlinks planted in log directories.
 #pragma once
 
 #include <string>
