@@ -35,10 +35,17 @@ void ConsumerPool::run() {
         auto now = Clock::now();
         while (!timed_.empty() && timed_.top().at <= now) {
             const Timed& t = timed_.top();
-            if (!t.unless_scheduled)
+            if (!t.unless_scheduled) {
                 ready_.push_back(t.container);
-            else if (!t.container->finished.load() && !t.container->scheduled.exchange(true))
-                ready_.push_back(t.container);
+            } else if (!t.container->finished.load()) {
+                // Queued or running now: the consumer looks at the flag when it is done, so the
+                // retry is not lost (set first: see kRetryLaterOrSooner below).
+                t.container->retry_missed.store(true);
+                if (!t.container->scheduled.exchange(true)) {
+                    t.container->retry_missed.store(false);
+                    ready_.push_back(t.container);
+                }
+            }
             timed_.pop();
         }
         if (stopping_)
@@ -77,13 +84,14 @@ void ConsumerPool::run() {
                 break;
             }
             case Container::ConsumeOutcome::kRetryLaterOrSooner: {
-                {
+                if (outcome.arm_timer) {
                     std::lock_guard relock(mutex_);
                     timed_.push({outcome.retry_at, container, true});
                 }
                 // As kIdle: new records queue it before its time.
                 container->scheduled.store(false);
-                if (container->hasWork() && !container->finished.load() &&
+                bool missed = container->retry_missed.exchange(false);
+                if ((missed || container->hasWork()) && !container->finished.load() &&
                     !container->scheduled.exchange(true))
                     requeue = true;
                 break;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace ringlog {
 
@@ -544,6 +545,7 @@ Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratc
     if (earliest) {
         out.kind = ConsumeOutcome::kRetryLaterOrSooner;
         out.retry_at = Clock::time_point(std::chrono::nanoseconds(*earliest));
+        out.arm_timer = std::exchange(timer_armed_at_, *earliest) != *earliest;
     } else if (ring_->empty() && closed) {
         out.kind = ConsumeOutcome::kDrained;
     }

@@ -159,6 +159,9 @@ class Container final : public RecordSink {
         // for its retry time while the others are caught up).
         enum Kind { kIdle, kMore, kRetryLater, kRetryLaterOrSooner, kDrained } kind = kIdle;
         Clock::time_point retry_at{};
+        // kRetryLaterOrSooner: false when a timer for retry_at is queued already (the consumer
+        // returns this kind at every turn while a driver waits, and the queue should not grow).
+        bool arm_timer = true;
         bool wake_producer = false;
         bool wake_followers = false;
         bool health_changed = false;  // degraded, or recovered: tell the bus
@@ -183,6 +186,8 @@ class Container final : public RecordSink {
     // Scheduling flag for the consumer pool: set while the container is queued or being consumed.
     std::atomic<bool> scheduled{false};
     std::atomic<bool> finished{false};
+    // Set by a kRetryLaterOrSooner timer that came while the container was queued or running.
+    std::atomic<bool> retry_missed{false};
 
   private:
     // A driver of this container and where it reads the ring. With one driver the ring's own
@@ -247,6 +252,7 @@ class Container final : public RecordSink {
     std::shared_ptr<Container> predecessor_;  // set before the first schedule, then read-only
     std::atomic<bool> input_closed_{false};
     std::chrono::milliseconds backoff_{0};
+    int64_t timer_armed_at_ = 0;  // steady-clock ns of the last kRetryLaterOrSooner timer
     double rate_tokens_ = 0;
     Clock::time_point rate_updated_{};
     LogLimiter error_log_;
