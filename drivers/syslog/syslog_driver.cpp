@@ -35,6 +35,7 @@ constexpr size_t kSmallDatagram = 2048;  // what every receiver takes (RFC 5426 
 constexpr size_t kTlsChunk = 16 << 10;   // one TLS record's plaintext
 constexpr int kConnectPollMs = 5;        // a connect or handshake in progress
 constexpr int kFullPollMs = 2;           // the socket is full
+constexpr int kQueueFullPollMs = 1;      // the receiver's datagram queue is full (512 by default)
 constexpr int kAckPollMs = 1;            // all sent, waiting for the peer's acknowledgement
 // A peer that acknowledges nothing for this long is gone (TCP_USER_TIMEOUT): the connection is
 // dropped and what it had not acknowledged goes out again on the next.
@@ -488,7 +489,7 @@ WriteResult SyslogDriver::writeDatagrams(std::span<const RecordView> records,
         }
         int err = sent < 0 ? errno : EAGAIN;
         if (err == EAGAIN || err == ENOBUFS)
-            return result(records, Step::kBusy, kFullPollMs);  // the receiver's queue is full
+            return result(records, Step::kBusy, kQueueFullPollMs);
         return result(records, fail("send", err), 0);
     }
     return result(records, Step::kDone, 0);
