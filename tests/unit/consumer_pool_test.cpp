@@ -79,5 +79,79 @@ TEST(ConsumerPool, BusyDriversRetryingFromSeveralThreadsEachDrainExactlyOnce) {
     }
 }
 
+// Fails its first `failures` writes (a sink that is away: the container backs off), then
+// persists; counts the records it got.
+class AwayDriver final : public LogDriver {
+  public:
+    explicit AwayDriver(int failures) : failures_(failures) {}
+    std::atomic<uint64_t> records{0};
+
+  protected:
+    WriteResult doWrite(std::span<const RecordView> rs, const DropCount&) override {
+        if (failures_-- > 0)
+            return {WriteStatus::kRetry, 0, "away"};
+        records += rs.size();
+        return {WriteStatus::kOk, rs.size(), {}};
+    }
+
+  private:
+    int failures_;
+};
+
+// Two drivers, the second away for its first writes: the first goes on, the second catches up
+// once back, from timers armed while new records keep the container busy; each drains once.
+TEST(ConsumerPool, ContainersWithADriverAwayStillDrainExactlyOnceWithEveryRecordInBoth) {
+    constexpr int kContainers = 16, kLines = 2000;
+    std::mutex mutex;
+    std::condition_variable all_drained;
+    int drained = 0;
+    std::vector<std::shared_ptr<Container>> containers;
+    std::vector<AwayDriver*> firsts, seconds;
+    {
+        ConsumerPool pool(2, {nullptr, nullptr,
+                              [&](const std::shared_ptr<Container>&) {
+                                  std::lock_guard lock(mutex);
+                                  ++drained;
+                                  all_drained.notify_all();
+                              },
+                              nullptr});
+        for (int n = 0; n < kContainers; ++n) {
+            AttachSettings s;
+            s.max_line = 1024;
+            s.drivers = {{"first", {}, false}, {"second", {}, false}};
+            auto ring = RingLog::create("pool2", *RingGeometry::forLimits(1 << 20, 1024),
+                                        OverflowPolicy::kBlock);
+            std::vector<std::unique_ptr<LogDriver>> drivers;
+            drivers.push_back(std::make_unique<AwayDriver>(0));
+            drivers.push_back(std::make_unique<AwayDriver>(2 + n % 3));
+            firsts.push_back(static_cast<AwayDriver*>(drivers[0].get()));
+            seconds.push_back(static_cast<AwayDriver*>(drivers[1].get()));
+            containers.push_back(
+                std::make_shared<Container>(ContainerInfo{"m" + std::to_string(n), "", "", {}, {}},
+                                            s, std::move(*ring), std::move(drivers), 1));
+        }
+        // The producer side, as the event loop: lines in small steps, each step scheduled.
+        for (int i = 0; i < kLines; ++i) {
+            for (auto& c : containers) {
+                uint64_t partial_id = 0;
+                ASSERT_TRUE(c->push(Stream::kStdout, "line", kRecordNewline, 0, partial_id));
+                if (i % 50 == 0)
+                    pool.schedule(c);
+            }
+        }
+        for (auto& c : containers) {
+            c->closeInput();
+            pool.schedule(c);
+        }
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(all_drained.wait_for(lock, std::chrono::seconds(60),
+                                         [&] { return drained == kContainers; }));
+    }
+    for (int n = 0; n < kContainers; ++n) {
+        EXPECT_EQ(firsts[n]->records.load(), static_cast<uint64_t>(kLines)) << n;
+        EXPECT_EQ(seconds[n]->records.load(), static_cast<uint64_t>(kLines)) << n;
+    }
+}
+
 }  // namespace
 }  // namespace ringlog
