@@ -6,8 +6,10 @@
 // ringlogctl and line_writer binaries, real pipes, a private dbus-daemon and, as root, a private
 // systemd-journald. Nothing is mocked and nothing is timed inside ringlogd itself.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
@@ -31,6 +33,7 @@
 
 #include "harness.h"
 #include "ringlog/client.h"
+#include "rsyslog_server.h"
 
 namespace ringlog::bench {
 namespace {
@@ -615,6 +618,111 @@ void benchNonBlocking(const fs::path& root, const Options& o) {
     d.stop();
 }
 
+// ---- syslog, against a bare socket writer into the same rsyslogd ----
+
+// Child mode: sends `n` line_writer lines to rsyslogd on 127.0.0.1:`port` as the syslog driver
+// sends them over TCP in rfc5424 (docs/drivers/syslog.md): the same header, structured data and
+// octet-counted frames, in writes of 64 KiB.
+int syslogLoop(int port, long long n) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        return 1;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string tag = "bare00000000";
+    const std::string sd = "[ringlog@32473 container_id=\"bare" + std::string(60, '0') +
+                           "\" container_name=\"bare\" image_name=\"\"] ";
+    const std::string filler(kWidth - 1 - 17, 'x');
+    std::string buf, message;
+    for (long long i = 0; i < n; ++i) {
+        char stamp[32];
+        time_t now = time(nullptr);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        message = "<30>1 " + std::string(stamp) + " " + host + " " + tag + " " +
+                  std::to_string(getpid()) + " " + tag + " " + sd + "stdout-" +
+                  std::to_string(1'000'000'000 + i).substr(1) + "-" + filler + "\n";
+        buf += std::to_string(message.size()) + " " + message;
+        if (buf.size() >= 64 * 1024 || i + 1 == n) {
+            for (size_t done = 0; done < buf.size();) {
+                ssize_t w = ::write(fd, buf.data() + done, buf.size() - done);
+                if (w <= 0)
+                    return 1;
+                done += static_cast<size_t>(w);
+            }
+            buf.clear();
+        }
+    }
+    ::close(fd);
+    return 0;
+}
+
+void benchSyslog(const fs::path& root, const Options& o) {
+    std::printf(
+        "\nsyslog driver into a real rsyslogd (TCP, rfc5424), against a bare socket writer "
+        "sending the same messages into the same rsyslogd; end to end, until rsyslogd wrote "
+        "them; each twice, alternating, the better run of each\n");
+    long long n = o.smoke ? 2'000 : 150'000;
+    using Input = RsyslogServer::Input;
+    RsyslogServer server(root / "rsyslog");
+    std::string address = server.address(Input::Tcp);
+    int port = std::stoi(address.substr(address.rfind(':') + 1));
+    Daemon d(root / "syslog", {});
+    std::string address_opt = "syslog-address=" + address;
+    // The driver alone: no local cache beside it.
+    const char* opts[] = {address_opt.c_str(), "syslog-format=rfc5424", "cache-disabled=true",
+                          nullptr};
+    double bare = 0, ours = 0, cpu = 0;
+    size_t total = 0;
+    for (int round = 0; round < 2; ++round) {
+        auto t0 = Clock::now();
+        if (spawn({fs::read_symlink("/proc/self/exe").string(), "--syslog-loop",
+                   std::to_string(port), std::to_string(n)})
+                .wait() != 0)
+            throw std::runtime_error("the bare syslog writer failed");
+        total += static_cast<size_t>(n);
+        server.waitForCount(Input::Tcp, total, std::chrono::seconds(300));
+        bare = std::max(bare, static_cast<double>(n) / seconds(t0, Clock::now()));
+
+        Pipe p;
+        std::string id = "syslogbench" + std::to_string(round);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = id.c_str();
+        a.name = id.c_str();
+        a.driver = "syslog";
+        a.log_opts = opts;
+        a.stdout_fd = p.read_fd;
+        char err[512];
+        if (ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err) != 0)
+            throw std::runtime_error("attach " + id + ": " + err);
+        double cpu0 = cpuSeconds(d.pid());
+        t0 = Clock::now();
+        Process w = startWriter(p.write_fd, n, -1);
+        p.closeRead();
+        p.closeWrite();
+        w.wait();
+        total += static_cast<size_t>(n);
+        server.waitForCount(Input::Tcp, total, std::chrono::seconds(300));
+        double rate_now = static_cast<double>(n) / seconds(t0, Clock::now());
+        if (rate_now > ours) {
+            ours = rate_now;
+            cpu = cpuSeconds(d.pid()) - cpu0;
+        }
+    }
+    row("syslog (TCP, rfc5424): lines/s into rsyslogd, 1 container", rate(ours),
+        "bare writer: " + rate(bare), fmt("%.2f", ours / bare),
+        verdict(ours >= 0.9 * bare, ">= 0.90 of the bare writer"));
+    row("syslog: ringlogd CPU-s per million lines",
+        fmt("%.3f", cpu / (static_cast<double>(n) / 1e6)), "", "", "");
+    d.stop();
+}
+
 }  // namespace
 }  // namespace ringlog::bench
 
@@ -622,6 +730,8 @@ int main(int argc, char** argv) {
     using namespace ringlog::bench;
     if (argc == 3 && std::string(argv[1]) == "--sendv-loop")
         return sendvLoop(std::atoll(argv[2]));
+    if (argc == 4 && std::string(argv[1]) == "--syslog-loop")
+        return syslogLoop(std::atoi(argv[2]), std::atoll(argv[3]));
     Options o;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -644,8 +754,8 @@ int main(int argc, char** argv) {
                          "[--containers N[,N...]]\n"
                          "  --smoke         tiny sizes: check that every benchmark still runs\n"
                          "  --large         also query a 10 GiB log (needs ~17 GiB of disk)\n"
-                         "  --only SECTION  ingest, memory, follow, query, journald or "
-                         "nonblocking\n"
+                         "  --only SECTION  ingest, memory, follow, query, journald, "
+                         "nonblocking or syslog\n"
                          "  --containers N[,N...]  ingest with these numbers of containers only\n"
                          "  --daemon-arg A  pass A to ringlogd in the ingest runs (repeatable)\n");
             return 2;
@@ -669,6 +779,7 @@ int main(int argc, char** argv) {
         const std::pair<const char*, void (*)(const fs::path&, const Options&)> sections[] = {
             {"ingest", benchIngest}, {"memory", benchMemory},     {"follow", benchFollowLatency},
             {"query", benchQueries}, {"journald", benchJournald}, {"nonblocking", benchNonBlocking},
+            {"syslog", benchSyslog},
         };
         for (const auto& [name, run] : sections)
             if (o.only.empty() || o.only == name)

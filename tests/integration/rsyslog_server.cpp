@@ -142,6 +142,7 @@ SyslogRecord parseSyslogRecord(const std::string& line) {
     r.structured_data = j.at("structured_data");
     r.msg = j.at("msg");
     r.raw = j.at("raw");
+    r.received = j.at("received");
     return r;
 }
 
@@ -239,15 +240,20 @@ void RsyslogServer::writeConfig() const {
     std::ofstream c(dir_ / "rsyslog.conf");
     // maxMessageSize: a 16 KiB line part and its header with room to spare. Control characters
     // are not escaped on receive: the records' JSON escapes them, so the test sees every byte.
+    // An RFC 3164 tag like docker's "{{.Name}}/{{.ID}}" is the app-name whole, '/' included.
     c << "global(workDirectory=" << q(dir_ / "work")
       << " maxMessageSize=\"256k\" net.enableDNS=\"off\"\n"
          "       parser.escapeControlCharactersOnReceive=\"off\"\n"
+         "       parser.permitSlashInProgramName=\"on\"\n"
          "       defaultNetstreamDriverCAFile="
       << q(tls_ / "ca.pem") << "\n       defaultNetstreamDriverCertFile=" << q(tls_ / "server.pem")
       << "\n       defaultNetstreamDriverKeyFile=" << q(tls_ / "server-key.pem")
       << ")\n"
-         // Inputs wait when the queue is full (UDP then relies on its socket buffer).
-         "main_queue(queue.size=\"200000\")\n"
+         // Inputs wait when the queue is full (UDP then relies on its socket buffer). At a stop,
+         // rsyslogd writes out what it has read: by default it gives its queue 1.5 s and then
+         // discards the rest, which a test would take for the sender's loss.
+         "main_queue(queue.size=\"200000\" queue.timeoutShutdown=\"30000\"\n"
+         "           queue.timeoutActionCompletion=\"30000\")\n"
          "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
          "module(load=\"imudp\")\n"
          "module(load=\"imptcp\")\n"
@@ -266,6 +272,8 @@ void RsyslogServer::writeConfig() const {
          "  property(outname=\"structured_data\" name=\"structured-data\" format=\"jsonf\")\n"
          "  property(outname=\"msg\" name=\"msg\" format=\"jsonf\")\n"
          "  property(outname=\"raw\" name=\"rawmsg\" format=\"jsonf\")\n"
+         "  property(outname=\"received\" name=\"timegenerated\" dateFormat=\"rfc3339\" "
+         "format=\"jsonf\")\n"
          "}\n";
     for (Input i : kInputs)
         c << "ruleset(name=\"" << name(i) << "\") { action(type=\"omfile\" file=" << q(output(i))

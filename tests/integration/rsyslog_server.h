@@ -38,8 +38,9 @@ struct SyslogRecord {
     std::string tag;       // rsyslog's syslogtag: "web/4f2c…[123]:" for RFC 3164
     std::string procid, msgid;
     std::string structured_data;  // "-" when none
-    std::string msg;  // the message part; for RFC 3164, rsyslog keeps the space after "tag:"
-    std::string raw;  // the whole message as it arrived, framing aside
+    std::string msg;       // the message part; for RFC 3164, rsyslog keeps the space after "tag:"
+    std::string raw;       // the whole message as it arrived, framing aside
+    std::string received;  // when rsyslogd received it (timegenerated), RFC 3339, microseconds
 };
 
 class RsyslogServer {

@@ -157,8 +157,9 @@ TEST_F(RsyslogServerTest, StreamInputsKeepEveryByteOfOctetCountedAndLfFramedMess
         return run(argv, text);
     };
     ASSERT_EQ(tls(Input::Tls, {}, stream), 0);
-    // No client certificate: tls-auth refuses the session; with one, it takes it.
-    EXPECT_NE(tls(Input::TlsClientAuth, {}, head + "- no certificate\n"), 0);
+    // No client certificate: tls-auth refuses the session (gnutls-cli may not notice: with TLS
+    // 1.3 its side of the handshake is over first); with one, it takes it.
+    tls(Input::TlsClientAuth, {}, head + "- no certificate\n");
     ASSERT_EQ(tls(Input::TlsClientAuth,
                   {"--x509certfile", server_.clientCert().string(), "--x509keyfile",
                    server_.clientKey().string()},
@@ -173,6 +174,8 @@ TEST_F(RsyslogServerTest, StreamInputsKeepEveryByteOfOctetCountedAndLfFramedMess
                   "[ringlog@32473 container_id=\"abc\" image_name=\"a\\\"b\"]");
         EXPECT_EQ(r[1].msg, std::string(20000, 'L'));
         EXPECT_EQ(r[2].msg, "after the long one");
+        for (const auto& record : server_.records(input))
+            EXPECT_NE(record.msg, "no certificate");
         for (size_t i = 0; i < r.size(); ++i) {
             EXPECT_EQ(r[i].raw, messages[i]);
             EXPECT_EQ(r[i].timestamp, "2026-11-30T10:00:00.123456Z");
