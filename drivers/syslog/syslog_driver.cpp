@@ -435,11 +435,50 @@ WriteResult SyslogDriver::result(std::span<const RecordView> records, Step step,
 WriteResult SyslogDriver::doWrite(std::span<const RecordView> records,
                                   const DropCount& dropped_before) {
     Step s = open();
-    if (s != Step::kDone)
-        return result(records, s, kConnectPollMs);
-    bool stream = active_ == Transport::kUnixStream || active_ == Transport::kTcp ||
-                  active_ == Transport::kTls;
-    return stream ? writeStream(records, dropped_before) : writeDatagrams(records, dropped_before);
+    WriteResult r;
+    if (s != Step::kDone) {
+        r = result(records, s, kConnectPollMs);
+    } else {
+        bool stream = active_ == Transport::kUnixStream || active_ == Transport::kTcp ||
+                      active_ == Transport::kTls;
+        r = stream ? writeStream(records, dropped_before) : writeDatagrams(records, dropped_before);
+    }
+    settleMarkers(dropped_before, r.records_done);
+    return r;
+}
+
+const DropCount* SyslogDriver::markerFor(const RecordView& r, bool first_sent,
+                                         const DropCount& dropped, uint64_t sent_through) {
+    auto it = markers_.find(r.sequence);
+    if (it != markers_.end())
+        return &it->second;
+    if (!first_sent)
+        return nullptr;
+    DropCount m{owed_.lines + dropped.lines - std::min(marked_.lines, dropped.lines),
+                owed_.bytes + dropped.bytes - std::min(marked_.bytes, dropped.bytes)};
+    owed_ = {};
+    // Markers of records the ring dropped before they went out go with this one.
+    for (auto k = markers_.upper_bound(sent_through);
+         k != markers_.end() && k->first < r.sequence;) {
+        m.lines += k->second.lines;
+        m.bytes += k->second.bytes;
+        k = markers_.erase(k);
+    }
+    marked_ = dropped;
+    if (!m.any())
+        return nullptr;
+    return &(markers_[r.sequence] = m);
+}
+
+void SyslogDriver::settleMarkers(const DropCount& dropped, size_t records_done) {
+    if (records_done > 0) {
+        // The ring now forgets `dropped`: what no marker carried yet is owed to the next one.
+        owed_.lines += dropped.lines - std::min(marked_.lines, dropped.lines);
+        owed_.bytes += dropped.bytes - std::min(marked_.bytes, dropped.bytes);
+        marked_ = {};
+    }
+    while (!markers_.empty() && markers_.begin()->first <= acked_through_)
+        markers_.erase(markers_.begin());
 }
 
 WriteResult SyslogDriver::writeDatagrams(std::span<const RecordView> records,
@@ -450,6 +489,7 @@ WriteResult SyslogDriver::writeDatagrams(std::span<const RecordView> records,
     if (grams_.size() < kGramsPerSyscall)
         grams_.resize(kGramsPerSyscall);
     size_t next = 0;
+    bool marked_here = false;
     while (next < records.size() && records[next].sequence <= acked_through_)
         ++next;
     while (next < records.size()) {
@@ -458,7 +498,8 @@ WriteResult SyslogDriver::writeDatagrams(std::span<const RecordView> records,
             const RecordView& r = records[next + n];
             std::string& g = grams_[n];
             g.clear();
-            formatter_.append(g, r, next + n == 0 && dropped.any() ? &dropped : nullptr);
+            formatter_.append(g, r, markerFor(r, !marked_here, dropped, acked_through_));
+            marked_here = true;
             if (g.size() > kMaxDatagram)
                 g.resize(kMaxDatagram);
             iovs[n] = {g.data(), g.size()};
@@ -601,6 +642,7 @@ WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
 
     Step s = flush();
     bool octets = active_ != Transport::kUnixStream;
+    bool sent_one = false;
     for (size_t i = 0; i < records.size() && s == Step::kDone; ++i) {
         const RecordView& r = records[i];
         if (r.sequence <= sent_through_)
@@ -610,7 +652,8 @@ WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
             out_off_ = 0;
         }
         message_.clear();
-        formatter_.append(message_, r, i == 0 && dropped.any() ? &dropped : nullptr);
+        formatter_.append(message_, r, markerFor(r, !sent_one, dropped, sent_through_));
+        sent_one = true;
         if (octets)
             syslog::appendOctetCountedFrame(out_, message_);
         else

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -136,6 +137,16 @@ class SyslogDriver final : public LogDriver {
     size_t wired_ = 0;
     uint64_t acked_through_ = 0;  // the highest sequence persisted (any connection)
     uint64_t sent_through_ = 0;   // the highest sequence queued on this connection
+
+    // Drop markers. The ring hands the same pending count with every batch until a write reports
+    // records done; a marker goes on the first record sent in a write, with what no marker has
+    // carried yet, and stays with that record (sent again with it after a broken connection).
+    DropCount marked_;  // of the ring's pending count, what a marker has carried
+    DropCount owed_;    // counted by the ring as carried (records were done), not carried yet
+    std::map<uint64_t, DropCount> markers_;  // by sequence, until acknowledged
+    const DropCount* markerFor(const RecordView& r, bool first_sent, const DropCount& dropped,
+                               uint64_t sent_through);
+    void settleMarkers(const DropCount& dropped, size_t records_done);
 
     std::string message_;             // scratch: one message
     std::vector<std::string> grams_;  // scratch: datagrams for one sendmmsg

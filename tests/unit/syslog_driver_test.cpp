@@ -350,6 +350,37 @@ TEST(SyslogDriver, WriteNeverBlocksWhenTheServerDoesNotRead) {
         EXPECT_NE(got[i].find("]: line " + std::to_string(i + 1) + "x"), std::string::npos);
 }
 
+// The ring hands the same pending drop count with every batch until a write reports records
+// done, and drops a cell whose records were sent but not yet acknowledged (non-blocking mode):
+// each dropped line is announced once, on the first record sent after it.
+TEST(SyslogDriver, DroppedLinesAreAnnouncedOnceThoughTheRingHandsThemAgain) {
+    TempDir dir;
+    UniqueFd listener = unixServer(dir.path("log"), SOCK_STREAM);
+    auto d =
+        makeDriver({{"syslog-address", "unix://" + dir.path("log")}, {"syslog-format", "rfc5424"}});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    Records x(2, 0, 10);  // 10, 11
+    Records y(2, 0, 20);  // 20, 21: the ring dropped 12 … 19 meanwhile
+    WriteResult r = (*d)->write(x.views, DropCount{5, 500});
+    EXPECT_EQ(r.records_done, 0u);
+    r = (*d)->write(x.views, DropCount{5, 500});  // offered again, with the same count
+    EXPECT_EQ(r.records_done, 0u);
+    r = (*d)->write(y.views, DropCount{5 + 8, 500 + 800});
+    EXPECT_EQ(r.records_done, 0u);
+    UniqueFd conn = acceptOne(listener);
+    ASSERT_TRUE(conn);
+    auto got = lines(readAvailable(conn));
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_NE(got[0].find(" dropped_lines=\"5\" dropped_bytes=\"500\"] line 10"), std::string::npos)
+        << got[0];
+    EXPECT_EQ(got[1].find("dropped_lines"), std::string::npos) << got[1];
+    EXPECT_NE(got[2].find(" dropped_lines=\"8\" dropped_bytes=\"800\"] line 20"), std::string::npos)
+        << got[2];
+    EXPECT_EQ(got[3].find("dropped_lines"), std::string::npos) << got[3];
+    r = (*d)->write(y.views, DropCount{13, 1300});
+    EXPECT_EQ(r.status, WriteStatus::kOk) << r.error;
+}
+
 TEST(SyslogDriver, AServerThatIsNotThereIsARetryNamingTheAddress) {
     TempDir dir;
     auto d = makeDriver({{"syslog-address", "unix://" + dir.path("absent")}});
