@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "drivers/files/rotation.h"
 #include "service/base/unique_fd.h"
@@ -89,10 +90,12 @@ std::optional<LastLine> lastWholeLine(int fd, int64_t size) {
 // ---- reading files ----
 
 struct K8sFileReader::Segment {
-    fs::path path;
+    fs::path path;  // /proc/self/fd/<held>: the file as it was found, wherever it is renamed to
     bool gz = false;
     uint64_t offset = 0;      // plain files: where to start (a line start)
     uint64_t skip_lines = 0;  // gzip files: lines to pass over first
+    fs::path name;            // where it was found, for messages
+    std::shared_ptr<UniqueFd> held;
 };
 
 // A forward line source over one file.
@@ -119,7 +122,7 @@ struct K8sFileReader::Source {
             if (!src->fd)
                 return std::unique_ptr<Source>();
             if (s.offset > 0 && ::lseek(src->fd.get(), static_cast<off_t>(s.offset), SEEK_SET) < 0)
-                return readError(s.path);
+                return readError(s.name);
         }
         return src;
     }
@@ -303,9 +306,35 @@ Result<std::unique_ptr<LogReader>> K8sFileReader::open(const fs::path& log_file,
         cursor = t;
         filter.after_cursor.clear();
     }
-    std::vector<Segment> segments;  // oldest first
-    for (auto& f : numberedLogFiles(log_file))
-        segments.push_back({std::move(f.path), f.gz});
+    // Each file is held open from here on: a rotation while the reader goes through them (a
+    // follower's history) renames them, and a name would then be another file.
+    // Newest first: a rotation between two opens then shows as one file opened twice.
+    std::vector<Segment> segments;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        segments.clear();
+        std::vector<std::pair<dev_t, ino_t>> seen;
+        bool moved = false;
+        auto files = numberedLogFiles(log_file);
+        for (auto it = files.rbegin(); it != files.rend(); ++it) {
+            RotatedFile& f = *it;
+            auto held = std::make_shared<UniqueFd>(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC));
+            struct stat st;
+            if (!*held || ::fstat(held->get(), &st) != 0)
+                continue;  // rotated away since it was listed
+            std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+            moved |= std::find(seen.begin(), seen.end(), id) != seen.end();
+            seen.push_back(id);
+            Segment s;
+            s.path = "/proc/self/fd/" + std::to_string(held->get());
+            s.gz = f.gz;
+            s.name = std::move(f.path);
+            s.held = std::move(held);
+            segments.push_back(std::move(s));
+        }
+        if (!moved)
+            break;  // else a rotation came between two opens: one file was seen twice
+    }
+    std::reverse(segments.begin(), segments.end());  // oldest first
 
     if (filter.since_ns) {
         // Skip the files that end before `since`, and search the first one that does not.
@@ -469,7 +498,7 @@ Result<bool> K8sFileReader::next(StoredRecord& out) {
                 continue;
             }
         }
-        auto got = source_->readLine(text, segments_[current_].path);
+        auto got = source_->readLine(text, segments_[current_].name);
         if (!got)
             return got.error();
         if (!*got) {
