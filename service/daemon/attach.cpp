@@ -375,8 +375,16 @@ Result<std::vector<std::unique_ptr<LogDriver>>> Daemon::createDrivers(
         const DriverChoice& choice = plan.settings.drivers[i];
         // The cache lives in the daemon's own log root, whatever roots engines may name.
         DriverEnvironment env = driver_env_;
-        if (choice.cache)
+        if (choice.cache) {
             env.allowed_roots = {settings_.log_root};
+            // json-file makes the directory of an explicit path only when asked to: the cache's
+            // is the container's directory in the daemon's own root, made here (a symlink planted
+            // there is refused when json-file opens the file beneath the root).
+            std::string dir = settings_.log_root + "/" + info.id;
+            if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+                return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                             "the local cache: creating " + dir + ": " + errnoText(errno)};
+        }
         auto driver = plan.descriptors[i]->create(info, choice.options, env);
         if (!driver) {
             if (plan.settings.drivers.size() == 1)

@@ -392,10 +392,7 @@ TEST_F(SyslogOutage, DISABLED_NonBlockingModeDropsWhileRsyslogdIsDownAndCountsEx
 // A syslog container keeps no log to read back; ringlogd's local cache (docker's dual logging)
 // does: `ringlogctl logs` and `logs -f` give exactly what the container wrote, while rsyslogd
 // gets it all too.
-// Disabled: at 9f52ec6 every syslog container with the local cache (the default) is refused at
-// attach: `the local cache: log option "path": directory of <log-root>/<id>/container-cached.log:
-// No such file or directory`. Enable once it attaches.
-TEST(SyslogCache, DISABLED_LogsAndLogsFollowGiveExactlyWhatTheContainerWrote) {
+TEST(SyslogCache, LogsAndLogsFollowGiveExactlyWhatTheContainerWrote) {
     TempDir dir;
     RsyslogServer server(dir.path() / "rsyslog");
     DbusDaemon bus(dir.path() / "bus");
