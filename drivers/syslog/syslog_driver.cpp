@@ -30,6 +30,9 @@ using syslog::Transport;
 namespace {
 
 constexpr size_t kMaxQueued = 64 << 10;  // frame bytes queued ahead of the socket
+// Acknowledged frame bytes kept to send again after a broken TCP or TLS connection: more than a
+// server's socket holds unread in practice (rsyslogd's, stopped mid-stream: up to 50 KiB seen).
+constexpr uint64_t kResendWindow = 512 << 10;
 constexpr size_t kGramsPerSyscall = 64;
 constexpr size_t kSmallDatagram = 2048;  // what every receiver takes (RFC 5426 3.2)
 constexpr size_t kTlsChunk = 16 << 10;   // one TLS record's plaintext
@@ -242,6 +245,17 @@ SyslogDriver::Step SyslogDriver::fail(std::string what, int err) {
 }
 
 void SyslogDriver::disconnect() {
+    // What the server acknowledged and may not have read, and what this connection was sending
+    // again and did not get acknowledged: sent again first on the next connection. (A unix
+    // stream acknowledges only what the peer read: nothing to send again.)
+    if (phase_ == Phase::kOpen && (active_ == Transport::kTcp || active_ == Transport::kTls)) {
+        uint64_t end = std::max(plain_acked_, resent_end_);
+        if (end > history_base_ && end - history_base_ <= history_.size())
+            resend_ = history_.substr(0, end - history_base_);
+    }
+    history_.clear();
+    history_base_ = plain_acked_ = resent_end_ = 0;
+    acked_ends_.clear();
     session_.reset();
     fd_.reset();
     phase_ = Phase::kClosed;
@@ -624,9 +638,23 @@ void SyslogDriver::applyAcks(uint64_t acked_bytes) {
     wire_acked_ = std::max(wire_acked_, acked_bytes);
     while (wired_ > 0 && in_flight_.front().wire_end <= wire_acked_) {
         acked_through_ = std::max(acked_through_, in_flight_.front().sequence);
+        plain_acked_ = in_flight_.front().plain_end;
+        acked_ends_.push_back(plain_acked_);
         in_flight_.pop_front();
         --wired_;
     }
+    // Keep kResendWindow acknowledged bytes, cut at a frame's start; trimmed in steps of the
+    // window, so the bytes move rarely.
+    uint64_t keep_from = plain_acked_ > kResendWindow ? plain_acked_ - kResendWindow : 0;
+    if (keep_from < history_base_ + kResendWindow)
+        return;
+    uint64_t cut = history_base_;
+    while (!acked_ends_.empty() && acked_ends_.front() <= keep_from) {
+        cut = acked_ends_.front();
+        acked_ends_.pop_front();
+    }
+    history_.erase(0, cut - history_base_);
+    history_base_ = cut;
 }
 
 WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
@@ -640,6 +668,14 @@ WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
     if (have_acks)
         applyAcks(acked);
 
+    if (!resend_.empty()) {
+        // First on a new connection: what the broken one may have lost (see disconnect()).
+        out_.append(resend_);
+        history_.append(resend_);
+        plain_queued_ = plain_sent_ + (out_.size() - out_off_);
+        resent_end_ = plain_queued_;
+        resend_.clear();
+    }
     Step s = flush();
     bool octets = active_ != Transport::kUnixStream;
     bool sent_one = false;
@@ -654,10 +690,13 @@ WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
         message_.clear();
         formatter_.append(message_, r, markerFor(r, !sent_one, dropped, sent_through_));
         sent_one = true;
+        size_t frame_start = out_.size();
         if (octets)
             syslog::appendOctetCountedFrame(out_, message_);
         else
             out_.append(message_);  // newline framing, as docker's: a record holds no '\n'
+        if (active_ != Transport::kUnixStream)
+            history_.append(out_, frame_start, std::string::npos);
         plain_queued_ = plain_sent_ + (out_.size() - out_off_);
         in_flight_.push_back({r.sequence, plain_queued_, 0});
         sent_through_ = r.sequence;

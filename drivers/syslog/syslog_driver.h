@@ -136,7 +136,17 @@ class SyslogDriver final : public LogDriver {
     std::deque<InFlight> in_flight_;
     size_t wired_ = 0;
     uint64_t acked_through_ = 0;  // the highest sequence persisted (any connection)
-    uint64_t sent_through_ = 0;   // the highest sequence queued on this connection
+    // TCP and TLS: a server that stops (or restarts) drops what its kernel acknowledged and it
+    // had not read yet. The frames of this connection, from the oldest still within
+    // kResendWindow bytes of the last acknowledged one, are kept; a connection that breaks sends
+    // them again first on the next (docs/drivers/syslog.md, "Acknowledged is not read").
+    std::string history_;              // frame bytes queued on this connection, from history_base_
+    uint64_t history_base_ = 0;        // plain offset of history_[0], a frame's start
+    std::deque<uint64_t> acked_ends_;  // plain ends of the acknowledged frames in history_
+    uint64_t plain_acked_ = 0;         // plain end of the last acknowledged frame
+    uint64_t resent_end_ = 0;          // plain end of what this connection sent again first
+    std::string resend_;               // to send again first on the next connection
+    uint64_t sent_through_ = 0;        // the highest sequence queued on this connection
 
     // Drop markers. The ring hands the same pending count with every batch until a write reports
     // records done; a marker goes on the first record sent in a write, with what no marker has
