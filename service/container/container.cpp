@@ -404,6 +404,15 @@ Container::ConsumeOutcome Container::consumeOne(std::vector<RecordView>& scratch
         if (live_feed_->publish(std::span<const RecordView>(scratch).first(r.records_done)))
             out.wake_followers = true;
         uint32_t upto = retire == 0 ? batch.begin : ends[retire - 1];
+        // As consumeEach(): records offered and not done may be on their way to the server;
+        // their cell is kept from a drop while another can go.
+        if (r.status == WriteStatus::kRetry && retire < scratch.size()) {
+            ring_->hold(scratch[retire].sequence, scratch.back().sequence);
+            held_by_ = 1;
+        } else if (held_by_ != 0) {
+            ring_->hold(0, 0);
+            held_by_ = 0;
+        }
         out.wake_producer |= ring_->release(batch, upto, retire);
         counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
         if (r.status == WriteStatus::kFatal)
@@ -504,6 +513,17 @@ Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratc
                 progressed = true;
             } else if (lost.any()) {
                 sink.done_through.store(scratch.front().sequence - 1);
+            }
+            // Offered and not done, yet not refused: the driver may have sent them and wait to
+            // hear they were received (syslog over TCP), or may have sent them before its
+            // connection broke. Their cell is kept from a drop while another can go, so that
+            // what is counted as dropped is what the server never gets.
+            if (r.status == WriteStatus::kRetry && through < scratch.size()) {
+                ring_->hold(scratch[through].sequence, scratch.back().sequence);
+                held_by_ = i + 1;
+            } else if (held_by_ == i + 1) {
+                ring_->hold(0, 0);
+                held_by_ = 0;
             }
             ring_->endTake();
             if (i == 0) {

@@ -252,7 +252,9 @@ class Container final : public RecordSink {
     std::shared_ptr<Container> predecessor_;  // set before the first schedule, then read-only
     std::atomic<bool> input_closed_{false};
     std::chrono::milliseconds backoff_{0};
-    int64_t timer_armed_at_ = 0;  // steady-clock ns of the last kRetryLaterOrSooner timer
+    int64_t timer_armed_at_ = 0;
+    size_t held_by_ = 0;  // 1 + the driver whose records in flight the ring holds; 0: none  //
+                          // steady-clock ns of the last kRetryLaterOrSooner timer
     double rate_tokens_ = 0;
     Clock::time_point rate_updated_{};
     LogLimiter error_log_;

@@ -394,10 +394,15 @@ bool RingLog::advanceProducerLocked() {
         producer_blocked_ = true;
         return false;
     } else {
-        // Drop the oldest cell, unless the consumer is persisting it right now: then the one after.
+        // Drop the oldest cell, unless the consumer is persisting it right now, or (more than one
+        // driver) a driver is sending its records and waits for them to be acknowledged: then
+        // the one after, if no driver is persisting that one.
         uint32_t victim = arena_->consumer_cell;
-        if (consumer_busy_ && busy_cell_ == victim)
-            victim = cell(victim).next;
+        uint32_t after = cell(victim).next;
+        bool after_busy = consumer_busy_ && busy_cell_ == after;
+        if ((consumer_busy_ && busy_cell_ == victim) ||
+            (heldLocked(victim) && after != cur && !after_busy))
+            victim = after;
         dropCellLocked(victim);
         if (victim == arena_->consumer_cell) {
             arena_->consumer_cell = cell(victim).next;
@@ -558,6 +563,26 @@ bool RingLog::takeAfter(uint64_t sequence, Batch& batch) {
         }
         if (last)
             return false;
+    }
+    return false;
+}
+
+void RingLog::hold(uint64_t first, uint64_t last) {
+    std::lock_guard lock(mutex_);
+    held_first_ = first;
+    held_last_ = last;
+}
+
+bool RingLog::heldLocked(uint32_t index) const {
+    if (held_last_ == 0)
+        return false;
+    const CellHeader& h = cell(index);
+    uint32_t committed = h.committed.load(std::memory_order_acquire);
+    RecordView v;
+    for (uint32_t off = h.consumed; off < committed;) {
+        off = decode(cellData(index), off, v);
+        if (v.sequence >= held_first_)
+            return v.sequence <= held_last_;
     }
     return false;
 }

@@ -143,6 +143,10 @@ class RingLog {
     //   retireThrough() retires every record up to `sequence`; true as release() says.
     bool takeAfter(uint64_t sequence, Batch& batch);
     void endTake();
+    // Records [first, last] a driver has sent and waits to hear were received (syslog over
+    // TCP): in non-blocking mode the ring drops another cell than theirs when it can, so that
+    // it does not count as dropped what the server then gets. hold(0, 0): none.
+    void hold(uint64_t first, uint64_t last);
     bool retireThrough(uint64_t sequence);
     // The sequence of the newest committed record (0: none yet); any thread.
     uint64_t newestSequence() const;
@@ -208,6 +212,7 @@ class RingLog {
     void unlinkLocked(uint32_t index);
     void insertAfterLocked(uint32_t index, uint32_t after);
     void dropCellLocked(uint32_t index);
+    bool heldLocked(uint32_t index) const;
 
     UniqueFd memfd_;
     void* base_ = nullptr;
@@ -225,6 +230,8 @@ class RingLog {
     bool consumer_busy_ = false;     // guarded by mutex_
     uint32_t busy_cell_ = 0;         // guarded by mutex_
     bool producer_blocked_ = false;  // guarded by mutex_
+    uint64_t held_first_ = 0;        // guarded by mutex_: see hold()
+    uint64_t held_last_ = 0;
     RingBudget* budget_ = nullptr;
 };
 
