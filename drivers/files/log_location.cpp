@@ -25,6 +25,14 @@ bool hasParentStep(const std::string& relative) {
 
 }  // namespace
 
+std::filesystem::path logFileToRead(const OptionMap& options, const std::string& id,
+                                    const std::string& default_name, const DriverEnvironment& env) {
+    auto path = options.find("path");
+    return path != options.end() && !path->second.empty()
+               ? std::filesystem::path(path->second)
+               : std::filesystem::path(env.log_root) / id / default_name;
+}
+
 Result<LogLocation> resolveLogLocation(const std::string& path, const std::string& id,
                                        const std::string& default_name,
                                        const DriverEnvironment& env, bool make_parents) {

@@ -4,6 +4,7 @@
 // (open_beneath.h), so a symlink planted in a log directory is refused, never followed.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "drivers/log_driver.h"
@@ -26,6 +27,10 @@ struct LogLocation {
 Result<LogLocation> resolveLogLocation(const std::string& path, const std::string& id,
                                        const std::string& default_name,
                                        const DriverEnvironment& env, bool make_parents);
+
+// The file a reader reads: the `path` option when it is set, else <log_root>/<id>/<default_name>.
+std::filesystem::path logFileToRead(const OptionMap& options, const std::string& id,
+                                    const std::string& default_name, const DriverEnvironment& env);
 
 // Opens <root>/<relative>, making the directories that are missing (0750), one component at a
 // time beneath the previous one.

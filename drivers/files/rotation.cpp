@@ -19,6 +19,26 @@ namespace ringlog {
 
 namespace fs = std::filesystem;
 
+Result<RotationOptions> parseRotationOptions(const OptionMap& o) {
+    RotationOptions r;
+    // Docker's json-file reads max-size with units.FromHumanSize: decimal units, so "1m" is
+    // 1,000,000 bytes there and here (the other sizes, max-buffer-size among them, are binary).
+    const std::string& max_size = o.at("max-size");
+    r.max_size = max_size == "-1" ? -1 : *parseDecimalSize(max_size);
+    r.max_file = *parseInteger(o.at("max-file"));
+    r.compress = *parseBool(o.at("compress"));
+    if (r.max_size == 0)
+        return invalid("log option \"max-size\": \"" + max_size +
+                       "\" is 0 bytes; it must be positive, or -1 for no limit");
+    if (r.max_file < 1)
+        return invalid("log option \"max-file\": must be at least 1");
+    if (r.max_file > 1 && r.max_size < 0)
+        return invalid("log option \"max-file\": needs max-size");
+    if (r.compress && r.max_file < 2)
+        return invalid("log option \"compress\": needs max-file of 2 or more");
+    return r;
+}
+
 // One compression at a time per log: the next rotation waits for it, as docker's does, because
 // it renames the .N.gz chain that the running compression is about to extend.
 struct NumberedRotation::Compression {

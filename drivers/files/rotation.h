@@ -15,6 +15,15 @@
 
 namespace ringlog {
 
+// The rotation options, read and checked as docker's json-file reads them: max-size (decimal
+// units, -1 for no limit), max-file, compress. Their values are valid for their OptionSpec types.
+struct RotationOptions {
+    int64_t max_size = -1;
+    int64_t max_file = 1;
+    bool compress = false;
+};
+Result<RotationOptions> parseRotationOptions(const OptionMap& options);
+
 class NumberedRotation {
   public:
     NumberedRotation(int64_t max_file, bool compress, BackgroundWork* background,

@@ -9,6 +9,7 @@
 #include "drivers/docker/docker_attrs.h"
 #include "drivers/docker/json_encoding.h"
 #include "drivers/files/log_location.h"
+#include "drivers/files/record_batch.h"
 #include "drivers/files/rotation.h"
 #include "drivers/json_file/json_file_reader.h"
 
@@ -19,38 +20,16 @@
 
 namespace ringlog {
 
-// The records of one write() encoded, not yet in the file. One per consumer thread rather than one
-// per container: a thousand busy containers then share a couple of buffers that stay in the caches
-// instead of each keeping a cell's worth of JSON (~100 KiB) that is touched once per cell.
-struct JsonFileDriver::EncodedBatch {
-    std::string bytes;
-    std::vector<size_t> record_ends;  // offset just past each record
-
-    static EncodedBatch& ofThisThread() {
-        thread_local EncodedBatch batch;
-        return batch;
-    }
-};
-
 Result<std::unique_ptr<LogDriver>> JsonFileDriver::create(const ContainerInfo& info,
                                                           const OptionMap& o,
                                                           const DriverEnvironment& env) {
+    auto rotation = parseRotationOptions(o);
+    if (!rotation)
+        return rotation.error();
     Settings s;
-    // Docker's json-file reads max-size with units.FromHumanSize: decimal units, so "1m" is
-    // 1,000,000 bytes there and here (the other sizes, max-buffer-size among them, are binary).
-    const std::string& max_size = o.at("max-size");
-    s.max_size = max_size == "-1" ? -1 : *parseDecimalSize(max_size);
-    s.max_file = *parseInteger(o.at("max-file"));
-    s.compress = *parseBool(o.at("compress"));
-    if (s.max_size == 0)
-        return invalid("log option \"max-size\": \"" + max_size +
-                       "\" is 0 bytes; it must be positive, or -1 for no limit");
-    if (s.max_file < 1)
-        return invalid("log option \"max-file\": must be at least 1");
-    if (s.max_file > 1 && s.max_size < 0)
-        return invalid("log option \"max-file\": needs max-size");
-    if (s.compress && s.max_file < 2)
-        return invalid("log option \"compress\": needs max-file of 2 or more");
+    s.max_size = rotation->max_size;
+    s.max_file = rotation->max_file;
+    s.compress = rotation->compress;
     auto attrs = extraAttributes(info, o, nullptr);
     if (!attrs)
         return attrs.error();
@@ -83,12 +62,7 @@ Result<std::unique_ptr<LogReader>> JsonFileDriver::openReader(const ContainerInf
                                                               const OptionMap& o,
                                                               const DriverEnvironment& env,
                                                               const ReadFilter& filter) {
-    auto path = o.find("path");
-    std::filesystem::path file =
-        path != o.end() && !path->second.empty()
-            ? std::filesystem::path(path->second)
-            : std::filesystem::path(env.log_root) / info.id / (info.id + "-json.log");
-    return JsonFileReader::open(file, filter);
+    return JsonFileReader::open(logFileToRead(o, info.id, info.id + "-json.log", env), filter);
 }
 
 JsonFileDriver::JsonFileDriver(UniqueFd dir, std::string name, std::string display_path,
@@ -198,7 +172,7 @@ void JsonFileDriver::encode(std::string& out, const RecordView& r, const DropCou
     last_time_ns_ = r.time_ns;
 }
 
-JsonFileDriver::Appended JsonFileDriver::append(const EncodedBatch& batch, size_t bytes) {
+JsonFileDriver::Appended JsonFileDriver::append(const RecordBatch& batch, size_t bytes) {
     Appended a;
     if (torn_ != 0) {
         // A torn record an earlier flush could not cut: nothing is appended after it until it is.
@@ -210,44 +184,19 @@ JsonFileDriver::Appended JsonFileDriver::append(const EncodedBatch& batch, size_
         }
         torn_ = 0;
     }
-    size_t written = 0;
-    int err = 0;
-    while (written < bytes) {
-        ssize_t n = ::write(file_.get(), batch.bytes.data() + written, bytes - written);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            err = errno;
-            break;
-        }
-        written += static_cast<size_t>(n);
+    AppendedRecords w = appendWholeRecords(file_.get(), batch, bytes, size_, torn_);
+    a.records = w.records;
+    a.bytes = w.bytes;
+    if (w.error != 0) {
+        // A torn record was cut (or is cut before the next write): it is written again on retry.
+        a.error = "writing " + display_path_ + ": " + errnoText(w.error);
+        a.transient = isTransientWriteError(w.error);
     }
-    // Whole records only: record_ends are sorted, and `bytes` is a record boundary.
-    a.records = static_cast<size_t>(
-        std::upper_bound(batch.record_ends.begin(), batch.record_ends.end(), written) -
-        batch.record_ends.begin());
-    if (err != 0) {
-        // Keep the file valid JSON lines: cut a torn record; it is written again on retry.
-        size_t keep = a.records == 0 ? 0 : batch.record_ends[a.records - 1];
-        if (keep != written && ::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep)) != 0)
-            torn_ = static_cast<int64_t>(written - keep);  // cut before the next write
-        written = keep;
-        a.error = "writing " + display_path_ + ": " + errnoText(err);
-        a.transient = isTransientWriteError(err);
-    }
-    size_ += static_cast<int64_t>(written);
-    a.bytes = written;
     return a;
 }
 
-WriteResult JsonFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) {
-    struct Clear {  // the batch is empty for the next flush whatever happens
-        EncodedBatch& b;
-        ~Clear() {
-            b.bytes.clear();
-            b.record_ends.clear();
-        }
-    } clear{batch};
+WriteResult JsonFileDriver::flush(RecordBatch& batch, size_t& records_flushed) {
+    ClearBatchOnExit clear{batch};
     if (batch.bytes.empty())
         return {WriteStatus::kOk, records_flushed, {}};
     // Removed or moved since the last look? Removed is seen after each write, below; moved, and
@@ -384,7 +333,7 @@ WriteResult JsonFileDriver::doWrite(std::span<const RecordView> records,
 
 WriteResult JsonFileDriver::writeRecords(std::span<const RecordView> records,
                                          const DropCount& dropped_before) {
-    EncodedBatch& batch = EncodedBatch::ofThisThread();
+    thread_local RecordBatch batch;  // one per consumer thread (record_batch.h)
     size_t flushed = 0;
     for (size_t i = 0; i < records.size(); ++i) {
         // Docker rotates before a message once the file has reached max-size.

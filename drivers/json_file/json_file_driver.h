@@ -19,6 +19,7 @@
 namespace ringlog {
 
 class NumberedRotation;
+struct RecordBatch;
 
 class JsonFileDriver final : public LogDriver {
   public:
@@ -63,8 +64,6 @@ class JsonFileDriver final : public LogDriver {
     void doClose() override;
 
   private:
-    struct EncodedBatch;
-
     // What one append() put in the file: whole records only.
     struct Appended {
         size_t records = 0;
@@ -76,8 +75,8 @@ class JsonFileDriver final : public LogDriver {
     JsonFileDriver(UniqueFd dir, std::string name, std::string display_path, UniqueFd file,
                    Settings settings, BackgroundWork* background);
     void encode(std::string& out, const RecordView& record, const DropCount* dropped);
-    WriteResult flush(EncodedBatch& batch, size_t& records_flushed);
-    Appended append(const EncodedBatch& batch, size_t bytes);
+    WriteResult flush(RecordBatch& batch, size_t& records_flushed);
+    Appended append(const RecordBatch& batch, size_t bytes);
     void useFile(UniqueFd file);
     bool fileRemoved() const;
     // Recreates the directory (if removed) and the file at their paths; an error, or empty.

@@ -3,13 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <ctime>
 
+#include "drivers/files/line_source.h"
 #include "drivers/files/rotation.h"
 #include "service/base/unique_fd.h"
 #include "service/base/units.h"
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = kLogReadChunk;
 
 void appendUtf8(std::string& out, uint32_t cp) {
     if (cp < 0x80) {
@@ -278,48 +278,6 @@ struct JsonFileReader::Segment {
     uint64_t skip = 0;    // matching records to pass over first (gzip files under a tail)
 };
 
-// A forward line source over one file.
-struct JsonFileReader::Source {
-    UniqueFd fd;
-    gzFile gz = nullptr;
-    std::string buffer;
-    size_t pos = 0;
-    bool eof = false;
-
-    ~Source() {
-        if (gz != nullptr)
-            gzclose(gz);
-    }
-
-    // Reads the next line, without its '\n', as a view into the buffer that is valid until the
-    // next call; false at the end. A torn last line is skipped.
-    Result<bool> readLine(std::string_view& line, const fs::path& path) {
-        for (;;) {
-            const char* from = buffer.data() + pos;
-            if (const auto* nl =
-                    static_cast<const char*>(std::memchr(from, '\n', buffer.size() - pos))) {
-                line = std::string_view(from, static_cast<size_t>(nl - from));
-                pos += line.size() + 1;
-                return true;
-            }
-            if (eof)
-                return false;
-            buffer.erase(0, pos);
-            pos = 0;
-            size_t old = buffer.size();
-            buffer.resize(old + kChunk);
-            long n = gz != nullptr ? gzread(gz, buffer.data() + old, static_cast<unsigned>(kChunk))
-                                   : ::read(fd.get(), buffer.data() + old, kChunk);
-            if (n < 0)
-                return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                             "reading " + path.string() + ": " + errnoText(errno)};
-            buffer.resize(old + static_cast<size_t>(n));
-            if (n == 0)
-                eof = true;
-        }
-    }
-};
-
 namespace {
 
 // The time of the last complete record of a plain file, reading only its end.
@@ -351,33 +309,9 @@ std::optional<int64_t> lastTimeOfPlainFile(const fs::path& path) {
     return std::nullopt;
 }
 
-// First line start in [lo, size) at or before which every record is older than `since`.
-uint64_t searchSince(const fs::path& path, int64_t since) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st;
-    if (!fd || ::fstat(fd.get(), &st) != 0)
-        return 0;
-    uint64_t lo = 0, hi = static_cast<uint64_t>(st.st_size);
-    std::string buf(kChunk, '\0');
-    while (hi - lo > kChunk) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(mid));
-        if (n <= 0)
-            break;
-        std::string_view view(buf.data(), static_cast<size_t>(n));
-        size_t nl = view.find('\n');
-        size_t next_nl = nl == std::string_view::npos ? nl : view.find('\n', nl + 1);
-        if (next_nl == std::string_view::npos) {
-            hi = mid;
-            continue;
-        }
-        auto rec = parseJsonFileLine(view.substr(nl + 1, next_nl - nl - 1));
-        if (rec && rec->time_ns < since)
-            lo = mid + nl + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+std::optional<int64_t> timeOfLine(std::string_view line) {
+    auto rec = parseJsonFileLine(line);
+    return rec ? std::optional<int64_t>(rec->time_ns) : std::nullopt;
 }
 
 }  // namespace
@@ -413,7 +347,8 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
         }
         segments.erase(segments.begin(), segments.begin() + static_cast<long>(first));
         if (!segments.empty() && !segments.front().gz)
-            segments.front().offset = searchSince(segments.front().path, *filter.since_ns);
+            segments.front().offset =
+                searchSince(segments.front().path, *filter.since_ns, timeOfLine);
     }
 
     if (filter.tail) {
@@ -496,23 +431,14 @@ JsonFileReader::~JsonFileReader() = default;
 Result<bool> JsonFileReader::openSegment() {
     while (current_ < segments_.size()) {
         const Segment& s = segments_[current_];
-        auto src = std::make_unique<Source>();
-        if (s.gz) {
-            src->gz = gzopen(s.path.c_str(), "rb");
-            if (src->gz == nullptr) {
-                ++current_;  // rotated away meanwhile
-                continue;
-            }
-        } else {
-            src->fd.reset(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!src->fd) {
-                ++current_;
-                continue;
-            }
-            if (s.offset > 0)
-                ::lseek(src->fd.get(), static_cast<off_t>(s.offset), SEEK_SET);
+        auto src = LineSource::open(s.path, s.gz, s.offset, s.path);
+        if (!src)
+            return src.error();
+        if (!*src) {
+            ++current_;  // rotated away meanwhile
+            continue;
         }
-        source_ = std::move(src);
+        source_ = std::move(*src);
         to_skip_ = s.skip;
         return true;
     }
@@ -531,7 +457,7 @@ Result<bool> JsonFileReader::next(StoredRecord& out) {
                 break;
             }
         }
-        auto got = source_->readLine(line, segments_[current_].path);
+        auto got = source_->readLine(line);
         if (!got)
             return got.error();
         if (!*got) {

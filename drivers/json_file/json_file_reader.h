@@ -14,6 +14,8 @@
 
 namespace ringlog {
 
+class LineSource;
+
 class JsonFileReader final : public LogReader {
   public:
     // `log_file` is the current file (<dir>/<id>-json.log, or the `path` option); rotations are
@@ -32,8 +34,7 @@ class JsonFileReader final : public LogReader {
     std::vector<Segment> segments_;
     size_t current_ = 0;
     ReadFilter filter_;
-    struct Source;
-    std::unique_ptr<Source> source_;
+    std::unique_ptr<LineSource> source_;
     uint64_t to_skip_ = 0;
     bool done_ = false;
 };

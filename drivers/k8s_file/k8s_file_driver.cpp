@@ -13,22 +13,12 @@
 
 #include "drivers/docker/json_encoding.h"
 #include "drivers/files/log_location.h"
+#include "drivers/files/record_batch.h"
 #include "drivers/files/rotation.h"
 #include "drivers/k8s_file/k8s_file_reader.h"
 #include "service/base/units.h"
 
 namespace ringlog {
-
-// The lines of one write() encoded, not yet in the file; one per consumer thread, as json-file's.
-struct K8sFileDriver::EncodedBatch {
-    std::string bytes;
-    std::vector<size_t> record_ends;  // offset just past each record
-
-    static EncodedBatch& ofThisThread() {
-        thread_local EncodedBatch batch;
-        return batch;
-    }
-};
 
 namespace {
 
@@ -41,19 +31,9 @@ std::string defaultName(const ContainerInfo& info) {
 Result<std::unique_ptr<LogDriver>> K8sFileDriver::create(const ContainerInfo& info,
                                                          const OptionMap& o,
                                                          const DriverEnvironment& env) {
-    const std::string& max_size_text = o.at("max-size");
-    int64_t max_size = max_size_text == "-1" ? -1 : *parseDecimalSize(max_size_text);
-    int64_t max_file = *parseInteger(o.at("max-file"));
-    bool compress = *parseBool(o.at("compress"));
-    if (max_size == 0)
-        return invalid("log option \"max-size\": \"" + max_size_text +
-                       "\" is 0 bytes; it must be positive, or -1 for no limit");
-    if (max_file < 1)
-        return invalid("log option \"max-file\": must be at least 1");
-    if (max_file > 1 && max_size < 0)
-        return invalid("log option \"max-file\": needs max-size");
-    if (compress && max_file < 2)
-        return invalid("log option \"compress\": needs max-file of 2 or more");
+    auto options = parseRotationOptions(o);
+    if (!options)
+        return options.error();
 
     auto where = resolveLogLocation(o.at("path"), info.id, defaultName(info), env, true);
     if (!where)
@@ -62,23 +42,18 @@ Result<std::unique_ptr<LogDriver>> K8sFileDriver::create(const ContainerInfo& in
     auto file = openLogFile(at.dir.get(), at.name, at.display, false);
     if (!file)
         return file.error();
-    auto rotation = std::make_unique<NumberedRotation>(max_file, compress, env.background,
-                                                       "k8s-file " + at.display);
+    auto rotation = std::make_unique<NumberedRotation>(options->max_file, options->compress,
+                                                       env.background, "k8s-file " + at.display);
     return std::unique_ptr<LogDriver>(new K8sFileDriver(std::move(at.dir), at.name, at.root,
                                                         at.relative, at.display, std::move(*file),
-                                                        max_size, std::move(rotation)));
+                                                        options->max_size, std::move(rotation)));
 }
 
 Result<std::unique_ptr<LogReader>> K8sFileDriver::openReader(const ContainerInfo& info,
                                                              const OptionMap& o,
                                                              const DriverEnvironment& env,
                                                              const ReadFilter& filter) {
-    auto path = o.find("path");
-    std::filesystem::path file =
-        path != o.end() && !path->second.empty()
-            ? std::filesystem::path(path->second)
-            : std::filesystem::path(env.log_root) / info.id / defaultName(info);
-    return K8sFileReader::open(file, filter);
+    return K8sFileReader::open(logFileToRead(o, info.id, defaultName(info), env), filter);
 }
 
 K8sFileDriver::K8sFileDriver(UniqueFd dir, std::string name, std::string root, std::string relative,
@@ -135,44 +110,19 @@ std::string K8sFileDriver::cutTorn() {
     return {};
 }
 
-WriteResult K8sFileDriver::flush(EncodedBatch& batch, size_t& records_flushed) {
-    struct Clear {  // the batch is empty for the next flush whatever happens
-        EncodedBatch& b;
-        ~Clear() {
-            b.bytes.clear();
-            b.record_ends.clear();
-        }
-    } clear{batch};
+WriteResult K8sFileDriver::flush(RecordBatch& batch, size_t& records_flushed) {
+    ClearBatchOnExit clear{batch};
     if (batch.bytes.empty())
         return {WriteStatus::kOk, records_flushed, {}};
     if (std::string error = cutTorn(); !error.empty())
         return {WriteStatus::kRetry, records_flushed, error};
-    size_t written = 0;
-    int err = 0;
-    while (written < batch.bytes.size()) {
-        ssize_t n =
-            ::write(file_.get(), batch.bytes.data() + written, batch.bytes.size() - written);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            err = errno;
-            break;
-        }
-        written += static_cast<size_t>(n);
-    }
     // Whole lines only: what a failed write left of a line is cut, and written again on retry.
-    size_t whole = static_cast<size_t>(
-        std::upper_bound(batch.record_ends.begin(), batch.record_ends.end(), written) -
-        batch.record_ends.begin());
-    size_t keep = whole == 0 ? 0 : batch.record_ends[whole - 1];
-    if (keep != written && ::ftruncate(file_.get(), size_ + static_cast<int64_t>(keep)) != 0)
-        torn_ = static_cast<int64_t>(written - keep);
-    size_ += static_cast<int64_t>(keep);
-    records_flushed += whole;
-    if (err == 0)
+    AppendedRecords a = appendWholeRecords(file_.get(), batch, batch.bytes.size(), size_, torn_);
+    records_flushed += a.records;
+    if (a.error == 0)
         return {WriteStatus::kOk, records_flushed, {}};
-    return {isTransientWriteError(err) ? WriteStatus::kRetry : WriteStatus::kFatal, records_flushed,
-            "writing " + display_ + ": " + errnoText(err)};
+    return {isTransientWriteError(a.error) ? WriteStatus::kRetry : WriteStatus::kFatal,
+            records_flushed, "writing " + display_ + ": " + errnoText(a.error)};
 }
 
 std::string K8sFileDriver::rotate() {
@@ -239,7 +189,7 @@ WriteResult K8sFileDriver::doWrite(std::span<const RecordView> records, const Dr
 }
 
 WriteResult K8sFileDriver::writeRecords(std::span<const RecordView> records) {
-    EncodedBatch& batch = EncodedBatch::ofThisThread();
+    thread_local RecordBatch batch;  // one per consumer thread (record_batch.h)
     size_t flushed = 0;
     for (const RecordView& record : records) {
         // As json-file (docker): rotate before a line once the file has reached max-size.

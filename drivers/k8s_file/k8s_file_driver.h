@@ -19,6 +19,7 @@
 namespace ringlog {
 
 class NumberedRotation;
+struct RecordBatch;
 
 class K8sFileDriver final : public LogDriver {
   public:
@@ -54,14 +55,12 @@ class K8sFileDriver final : public LogDriver {
     void doClose() override;
 
   private:
-    struct EncodedBatch;
-
     K8sFileDriver(UniqueFd dir, std::string name, std::string root, std::string relative,
                   std::string display, UniqueFd file, int64_t max_size,
                   std::unique_ptr<NumberedRotation> rotation);
     void useFile(UniqueFd file);
     void encode(std::string& out, const RecordView& record);
-    WriteResult flush(EncodedBatch& batch, size_t& records_flushed);
+    WriteResult flush(RecordBatch& batch, size_t& records_flushed);
     std::string cutTorn();
     std::string rotate();
     WriteResult writeRecords(std::span<const RecordView> records);

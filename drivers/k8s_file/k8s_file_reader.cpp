@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 
+#include "drivers/files/line_source.h"
 #include "drivers/files/rotation.h"
 #include "service/base/unique_fd.h"
 #include "service/base/units.h"
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = kLogReadChunk;
 constexpr size_t kMostJoined = 1 << 20;  // bytes of a line's parts joined into one record
 
 Error readError(const fs::path& path) {
@@ -98,63 +99,6 @@ struct K8sFileReader::Segment {
     std::shared_ptr<UniqueFd> held;
 };
 
-// A forward line source over one file.
-struct K8sFileReader::Source {
-    UniqueFd fd;
-    gzFile gz = nullptr;
-    std::string buffer;
-    size_t pos = 0;
-    bool eof = false;
-
-    ~Source() {
-        if (gz != nullptr)
-            gzclose(gz);
-    }
-
-    static Result<std::unique_ptr<Source>> open(const Segment& s) {
-        auto src = std::make_unique<Source>();
-        if (s.gz) {
-            src->gz = gzopen(s.path.c_str(), "rb");
-            if (src->gz == nullptr)
-                return std::unique_ptr<Source>();  // rotated away meanwhile
-        } else {
-            src->fd.reset(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!src->fd)
-                return std::unique_ptr<Source>();
-            if (s.offset > 0 && ::lseek(src->fd.get(), static_cast<off_t>(s.offset), SEEK_SET) < 0)
-                return readError(s.name);
-        }
-        return src;
-    }
-
-    // The next line without its '\n', a view valid until the next call; false at the end. A last
-    // line without '\n' (being written) is not returned.
-    Result<bool> readLine(std::string_view& line, const fs::path& path) {
-        for (;;) {
-            const char* from = buffer.data() + pos;
-            if (const auto* nl =
-                    static_cast<const char*>(std::memchr(from, '\n', buffer.size() - pos))) {
-                line = std::string_view(from, static_cast<size_t>(nl - from));
-                pos += line.size() + 1;
-                return true;
-            }
-            if (eof)
-                return false;
-            buffer.erase(0, pos);
-            pos = 0;
-            size_t old = buffer.size();
-            buffer.resize(old + kChunk);
-            long n = gz != nullptr ? gzread(gz, buffer.data() + old, static_cast<unsigned>(kChunk))
-                                   : ::read(fd.get(), buffer.data() + old, kChunk);
-            if (n < 0)
-                return readError(path);
-            buffer.resize(old + static_cast<size_t>(n));
-            if (n == 0)
-                eof = true;
-        }
-    }
-};
-
 namespace {
 
 std::optional<int64_t> lastTimeOfPlainFile(const fs::path& path) {
@@ -166,33 +110,9 @@ std::optional<int64_t> lastTimeOfPlainFile(const fs::path& path) {
     return last ? last->time_ns : std::nullopt;
 }
 
-// A line start in the file at or before which every line is older than `since`.
-uint64_t searchSince(const fs::path& path, int64_t since) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st;
-    if (!fd || ::fstat(fd.get(), &st) != 0)
-        return 0;
-    uint64_t lo = 0, hi = static_cast<uint64_t>(st.st_size);
-    std::string buf(kChunk, '\0');
+std::optional<int64_t> timeOfLine(std::string_view text) {
     CriLine line;
-    while (hi - lo > kChunk) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(mid));
-        if (n <= 0)
-            break;
-        std::string_view view(buf.data(), static_cast<size_t>(n));
-        size_t nl = view.find('\n');
-        size_t next_nl = nl == std::string_view::npos ? nl : view.find('\n', nl + 1);
-        if (next_nl == std::string_view::npos) {
-            hi = mid;
-            continue;
-        }
-        if (!parseCriLine(view.substr(nl + 1, next_nl - nl - 1), line) && line.time_ns < since)
-            lo = mid + nl + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return parseCriLine(text, line) ? std::nullopt : std::optional<int64_t>(line.time_ns);
 }
 
 // Visits a file's lines from the last to the first (to `floor`, a line start), with where each
@@ -348,7 +268,8 @@ Result<std::unique_ptr<LogReader>> K8sFileReader::open(const fs::path& log_file,
         }
         segments.erase(segments.begin(), segments.begin() + static_cast<long>(first));
         if (!segments.empty() && !segments.front().gz)
-            segments.front().offset = searchSince(segments.front().path, *filter.since_ns);
+            segments.front().offset =
+                searchSince(segments.front().path, *filter.since_ns, timeOfLine);
     }
 
     int64_t first_record_time = INT64_MIN;
@@ -443,15 +364,16 @@ K8sFileReader::~K8sFileReader() = default;
 
 Result<bool> K8sFileReader::openSegment() {
     while (current_ < segments_.size()) {
-        auto src = Source::open(segments_[current_]);
+        const Segment& s = segments_[current_];
+        auto src = LineSource::open(s.path, s.gz, s.offset, s.name);
         if (!src)
             return src.error();
         if (!*src) {
-            ++current_;
+            ++current_;  // rotated away meanwhile
             continue;
         }
         source_ = std::move(*src);
-        lines_to_skip_ = segments_[current_].skip_lines;
+        lines_to_skip_ = s.skip_lines;
         return true;
     }
     return false;
@@ -498,7 +420,7 @@ Result<bool> K8sFileReader::next(StoredRecord& out) {
                 continue;
             }
         }
-        auto got = source_->readLine(text, segments_[current_].name);
+        auto got = source_->readLine(text);
         if (!got)
             return got.error();
         if (!*got) {

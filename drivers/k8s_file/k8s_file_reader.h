@@ -16,6 +16,8 @@
 
 namespace ringlog {
 
+class LineSource;
+
 // One line of a CRI log, its content a view into the line.
 struct CriLine {
     int64_t time_ns = 0;
@@ -58,13 +60,12 @@ class K8sFileReader final : public LogReader {
         int64_t time_ns = 0;
         bool open = false;
     };
-    struct Source;
 
     std::vector<Segment> segments_;
     size_t current_ = 0;
     ReadFilter filter_;
     int64_t first_record_time_;  // `tail`: records before this one are not returned
-    std::unique_ptr<Source> source_;
+    std::unique_ptr<LineSource> source_;
     uint64_t lines_to_skip_ = 0;
     Pending pending_[2];  // per stream, the parts of a line read so far
     std::deque<StoredRecord> ready_;
