@@ -44,7 +44,9 @@ Container::Container(ContainerInfo info, AttachSettings settings, std::unique_pt
       last_time_ns_(ring_->producerState().last_time_ns) {
     for (size_t i = 0; i < drivers.size(); ++i) {
         auto sink = std::make_unique<Sink>();
-        sink->name = i < settings_.drivers.size() ? settings_.drivers[i].name : "driver";
+        sink->name = i >= settings_.drivers.size() ? "driver"
+                     : settings_.drivers[i].cache  ? "local cache"
+                                                   : settings_.drivers[i].name;
         sink->driver = std::move(drivers[i]);
         sinks_.push_back(std::move(sink));
     }
