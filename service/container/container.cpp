@@ -373,6 +373,39 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
     return sinks_.size() == 1 ? consumeOne(scratch, ends, now) : consumeEach(scratch, ends, now);
 }
 
+// The batch's records as views into the ring, and where each ends; returns the payload bytes of
+// those after `fresh_after` (the rate limit counts a record once, whatever the drivers).
+uint64_t Container::decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
+                                std::vector<uint32_t>& ends, uint64_t fresh_after) {
+    scratch.clear();
+    ends.clear();
+    uint64_t payload = 0;
+    for (uint32_t off = batch.begin; off < batch.end;) {
+        RecordView v;
+        off = RingLog::decode(batch.data, off, v);
+        scratch.push_back(v);
+        ends.push_back(off);
+        if (v.sequence > fresh_after)
+            payload += v.message.size() + 1;
+    }
+    return payload;
+}
+
+// Records offered to a driver and not done, yet not refused: it may have sent them and wait to
+// hear they were received (syslog over TCP), or have sent them before its connection broke.
+// Their cell is kept from a drop while another can go (RingLog::hold), so that what is counted
+// as dropped is what the server never gets.
+void Container::holdInFlight(size_t sink, const WriteResult& r, size_t done,
+                             std::span<const RecordView> offered) {
+    if (r.status == WriteStatus::kRetry && done < offered.size()) {
+        ring_->hold(offered[done].sequence, offered.back().sequence);
+        held_by_ = sink + 1;
+    } else if (held_by_ == sink + 1) {
+        ring_->hold(0, 0);
+        held_by_ = 0;
+    }
+}
+
 Container::ConsumeOutcome Container::consumeOne(std::vector<RecordView>& scratch,
                                                 std::vector<uint32_t>& ends,
                                                 Clock::time_point now) {
@@ -382,16 +415,7 @@ Container::ConsumeOutcome Container::consumeOne(std::vector<RecordView>& scratch
         RingLog::Batch batch;
         if (!ring_->take(batch))
             break;
-        scratch.clear();
-        ends.clear();
-        uint64_t payload = 0;
-        for (uint32_t off = batch.begin; off < batch.end;) {
-            RecordView v;
-            off = RingLog::decode(batch.data, off, v);
-            scratch.push_back(v);
-            ends.push_back(off);
-            payload += v.message.size() + 1;
-        }
+        uint64_t payload = decodeBatch(batch, scratch, ends, 0);
         if (!rateAllows(payload, now, out.retry_at)) {
             ring_->release(batch, batch.begin, 0);
             out.kind = ConsumeOutcome::kRetryLater;
@@ -406,15 +430,7 @@ Container::ConsumeOutcome Container::consumeOne(std::vector<RecordView>& scratch
         if (live_feed_->publish(std::span<const RecordView>(scratch).first(r.records_done)))
             out.wake_followers = true;
         uint32_t upto = retire == 0 ? batch.begin : ends[retire - 1];
-        // As consumeEach(): records offered and not done may be on their way to the server;
-        // their cell is kept from a drop while another can go.
-        if (r.status == WriteStatus::kRetry && retire < scratch.size()) {
-            ring_->hold(scratch[retire].sequence, scratch.back().sequence);
-            held_by_ = 1;
-        } else if (held_by_ != 0) {
-            ring_->hold(0, 0);
-            held_by_ = 0;
-        }
+        holdInFlight(0, r, retire, scratch);
         out.wake_producer |= ring_->release(batch, upto, retire);
         counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);
         if (r.status == WriteStatus::kFatal)
@@ -474,17 +490,7 @@ Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratc
             uint64_t done = sink.done_through.load();
             if (!ring_->takeAfter(done, batch))
                 continue;
-            scratch.clear();
-            ends.clear();
-            uint64_t fresh_payload = 0;
-            for (uint32_t off = batch.begin; off < batch.end;) {
-                RecordView v;
-                off = RingLog::decode(batch.data, off, v);
-                scratch.push_back(v);
-                ends.push_back(off);
-                if (v.sequence > frontier)
-                    fresh_payload += v.message.size() + 1;
-            }
+            uint64_t fresh_payload = decodeBatch(batch, scratch, ends, frontier);
             if (fresh_payload > 0 && !rateAllows(fresh_payload, now, out.retry_at)) {
                 ring_->endTake();
                 sink.ready_at.store(nowNs(out.retry_at));
@@ -516,17 +522,7 @@ Container::ConsumeOutcome Container::consumeEach(std::vector<RecordView>& scratc
             } else if (lost.any()) {
                 sink.done_through.store(scratch.front().sequence - 1);
             }
-            // Offered and not done, yet not refused: the driver may have sent them and wait to
-            // hear they were received (syslog over TCP), or may have sent them before its
-            // connection broke. Their cell is kept from a drop while another can go, so that
-            // what is counted as dropped is what the server never gets.
-            if (r.status == WriteStatus::kRetry && through < scratch.size()) {
-                ring_->hold(scratch[through].sequence, scratch.back().sequence);
-                held_by_ = i + 1;
-            } else if (held_by_ == i + 1) {
-                ring_->hold(0, 0);
-                held_by_ = 0;
-            }
+            holdInFlight(i, r, through, scratch);
             ring_->endTake();
             if (i == 0) {
                 counters_.lines_written.fetch_add(r.records_done, std::memory_order_relaxed);

@@ -205,6 +205,10 @@ class Container final : public RecordSink {
     ConsumeOutcome consumeEach(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                                Clock::time_point now);
     void reopenIfAsked();
+    static uint64_t decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
+                                std::vector<uint32_t>& ends, uint64_t fresh_after);
+    void holdInFlight(size_t sink, const WriteResult& r, size_t done,
+                      std::span<const RecordView> offered);
     void noteWriteOutcome(Sink& sink, const WriteResult& r, Clock::time_point now,
                           ConsumeOutcome& out);
 

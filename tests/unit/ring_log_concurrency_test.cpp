@@ -10,6 +10,21 @@
 namespace ringlog {
 namespace {
 
+// The producer: records 1 … n, record k with k % 200 message bytes; in blocking mode it waits
+// for the consumer when the ring is full.
+void produce(RingLog& ring, uint64_t records) {
+    std::string payload(200, 'p');
+    for (uint64_t seq = 1; seq <= records;) {
+        RecordHeader h{};
+        h.sequence = seq;
+        if (ring.push(h, std::string_view(payload).substr(0, seq % 200)) ==
+            RingLog::PushResult::kOk)
+            ++seq;
+        else
+            std::this_thread::yield();
+    }
+}
+
 struct Tally {
     uint64_t persisted = 0;
     uint64_t last_seq = 0;
@@ -47,16 +62,7 @@ Tally runPair(OverflowPolicy policy, uint64_t records) {
             ring->release(b, b.end, n);
         }
     });
-    std::string payload(200, 'p');
-    for (uint64_t seq = 1; seq <= records;) {
-        RecordHeader h{};
-        h.sequence = seq;
-        if (ring->push(h, std::string_view(payload).substr(0, seq % 200)) ==
-            RingLog::PushResult::kOk)
-            ++seq;
-        else
-            std::this_thread::yield();  // blocking mode: wait for the consumer
-    }
+    produce(*ring, records);
     done.store(true);
     consumer.join();
     EXPECT_EQ(tally.marked_lines, ring->stats().dropped_lines);
@@ -118,16 +124,7 @@ void runTwoPositions(OverflowPolicy policy, uint64_t records, Position (&pos)[2]
             }
         }
     });
-    std::string payload(200, 'p');
-    for (uint64_t seq = 1; seq <= records;) {
-        RecordHeader h{};
-        h.sequence = seq;
-        if (ring->push(h, std::string_view(payload).substr(0, seq % 200)) ==
-            RingLog::PushResult::kOk)
-            ++seq;
-        else
-            std::this_thread::yield();
-    }
+    produce(*ring, records);
     done.store(true);
     consumer.join();
     EXPECT_TRUE(ring->empty());
