@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -70,7 +72,10 @@ class TempDir {
         char tmpl[] = "/tmp/ringlog-syslog-XXXXXX";
         path_ = ::mkdtemp(tmpl);
     }
-    ~TempDir() { std::system(("rm -rf " + path_).c_str()); }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
     std::string path(const std::string& name) const { return path_ + "/" + name; }
 
   private:
