@@ -414,7 +414,8 @@ KillRun killsWhileContainersWrite(BootedSystemd& sd, const std::string& run,
 // The journald driver across kills: the next instance continues the attach's epoch, waits until
 // journald has written everything the killed one sent (its marker entry, sent through the same
 // socket, is in the journal), and skips the records the journal then has. Three containers
-// through five kills, three runs (three tests: each runs for a while, and ctest limits each).
+// through five kills, two runs (two tests: each runs for a while, and ctest limits each; a third
+// run was dropped in issue 15 to keep CI under 30 minutes).
 void journaldThroughFiveKills(int run) {
     TempDir tmp;
     BootedSystemd sd(tmp.path());
@@ -430,9 +431,6 @@ TEST(SystemdTest, JournaldThroughFiveKillsLosesNoLineAndResendsNoRecordRun1_Root
 }
 TEST(SystemdTest, JournaldThroughFiveKillsLosesNoLineAndResendsNoRecordRun2_Root) {
     journaldThroughFiveKills(2);
-}
-TEST(SystemdTest, JournaldThroughFiveKillsLosesNoLineAndResendsNoRecordRun3_Root) {
-    journaldThroughFiveKills(3);
 }
 
 // json-file across kills: the driver skips the records whose time is not after the file's last,
