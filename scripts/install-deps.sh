@@ -7,12 +7,17 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libspdlog-dev libfmt-dev libsystemd-dev zlib1g-dev libsdbus-c++-dev libsdbus-c++-bin
   libgnutls28-dev
+  # ringlogctl's options (CLI11), JSON decoding (simdjson), the config file (inih), --grep (PCRE2,
+  # as journalctl), times (Howard Hinnant's date)
+  libcli11-dev libsimdjson-dev libinih-dev libpcre2-dev libhowardhinnant-date-dev
   nlohmann-json3-dev scdoc
   # tests: GoogleTest; a real bus (dbus-daemon) and busctl, journald and journalctl (systemd);
   # systemd booted as PID 1 with dbus's units (dbus) and unshare/nsenter (util-linux)
   libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
   # the syslog driver's tests and bench: a real rsyslogd with TLS (rsyslog-gnutls), certtool
   rsyslog rsyslog-gnutls gnutls-bin
+  # ringlogctl's completion scripts, loaded and driven in real shells
+  bash-completion zsh fish tmux
   # formatting check; the layout check (tests/layout) is Python
   clang-format python3
   # the Debian packages and their test (tests/packaging/deb_test.sh)
