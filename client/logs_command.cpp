@@ -12,25 +12,13 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
+
+namespace ringlogctl {
 
 namespace {
-
-[[noreturn]] void usage(int code) {
-    std::fprintf(
-        code == 0 ? stdout : stderr,
-        "Usage: ringlogctl logs [OPTIONS] CONTAINER\n\n"
-        "CONTAINER is a full id, a unique id prefix, or a name.\n"
-        "  --tail N          only the last N records (default: all)\n"
-        "  --since TIME      records at or after TIME: RFC 3339, Unix seconds, or a\n"
-        "                    duration before now (10s, 5m, 2h)\n"
-        "  --until TIME      records at or before TIME (same forms)\n"
-        "  --stream S        stdout or stderr only\n"
-        "  --format F        raw (the bytes as written, default) or json\n"
-        "  -f, --follow      keep streaming new records until the container exits\n"
-        "  --after-cursor C  only records after the one whose \"cursor\" was C (json format)\n");
-    std::exit(code);
-}
 
 // A time as the Query option wants it: RFC 3339 passes through; others become nanoseconds.
 sdbus::Variant timeValue(const std::string& text) {
@@ -51,8 +39,7 @@ sdbus::Variant timeValue(const std::string& text) {
     char* end = nullptr;
     double number = std::strtod(text.c_str(), &end);
     if (end == text.c_str() || number < 0) {
-        std::fprintf(stderr, "ringlogctl logs: \"%s\" is not a time\n", text.c_str());
-        std::exit(2);
+        throw CommandError(kExitUsage, "\"" + text + "\" is not a time");
     }
     std::string unit(end);
     struct timespec now;
@@ -68,65 +55,19 @@ sdbus::Variant timeValue(const std::string& text) {
     else if (unit == "h")
         seconds = now_s - number * 3600;
     else {
-        std::fprintf(stderr, "ringlogctl logs: \"%s\" is not a time\n", text.c_str());
-        std::exit(2);
+        throw CommandError(kExitUsage, "\"" + text + "\" is not a time");
     }
     return sdbus::Variant(static_cast<uint64_t>(seconds * 1e9));
 }
 
-}  // namespace
-
-int logsCommand(int argc, char** argv, int first) {
-    std::map<std::string, sdbus::Variant> options;
-    std::string container;
-    for (int i = first; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--help" || a == "-h")
-            usage(0);
-        if (a == "-f" || a == "--follow") {
-            options["follow"] = sdbus::Variant(true);
-            continue;
-        }
-        if (a.rfind("--", 0) != 0) {
-            if (!container.empty())
-                usage(2);
-            container = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            std::fprintf(stderr, "ringlogctl logs: %s needs a value\n", a.c_str());
-            usage(2);
-        }
-        std::string v = argv[++i];
-        if (a == "--tail") {
-            if (v != "all")
-                options["tail"] =
-                    sdbus::Variant(static_cast<uint64_t>(std::strtoull(v.c_str(), nullptr, 10)));
-        } else if (a == "--since") {
-            options["since"] = timeValue(v);
-        } else if (a == "--until") {
-            options["until"] = timeValue(v);
-        } else if (a == "--stream") {
-            options["streams"] = sdbus::Variant(std::vector<std::string>{v});
-        } else if (a == "--format") {
-            options["format"] = sdbus::Variant(v);
-        } else if (a == "--after-cursor") {
-            options["after_cursor"] = sdbus::Variant(v);
-        } else {
-            std::fprintf(stderr, "ringlogctl logs: unknown option %s\n", a.c_str());
-            usage(2);
-        }
-    }
-    if (container.empty())
-        usage(2);
+int readLogs(const std::string& container, std::map<std::string, sdbus::Variant> options) {
     sdbus::UnixFd fd;
     try {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connectSystemBus();
         ManagerProxy manager(*connection);
         fd = manager.Query(container, options);
     } catch (const sdbus::Error& e) {
-        std::fprintf(stderr, "ringlogctl: %s\n", e.getMessage().c_str());
-        return 1;
+        throwBusError(e);
     }
     char buf[65536];
     for (;;) {
@@ -145,3 +86,45 @@ int logsCommand(int argc, char** argv, int first) {
         }
     }
 }
+
+}  // namespace
+
+void addLogsCommand(CLI::App& app, const GlobalOptions&) {
+    struct Args {
+        std::string container, tail, since, until, stream, format, after_cursor;
+        bool follow = false;
+    };
+    auto a = std::make_shared<Args>();
+    CLI::App* sub = app.add_subcommand("logs", "Show a container's log, as docker logs");
+    sub->add_option("CONTAINER", a->container, "Full id, unique id prefix, or name")->required();
+    sub->add_flag("-f,--follow", a->follow, "Keep streaming new records until it exits");
+    sub->add_option("-n,--tail", a->tail, "Only the last N records (default: all)");
+    sub->add_option("--since", a->since, "Records at or after TIME");
+    sub->add_option("--until", a->until, "Records at or before TIME");
+    sub->add_option("--stream", a->stream, "stdout or stderr only");
+    sub->add_option("--format", a->format, "raw or json");
+    sub->add_option("--after-cursor", a->after_cursor, "Only records after this cursor");
+    sub->callback([a] {
+        std::map<std::string, sdbus::Variant> options;
+        if (a->follow)
+            options["follow"] = sdbus::Variant(true);
+        if (!a->tail.empty() && a->tail != "all")
+            options["tail"] =
+                sdbus::Variant(static_cast<uint64_t>(std::strtoull(a->tail.c_str(), nullptr, 10)));
+        if (!a->since.empty())
+            options["since"] = timeValue(a->since);
+        if (!a->until.empty())
+            options["until"] = timeValue(a->until);
+        if (!a->stream.empty())
+            options["streams"] = sdbus::Variant(std::vector<std::string>{a->stream});
+        if (!a->format.empty())
+            options["format"] = sdbus::Variant(a->format);
+        if (!a->after_cursor.empty())
+            options["after_cursor"] = sdbus::Variant(a->after_cursor);
+        int code = readLogs(a->container, std::move(options));
+        if (code != 0)
+            throw ExitStatus{code};
+    });
+}
+
+}  // namespace ringlogctl

@@ -1,4 +1,12 @@
-// `ringlogctl logs`, over D-Bus (kept apart so the attach commands need no bus).
+// `ringlogctl logs`: a container's log read back over D-Bus (Query), as `docker logs` shows it.
 #pragma once
 
-int logsCommand(int argc, char** argv, int first);
+#include <CLI/CLI.hpp>
+
+#include "client/cli.h"
+
+namespace ringlogctl {
+
+void addLogsCommand(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace ringlogctl

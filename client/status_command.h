@@ -1,5 +1,13 @@
-// `ringlogctl status`, over D-Bus: one container's state, last error and counters, as
-// `systemctl status` shows a unit.
+// `ringlogctl status CONTAINER`: its state, last error and counters, as systemctl status shows a
+// unit.
 #pragma once
 
-int statusCommand(int argc, char** argv, int first);
+#include <CLI/CLI.hpp>
+
+#include "client/cli.h"
+
+namespace ringlogctl {
+
+void addStatusCommand(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace ringlogctl
