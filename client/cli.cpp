@@ -42,6 +42,18 @@ void throwBusError(const sdbus::Error& error) {
                                "). Start it with `systemctl start ringlogd`; `systemctl status "
                                "ringlogd` and `journalctl -u ringlogd` say why it stopped");
     if (endsWith(name, ".Error.AccessDenied")) {
+        // The bus policy (dbus/org.ringlog.Log1.conf) refused before ringlogd saw the call: it
+        // lets everyone call the read methods, so this was one of root's.
+        if (message.rfind("Rejected send message", 0) == 0) {
+            std::string method = "this method";
+            if (auto at = message.find("member=\""); at != std::string::npos) {
+                auto end = message.find('"', at + 8);
+                method = message.substr(at + 8, end - at - 8);
+            }
+            throw CommandError(kExitFailed, "only root may call " + method +
+                                                " (the system bus refused it): run it as root, "
+                                                "e.g. with sudo");
+        }
         if (message.find("only root") != std::string::npos)
             throw CommandError(kExitFailed, message + ": run it as root (sudo ringlogctl …)");
         throw CommandError(kExitFailed,
@@ -69,9 +81,9 @@ void throwSocketError(int negative_errno, std::string_view message, std::string_
     switch (-negative_errno) {
         case ENOENT:
         case ECONNREFUSED:
-            text += ". ringlogd is not running or not listening at " + path +
-                    ": start it with `systemctl start ringlogd.socket` (or point --socket or "
-                    "$RINGLOGD_SOCKET at its socket)";
+            text +=
+                ". Is ringlogd running? Start it with `systemctl start ringlogd.socket`, "
+                "or point --socket or $RINGLOGD_SOCKET at its socket";
             break;
         case EACCES:
         case EPERM:

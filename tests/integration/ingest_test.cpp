@@ -252,7 +252,10 @@ TEST(Ingest, RingloctlNamesTheSocketWhenNoDaemonListens) {
     EXPECT_EQ(rc, 125);
     EXPECT_EQ(readFile(dir.path() / "err"), "ringlogctl: cannot reach ringlogd at " +
                                                 (dir.path() / "none.sock").string() +
-                                                ": No such file or directory\n");
+                                                ": No such file or directory. Is ringlogd "
+                                                "running? Start it with `systemctl start "
+                                                "ringlogd.socket`, or point --socket or "
+                                                "$RINGLOGD_SOCKET at its socket\n");
 }
 
 TEST(Ingest, RunExitsWithTheCommandsStatusAndRefusesBadOptionsBeforeRunningIt) {
