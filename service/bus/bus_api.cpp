@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -80,6 +81,19 @@ std::map<std::string, std::string> toMap(const KeyValues& kv) {
 
 const char* modeName(const AttachSettings& s) {
     return s.policy == OverflowPolicy::kDropOldest ? "non-blocking" : "blocking";
+}
+
+// The first driver's options as they are; a further driver's as "<driver>/<key>".
+std::map<std::string, std::string> driverOptions(const AttachSettings& settings) {
+    std::map<std::string, std::string> out;
+    const auto& drivers = settings.drivers;
+    for (size_t i = 0; i < drivers.size(); ++i) {
+        if (drivers[i].cache)
+            continue;
+        for (const auto& [key, value] : drivers[i].options)
+            out.emplace(i == 0 ? key : drivers[i].name + "/" + key, value);
+    }
+    return out;
 }
 
 // attached, degraded (attached, its sink failing: LastError says why), or exited.
@@ -165,6 +179,28 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
     return q;
 }
 
+// "aaaa" matches 2 containers: aaaa11112222 (web), aaaa33334444 (db); give more of the id or
+// the name. Ids are shown as short ids, or longer where two short ids are the same.
+std::string ambiguityMessage(std::string_view key, const std::vector<ContainerView>& matches) {
+    size_t length = 12;
+    for (size_t i = 0; i < matches.size(); ++i)
+        for (size_t j = i + 1; j < matches.size(); ++j) {
+            const std::string& a = matches[i].info.id;
+            const std::string& b = matches[j].info.id;
+            size_t common = static_cast<size_t>(
+                std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+            length = std::max(length, common + 1);
+        }
+    std::string out =
+        "\"" + std::string(key) + "\" matches " + std::to_string(matches.size()) + " containers: ";
+    for (size_t i = 0; i < matches.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + matches[i].info.id.substr(0, length);
+        if (!matches[i].info.name.empty())
+            out += " (" + matches[i].info.name + ")";
+    }
+    return out + "; give more of the id or the name";
+}
+
 }  // namespace
 
 bool mayRead(const Caller& caller, const ContainerView& c) {
@@ -198,13 +234,24 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     using Manager_adaptor::emitContainerExited;
 
   private:
-    ContainerView readable(const std::string& id_or_name) {
-        auto c = backend_.findContainer(id_or_name);
-        if (!c)
+    // Id prefixes resolve among the containers the caller may read: a prefix tells nobody about
+    // containers they could not list.
+    ContainerView find(const std::string& id_or_name, const Caller& caller) {
+        auto found = backend_.findContainer(
+            id_or_name, [&](const ContainerView& c) { return mayRead(caller, c); });
+        if (!found.ambiguous.empty())
+            throw sdbus::Error(kNoSuchContainer, ambiguityMessage(id_or_name, found.ambiguous));
+        if (!found.found)
             throw sdbus::Error(kNoSuchContainer, "no container \"" + id_or_name + "\"");
-        if (!mayRead(callerOf(getObject()), *c))
-            throw sdbus::Error(kAccessDenied, "you may not read container " + c->info.shortId());
-        return *c;
+        return std::move(*found.found);
+    }
+
+    ContainerView readable(const std::string& id_or_name) {
+        Caller caller = callerOf(getObject());
+        ContainerView c = find(id_or_name, caller);
+        if (!mayRead(caller, c))
+            throw sdbus::Error(kAccessDenied, "you may not read container " + c.info.shortId());
+        return c;
     }
 
     std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
@@ -235,6 +282,51 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
             [&] { return sdbus::ObjectPath(containerObjectPath(readable(id_or_name).info.id)); });
     }
 
+    std::map<std::string, sdbus::Variant> Inspect(const std::string& id_or_name) override {
+        return guarded([&] { return inspect(readable(id_or_name)); });
+    }
+
+    static std::map<std::string, sdbus::Variant> inspect(const ContainerView& c) {
+        std::map<std::string, sdbus::Variant> out;
+        out["Id"] = c.info.id;
+        out["Name"] = c.info.name;
+        out["Image"] = c.info.image;
+        out["Labels"] = toMap(c.info.labels);
+        out["Driver"] = c.settings.driverNames();
+        out["DriverOptions"] = driverOptions(c.settings);
+        out["Mode"] = std::string(modeName(c.settings));
+        out["State"] = std::string(stateName(c));
+        out["LastError"] = c.health.last_error;
+        out["LastErrorAt"] = c.health.last_error_at_us;
+        out["AttachedAt"] = c.attached_at_us;
+        out["ExitedAt"] = c.exited_at_us;
+        out["LinesIn"] = c.lines_in;
+        out["BytesIn"] = c.bytes_in;
+        out["LinesDropped"] = c.lines_dropped;
+        out["BytesDropped"] = c.bytes_dropped;
+        out["LinesWritten"] = c.lines_written;
+        out["LinesSplit"] = c.lines_split;
+        out["WriteFailures"] = c.write_failures;
+        out["RingBytesUsed"] = c.ring_bytes_used;
+        out["RingBytesSize"] = c.settings.max_buffer_size;
+        out["AttachedByUid"] = static_cast<uint32_t>(c.owner_uid);
+        out["ObjectPath"] = sdbus::ObjectPath(containerObjectPath(c.info.id));
+        return out;
+    }
+
+    std::map<std::string, sdbus::Variant> DescribeDaemon() override {
+        return guarded([&] {
+            DaemonDescription d = backend_.describeDaemon();
+            std::map<std::string, sdbus::Variant> out;
+            out["Version"] = d.version;
+            out["ProtocolVersion"] = d.protocol_version;
+            out["Drivers"] = d.drivers;
+            out["DefaultDriver"] = d.default_driver;
+            out["LogOptions"] = d.log_options;
+            return out;
+        });
+    }
+
     sdbus::UnixFd Query(const std::string& id_or_name,
                         const std::map<std::string, sdbus::Variant>& options) override {
         return guarded([&] { return query(id_or_name, options); });
@@ -260,23 +352,22 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     }
 
     void detach(const std::string& id) {
-        if (callerOf(getObject()).uid != 0)
+        Caller caller = callerOf(getObject());
+        if (caller.uid != 0)
             throw sdbus::Error(kAccessDenied, "only root may detach a container");
-        if (!backend_.findContainer(id))
-            throw sdbus::Error(kNoSuchContainer, "no container \"" + id + "\"");
-        if (auto e = backend_.detach(id))
+        ContainerView c = find(id, caller);
+        if (auto e = backend_.detach(c.info.id))
             throw sdbus::Error(kFailed, e->message);
     }
 
     void Reopen(sdbus::Result<>&& result, std::string id) override {
         auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
         try {
-            if (callerOf(getObject()).uid != 0)
+            Caller caller = callerOf(getObject());
+            if (caller.uid != 0)
                 throw sdbus::Error(kAccessDenied, "only root may reopen a container's log file");
-            auto c = backend_.findContainer(id);
-            if (!c)
-                throw sdbus::Error(kNoSuchContainer, "no container \"" + id + "\"");
-            backend_.reopen(c->info.id, [reply](std::optional<Error> e) {
+            ContainerView c = find(id, caller);
+            backend_.reopen(c.info.id, [reply](std::optional<Error> e) {
                 if (!e)
                     reply->returnResults();
                 else
@@ -322,10 +413,10 @@ class BusApi::ContainerObject final
     // the bus policy keeps container properties to root (dbus/org.ringlog.Log1.conf).
     ContainerView view() {
         return guarded([&] {
-            auto c = backend_.findContainer(id_);
-            if (!c)
+            auto c = backend_.findContainer(id_, [](const ContainerView&) { return true; });
+            if (!c.found || c.found->info.id != id_)
                 throw sdbus::Error(kNoSuchContainer, "container " + id_ + " is gone");
-            return *c;
+            return std::move(*c.found);
         });
     }
     std::string Id() override { return view().info.id; }
@@ -333,17 +424,8 @@ class BusApi::ContainerObject final
     std::string Image() override { return view().info.image; }
     std::map<std::string, std::string> Labels() override { return toMap(view().info.labels); }
     std::string Driver() override { return view().settings.driverNames(); }
-    // The first driver's options as they are; a further driver's as "<driver>/<key>".
     std::map<std::string, std::string> DriverOptions() override {
-        std::map<std::string, std::string> out;
-        const auto& drivers = view().settings.drivers;
-        for (size_t i = 0; i < drivers.size(); ++i) {
-            if (drivers[i].cache)
-                continue;
-            for (const auto& [key, value] : drivers[i].options)
-                out.emplace(i == 0 ? key : drivers[i].name + "/" + key, value);
-        }
-        return out;
+        return driverOptions(view().settings);
     }
     std::string Mode() override { return modeName(view().settings); }
     std::string State() override { return stateName(view()); }

@@ -36,6 +36,24 @@ struct ContainerView {
     uint64_t lines_split = 0;
     SinkHealth health;
     uint64_t write_failures = 0;
+    uint64_t ring_bytes_used = 0;  // what the ring holds now, record headers included
+};
+
+// What a lookup by id or name found: one container, or, when an id prefix matched several, those
+// (in id order); neither when nothing matched.
+struct ContainerLookup {
+    std::optional<ContainerView> found;
+    std::vector<ContainerView> ambiguous;
+};
+
+// What the daemon is and offers (DescribeDaemon).
+struct DaemonDescription {
+    std::string version;
+    uint32_t protocol_version = 0;
+    std::vector<std::string> drivers;  // in the registry's order
+    std::string default_driver;
+    // Per driver its option keys; under "" the options every driver takes (the daemon's own).
+    std::map<std::string, std::vector<std::string>> log_options;
 };
 
 // What the daemon offers the bus.
@@ -43,8 +61,11 @@ class BusBackend {
   public:
     virtual ~BusBackend() = default;
     virtual std::vector<ContainerView> listContainers() = 0;
-    // By full id, then a unique id prefix, then a name (the newest container with it).
-    virtual std::optional<ContainerView> findContainer(std::string_view id_or_name) = 0;
+    // By full id; then an id prefix, among the containers `visible` accepts only (several
+    // matches: ambiguous); then a name (the attached container with it, then an exited one).
+    virtual ContainerLookup findContainer(
+        std::string_view id_or_name, const std::function<bool(const ContainerView&)>& visible) = 0;
+    virtual DaemonDescription describeDaemon() = 0;
     // Starts streaming; returns the read end of the pipe.
     virtual Result<UniqueFd> startQuery(const ContainerView& container,
                                         const QueryOptions& options) = 0;

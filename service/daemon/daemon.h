@@ -128,7 +128,10 @@ class Daemon final : private BusBackend {
 
     // BusBackend
     std::vector<ContainerView> listContainers() override;
-    std::optional<ContainerView> findContainer(std::string_view id_or_name) override;
+    ContainerLookup findContainer(
+        std::string_view id_or_name,
+        const std::function<bool(const ContainerView&)>& visible) override;
+    DaemonDescription describeDaemon() override;
     Result<UniqueFd> startQuery(const ContainerView& container,
                                 const QueryOptions& options) override;
     std::optional<Error> detach(const std::string& id) override;

@@ -31,6 +31,7 @@ ContainerView Daemon::viewOf(const Attached& a) const {
     v.bytes_dropped = ring.dropped_bytes;
     v.health = c.health();
     v.write_failures = c.counters().write_failures.load();
+    v.ring_bytes_used = ring.bytes_buffered;
     return v;
 }
 
@@ -44,29 +45,61 @@ std::vector<ContainerView> Daemon::listContainers() {
     return out;
 }
 
-std::optional<ContainerView> Daemon::findContainer(std::string_view key) {
-    if (auto it = attached_.find(key); it != attached_.end())
-        return viewOf(*it->second);
-    if (auto it = exited_.find(key); it != exited_.end())
-        return it->second.view;
-    // A unique id prefix, as docker accepts; then a name, the attached container first.
-    std::optional<ContainerView> match;
-    int matches = 0;
-    for (const auto& c : listContainers()) {
-        if (!key.empty() && c.info.id.compare(0, key.size(), key) == 0) {
-            match = c;
-            ++matches;
-        }
+ContainerLookup Daemon::findContainer(std::string_view key,
+                                      const std::function<bool(const ContainerView&)>& visible) {
+    ContainerLookup out;
+    if (auto it = attached_.find(key); it != attached_.end()) {
+        out.found = viewOf(*it->second);
+        return out;
     }
-    if (matches == 1)
-        return match;
+    if (auto it = exited_.find(key); it != exited_.end()) {
+        out.found = it->second.view;
+        return out;
+    }
+    // An id prefix, as docker accepts, unique among the visible containers; then a name, the
+    // attached container first.
+    std::vector<ContainerView> matches;
+    if (!key.empty())
+        for (auto& c : listContainers())
+            if (c.info.id.compare(0, key.size(), key) == 0 && visible(c))
+                matches.push_back(std::move(c));
+    if (matches.size() == 1) {
+        out.found = std::move(matches.front());
+        return out;
+    }
     for (const auto& [id, a] : attached_)
-        if (a->container->info().name == key)
-            return viewOf(*a);
+        if (a->container->info().name == key) {
+            out.found = viewOf(*a);
+            return out;
+        }
     for (const auto& [id, e] : exited_)
-        if (e.view.info.name == key)
-            return e.view;
-    return std::nullopt;
+        if (e.view.info.name == key) {
+            out.found = e.view;
+            return out;
+        }
+    if (matches.size() > 1) {
+        std::sort(matches.begin(), matches.end(),
+                  [](const auto& a, const auto& b) { return a.info.id < b.info.id; });
+        out.ambiguous = std::move(matches);
+    }
+    return out;
+}
+
+DaemonDescription Daemon::describeDaemon() {
+    DaemonDescription d;
+    d.version = RINGLOG_VERSION;
+    d.protocol_version = RINGLOG_PROTOCOL_VERSION;
+    d.default_driver = settings_.default_driver;
+    for (const auto& driver : allDrivers()) {
+        d.drivers.emplace_back(driver.name);
+        auto& keys = d.log_options[std::string(driver.name)];
+        for (const auto& o : driver.options)
+            keys.emplace_back(o.key);
+    }
+    auto& common = d.log_options[""];
+    for (const auto& o : kCommonOptions)
+        common.emplace_back(o.key);
+    return d;
 }
 
 Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options) {

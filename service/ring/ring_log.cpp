@@ -645,7 +645,9 @@ RingStats RingLog::stats() const {
         std::lock_guard lock(mutex_);
         s.cells_in_use = arena_->cells_in_use;
     }
-    s.bytes_buffered = arena_->bytes_pushed.load() - arena_->bytes_retired.load();
+    // Retired first: it never passes pushed, so read in this order the difference cannot wrap.
+    uint64_t retired = arena_->bytes_retired.load(std::memory_order_acquire);
+    s.bytes_buffered = arena_->bytes_pushed.load(std::memory_order_acquire) - retired;
     s.dropped_lines = arena_->dropped_lines.load();
     s.dropped_bytes = arena_->dropped_bytes.load();
     return s;
