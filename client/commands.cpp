@@ -1,9 +1,14 @@
 #include "client/commands.h"
 
+#include "client/completion_command.h"
 #include "client/container_actions.h"
+#include "client/inspect_command.h"
 #include "client/logs_command.h"
+#include "client/ps_command.h"
 #include "client/run_command.h"
+#include "client/stats_command.h"
 #include "client/status_command.h"
+#include "client/version_command.h"
 
 namespace ringlogctl {
 
@@ -14,6 +19,11 @@ void addCommands(CLI::App& app, const GlobalOptions& global) {
     addStatusCommand(app, global);
     addDetachCommand(app, global);
     addReopenCommand(app, global);
+    addPsCommand(app, global);
+    addInspectCommand(app, global);
+    addStatsCommand(app, global);
+    addVersionCommand(app, global);
+    addCompletionCommands(app, global);
 }
 
 }  // namespace ringlogctl

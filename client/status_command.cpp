@@ -1,26 +1,17 @@
 #include "client/status_command.h"
-#include "client/manager_proxy.h"
 
 #include <time.h>
 
-#include <ringlog-dbus/proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <cstdio>
 #include <memory>
 #include <string>
 
+#include "client/daemon_calls.h"
+
 namespace ringlogctl {
 
 namespace {
-
-class ContainerProxy final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Container_proxy> {
-  public:
-    ContainerProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path)
-        : ProxyInterfaces(connection, "org.ringlog.Log1", path) {
-        registerProxy();
-    }
-    ~ContainerProxy() { unregisterProxy(); }
-};
 
 // Microseconds since the epoch as local time, as systemctl prints them.
 std::string localTime(uint64_t us) {
@@ -34,25 +25,30 @@ std::string localTime(uint64_t us) {
     return buf;
 }
 
+// Through Inspect, which whoever may read the container may call (its properties are root's).
 void printStatus(sdbus::IConnection& bus, const std::string& container) {
-    ManagerProxy manager(bus);
-    ContainerProxy c(bus, manager.GetContainer(container));
-    std::string state = c.State();
+    Dict c = DaemonCalls(bus).inspect(container);
+    auto text = [&](const char* key) { return dictValue<std::string>(c, key); };
+    auto count = [&](const char* key) {
+        return static_cast<unsigned long long>(dictValue<uint64_t>(c, key));
+    };
+    std::string state = text("State");
     const char* mark = state == "attached" ? "●" : state == "degraded" ? "×" : "○";
-    std::printf("%s %s (%s)\n", mark, c.Name().empty() ? c.Id().c_str() : c.Name().c_str(),
-                c.Id().substr(0, 12).c_str());
-    std::printf("        Image: %s\n", c.Image().c_str());
-    std::printf("        State: %s since %s\n", state.c_str(),
-                localTime(state == "exited" ? c.ExitedAt() : c.AttachedAt()).c_str());
-    std::printf("       Driver: %s (%s)\n", c.Driver().c_str(), c.Mode().c_str());
+    std::printf("%s %s (%s)\n", mark,
+                text("Name").empty() ? text("Id").c_str() : text("Name").c_str(),
+                text("Id").substr(0, 12).c_str());
+    std::printf("        Image: %s\n", text("Image").c_str());
+    std::printf(
+        "        State: %s since %s\n", state.c_str(),
+        localTime(dictValue<uint64_t>(c, state == "exited" ? "ExitedAt" : "AttachedAt")).c_str());
+    std::printf("       Driver: %s (%s)\n", text("Driver").c_str(), text("Mode").c_str());
     std::printf("        Lines: %llu in, %llu written, %llu dropped, %llu split\n",
-                static_cast<unsigned long long>(c.LinesIn()),
-                static_cast<unsigned long long>(c.LinesWritten()),
-                static_cast<unsigned long long>(c.LinesDropped()),
-                static_cast<unsigned long long>(c.LinesSplit()));
-    std::printf("Write failures: %llu\n", static_cast<unsigned long long>(c.WriteFailures()));
-    if (std::string error = c.LastError(); !error.empty())
-        std::printf("   Last error: %s: %s\n", localTime(c.LastErrorAt()).c_str(), error.c_str());
+                count("LinesIn"), count("LinesWritten"), count("LinesDropped"),
+                count("LinesSplit"));
+    std::printf("Write failures: %llu\n", count("WriteFailures"));
+    if (std::string error = text("LastError"); !error.empty())
+        std::printf("   Last error: %s: %s\n",
+                    localTime(dictValue<uint64_t>(c, "LastErrorAt")).c_str(), error.c_str());
 }
 
 }  // namespace
