@@ -15,6 +15,7 @@
 #include "drivers/docker/docker_attrs.h"
 #include "drivers/docker/json_encoding.h"
 #include "drivers/journald/journald_reader.h"
+#include "service/base/time_text.h"
 #include "service/base/units.h"
 
 #include <spdlog/spdlog.h>
@@ -256,22 +257,9 @@ std::string partialGroupId(std::string_view epoch, uint64_t first_ordinal) {
     return id;
 }
 
+// docker's journald takes Go's durations; ours are base's time spans, which include them.
 std::optional<int64_t> parseDuration(std::string_view t) {
-    size_t digits = 0;
-    while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')
-        ++digits;
-    auto n = parseInteger(t.substr(0, digits));
-    if (!n)
-        return std::nullopt;
-    std::string_view unit = t.substr(digits);
-    int64_t scale = unit == "ms"  ? 1'000'000
-                    : unit == "s" ? 1'000'000'000
-                    : unit == "m" ? 60'000'000'000
-                    : unit == "h" ? 3'600'000'000'000
-                                  : 0;
-    if (scale == 0 || *n > INT64_MAX / scale)
-        return std::nullopt;
-    return *n * scale;
+    return parseTimeSpanNs(t);
 }
 
 Result<std::unique_ptr<LogDriver>> JournaldDriver::create(const ContainerInfo& info,

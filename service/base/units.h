@@ -29,8 +29,9 @@ std::optional<bool> parseBool(std::string_view text);
 // A plain non-negative decimal integer.
 std::optional<int64_t> parseInteger(std::string_view text);
 
-// A duration as systemd writes time spans in unit files, one number and one unit: "500ms", "2s",
-// "2sec", "1min", "1h", or a bare number of seconds ("90"). In milliseconds.
+// A duration as systemd writes time spans ("500ms", "2s", "2sec", "1min 30s", "1.5h", or a bare
+// number of seconds, "90"): parseTimeSpanNs() (service/base/time_text.h), in whole milliseconds
+// (rounded down).
 std::optional<int64_t> parseDurationMs(std::string_view text);
 // The inverse, for messages and settings: "90s", "1500ms".
 std::string describeDurationMs(int64_t ms);

@@ -1,6 +1,7 @@
 #include "service/daemon/config.h"
 
 #include <dirent.h>
+#include <ini.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -247,22 +248,66 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
     return std::nullopt;
 }
 
-std::optional<Error> applyConfigText(Settings& s, const std::string& text,
-                                     const std::string& origin) {
+namespace {
+
+// What inih's handler needs: the settings, and the first error (inih reports only its line).
+struct IniTarget {
+    Settings* settings;
+    std::optional<Error> error;
+};
+
+int onIniSetting(void* user, const char* section, const char* name, const char* value) {
+    auto& target = *static_cast<IniTarget*>(user);
+    if (*section != '\0')
+        target.error = invalid("setting \"" + std::string(name) + "\" is in section [" + section +
+                               "]: ringlogd's settings are in no section");
+    else
+        target.error = applySetting(*target.settings, name, value);
+    return target.error ? 0 : 1;  // 0: inih stops and returns this line's number
+}
+
+// Line `number` (from 1) of `text`, trimmed: for "expected key = value" errors.
+std::string lineOf(const std::string& text, int number) {
     std::istringstream in(text);
     std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        std::string t = trim(line);
-        if (t.empty() || t[0] == '#' || t[0] == ';')
-            continue;
-        std::string where = origin + ":" + std::to_string(number) + ": ";
-        size_t eq = t.find('=');
-        if (eq == std::string::npos)
-            return invalid(where + "expected key = value, got \"" + t + "\"");
-        if (auto e = applySetting(s, trim(t.substr(0, eq)), trim(t.substr(eq + 1))))
-            return invalid(where + e->message);
-    }
-    return std::nullopt;
+    for (int i = 0; i < number; ++i)
+        if (!std::getline(in, line))
+            break;
+    return trim(line);
+}
+
+}  // namespace
+
+std::optional<Error> applyConfigText(Settings& s, const std::string& text,
+                                     const std::string& origin) {
+    // inih (Debian's libinih) reads the lines: "key = value", comments starting with # or ;,
+    // white space around both. Its options are process-wide variables in Debian's build; the
+    // configuration is the only thing in ringlogd that uses it, always from one thread. They keep
+    // what ringlogd has always read: no continuation lines (an indented line is a setting of its
+    // own), no inline comments (a value is taken whole, even with " ;" in it), lines of any length
+    // (the default would cut them at 200 bytes), and the first error ends the file. inih also
+    // takes "key: value" (Python's configparser) and [sections], which ringlogd does not use: a
+    // setting in a section is refused, naming it.
+    ini_allow_multiline = false;
+    ini_allow_inline_comments = false;
+    ini_allow_no_value = false;
+    ini_stop_on_first_error = true;
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = 1 << 30;
+    if (text.find('\0') != std::string::npos)
+        return invalid(origin + ": has a NUL byte: not a configuration file");
+    IniTarget target{&s, std::nullopt};
+    int line = ini_parse_string(text.c_str(), &onIniSetting, &target);
+    if (line == 0)
+        return std::nullopt;
+    if (line < 0)
+        return invalid(origin + ": out of memory reading it");
+    std::string where = origin + ":" + std::to_string(line) + ": ";
+    if (target.error)
+        return invalid(where + target.error->message);
+    // inih refused the line itself (no "=", or a "[" without "]").
+    return invalid(where + "expected key = value, got \"" + lineOf(text, line) + "\"");
 }
 
 namespace {

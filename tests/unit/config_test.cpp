@@ -31,6 +31,52 @@ TEST(Config, NamesFileLineAndKeyOfAnUnknownSetting) {
     EXPECT_EQ(e->message, "/etc/ringlogd/ringlogd.conf:2: unknown setting \"sockt\"");
 }
 
+// The file is read with inih; what ringlogd read before it still reads the same.
+TEST(Config, ReadsLinesAsBeforeInih) {
+    Settings s;
+    std::string roots;
+    for (int i = 0; i < 40; ++i)
+        roots += " /srv/logs/tenant-" + std::to_string(i);
+    auto e = applyConfigText(s,
+                             "\xef\xbb\xbf# a BOM, then a comment\n"
+                             "  ; an indented comment\n"
+                             "socket = /run/x.sock\n"
+                             "  max-line = 64k\r\n"
+                             "allowed-group = a ;b\n"
+                             "allowed-log-roots =" +
+                                 roots + "\n",
+                             "f.conf");
+    ASSERT_FALSE(e.has_value()) << e->message;
+    EXPECT_EQ(s.socket, "/run/x.sock");
+    EXPECT_EQ(s.max_line, 64u * 1024) << "an indented line is a setting, not a continuation";
+    EXPECT_EQ(s.allowed_group, "a ;b") << "no inline comments: the value is taken whole";
+    EXPECT_EQ(s.allowed_log_roots.size(), 40u) << "a line of " << roots.size() << " bytes";
+}
+
+TEST(Config, NamesTheLineThatIsNotASetting) {
+    Settings s;
+    auto e = applyConfigText(s, "socket = /run/x.sock\n\nmax-line 64k\n", "f.conf");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message, "f.conf:3: expected key = value, got \"max-line 64k\"");
+    e = applyConfigText(s, "[main\n", "f.conf");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message, "f.conf:1: expected key = value, got \"[main\"");
+    e = applyConfigText(s, "# settings\n[main]\nsocket = /run/x.sock\n", "f.conf");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message,
+              "f.conf:3: setting \"socket\" is in section [main]: ringlogd's settings are in no "
+              "section");
+    e = applyConfigText(s, "log-level = debug\nlog-level = loud\nlog-level = nonsense\n", "f.conf");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message,
+              "f.conf:2: setting log-level: \"loud\" is not one of trace, debug, info, warn, error")
+        << "the first error ends the file";
+    const char with_nul[] = "socket = /run/x\0.sock\n";
+    e = applyConfigText(s, std::string(with_nul, sizeof with_nul - 1), "f.conf");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message, "f.conf: has a NUL byte: not a configuration file");
+}
+
 TEST(Config, RefusesBadValuesWithWhatWasExpected) {
     Settings s;
     auto e = applySetting(s, "default-mode", "sometimes");
