@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "drivers/json_file/json_file_driver.h"
 #include "service/container/task_queue.h"
@@ -94,6 +95,63 @@ TEST(JsonFileLine, APartialRecordHasNoNewline) {
     EXPECT_FALSE(r->newline);
 }
 
+constexpr std::string_view kTime = R"("time":"2023-11-14T22:13:20Z")";
+
+std::string withTime(std::string_view fields) {
+    return "{" + std::string(fields) + std::string(kTime) + "}";
+}
+
+TEST(JsonFileLine, ATruncatedRecordIsNotARecord) {
+    std::string whole = withTime(R"("log":"a\n","stream":"stdout",)");
+    ASSERT_TRUE(parseJsonFileLine(whole).ok());
+    // Cut anywhere: inside a key, a value, an escape, before the closing brace.
+    for (size_t cut = 0; cut < whole.size(); ++cut)
+        EXPECT_FALSE(parseJsonFileLine(std::string_view(whole).substr(0, cut)).ok()) << cut;
+}
+
+TEST(JsonFileLine, GarbageIsNotARecord) {
+    for (std::string_view line : {"garbage", "", "[1,2]", "\"log\"", "{}", R"({"log":"x"})",
+                                  R"({"log":"x","time":"yesterday"})", R"({"log":"x","time":5})",
+                                  R"({"log":"\x","time":"2023-11-14T22:13:20Z"})",
+                                  R"({"log":"\u12","time":"2023-11-14T22:13:20Z"})",
+                                  R"({log:"x","time":"2023-11-14T22:13:20Z"})",
+                                  R"({"log" "x","time":"2023-11-14T22:13:20Z"})",
+                                  R"({"log":"x",,"time":"2023-11-14T22:13:20Z"})"})
+        EXPECT_FALSE(parseJsonFileLine(line).ok()) << line;
+}
+
+TEST(JsonFileLine, DecodesEscapedKeysSurrogatePairsAndShortEscapes) {
+    auto r = parseJsonFileLine(withTime(R"("l\u006fg":"\ud83d\ude00\u00e9\/\b\f\t\r\"\\",)"));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message, "\xf0\x9f\x98\x80\xc3\xa9/\b\f\t\r\"\\");
+}
+
+// Docker never writes them (its encoder escapes control bytes and replaces invalid UTF-8 with
+// \ufffd), but a hand-edited log may hold raw bytes: the record is kept, its bytes as they are.
+// A strict JSON parser (simdjson validates UTF-8 first) would drop the whole line instead.
+TEST(JsonFileLine, KeepsARecordWhoseBytesAreNotUtf8) {
+    auto r = parseJsonFileLine(withTime("\"log\":\"caf\xe9 \x01\",\"stream\":\"stderr\","));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message, "caf\xe9 \x01");
+    EXPECT_EQ(r->stream, Stream::kStderr);
+    auto lone = parseJsonFileLine(withTime(R"("log":"\ud83dx",)"));
+    ASSERT_TRUE(lone.ok());
+    EXPECT_EQ(lone->message, "\xed\xa0\xbdx");  // the lone surrogate as WTF-8
+}
+
+TEST(JsonFileLine, KeepsAttrsVerbatimAndSkipsFieldsItDoesNotKnow) {
+    auto r = parseJsonFileLine(withTime(
+        R"( "x" : {"a":[1,{"b":null}]}, "log":"m", "attrs" : { "tag" : "\u003cx\u003e" } , "y":-1.5e3,"z":true,)"));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->message, "m");
+    EXPECT_EQ(r->attrs, R"({ "tag" : "\u003cx\u003e" })");
+    EXPECT_EQ(r->time_ns, kT0);
+}
+
+TEST(JsonFileLine, AcceptsSurroundingWhitespaceAndACarriageReturn) {
+    EXPECT_TRUE(parseJsonFileLine(" \t" + withTime(R"( "log" : "m" , )") + " \r").ok());
+}
+
 TEST(Rfc3339, ParsesNanosecondsAndOffsets) {
     EXPECT_EQ(parseRfc3339("2023-11-14T22:13:20.000000001Z"), kT0 + 1);
     EXPECT_EQ(parseRfc3339("2023-11-15T00:13:20+02:00"), kT0);
@@ -167,6 +225,19 @@ TEST_F(ReaderTest, ReadsAcrossPlainRotations) {
     ReadFilter f;
     f.tail = 40;
     EXPECT_EQ(read(f), lines(260, 300));
+}
+
+TEST_F(ReaderTest, SkipsLinesThatAreNotRecordsAndATornLastLine) {
+    write(3);
+    {
+        std::ofstream log(root_ / "c" / "c-json.log", std::ios::app | std::ios::binary);
+        log << "garbage\n"
+            << R"({"log":"torn by a crash","stream":"std)" << '\n'
+            << R"({"log":"line-3\n","stream":"stdout","time":"2023-11-14T22:13:23Z"})" << '\n'
+            << "\n"
+            << R"({"log":"being written\n","stream":"stdout","time":"2023-11-14T22:13:24Z"})";
+    }
+    EXPECT_EQ(read({}), lines(0, 4));
 }
 
 }  // namespace
