@@ -1,0 +1,411 @@
+// ringlogctl's listing commands against the real ringlogd on a private bus: ps, inspect,
+// stats --no-stream, detach and version, with their exact output, on three containers: web
+// (running, a label), db (exited) and cache (non-blocking, dropping: a tiny ring whose driver the
+// write rate holds back).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "ringlog/client.h"
+
+namespace ringlog::test {
+namespace {
+
+using Dict = std::map<std::string, sdbus::Variant>;
+
+struct Output {
+    int status = -1;
+    std::string out, err;
+};
+
+const std::string kWeb = "a1b2c3d4e5f6" + std::string(52, '0');
+const std::string kDb = "a1b9e8d7c6b5" + std::string(52, '1');
+const std::string kCache = "c4c4c4c4c4c4" + std::string(52, '2');
+
+class RinglogctlInfo : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
+        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
+        setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
+        d_ = std::make_unique<Daemon>(dir_.path() / "d", std::vector<std::string>{"--dbus", "yes"},
+                                      env_);
+        signals_ = sdbus::createSystemBusConnection();
+        signals_->enterEventLoopAsync();
+        calls_ = sdbus::createSystemBusConnection();
+        manager_ = sdbus::createProxy(*calls_, "org.ringlog.Log1", "/org/ringlog/Log1");
+    }
+    void TearDown() override {
+        d_.reset();
+        watchers_.clear();
+        signals_->leaveEventLoop();
+        manager_.reset();
+        calls_.reset();
+        signals_.reset();
+        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    }
+
+    void attach(const std::string& id, const char* name, const char* image, Pipe& p,
+                std::vector<const char*> opts = {}, std::vector<const char*> labels = {},
+                const char* max_buffer_size = nullptr) {
+        opts.push_back(nullptr);
+        labels.push_back(nullptr);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = id.c_str();
+        a.name = name;
+        a.image = image;
+        a.labels = labels.data();
+        a.log_opts = opts.data();
+        a.max_buffer_size = max_buffer_size;
+        a.stdout_fd = p.read_fd;
+        char err[256];
+        ASSERT_EQ(ringlog_attach_send(d_->socket().c_str(), &a, err, sizeof err), 0) << err;
+        p.closeRead();
+    }
+
+    // web: 2 lines written; db: 1 line, exited; cache: a 2000-byte line written, which puts its
+    // 1-byte/s write rate 2000 s into debt, then 3000 lines into a 64 KiB non-blocking ring:
+    // most are dropped, the rest wait.
+    void threeContainers() {
+        attach(kWeb, "web", "nginx:1", web_, {}, {"tier=front"});
+        ASSERT_EQ(::write(web_.write_fd, "hello\nworld\n", 12), 12);
+        ASSERT_TRUE(waitForCounter(kWeb, "LinesWritten", 2));
+        attach(kDb, "db", "postgres:16", db_);
+        ASSERT_EQ(::write(db_.write_fd, "ready\n", 6), 6);
+        db_.closeWrite();
+        ASSERT_TRUE(waitForCounter(kDb, "ExitedAt", 1));
+        attach(kCache, "cache", "redis:7", cache_, {"mode=non-blocking", "max-write-rate=1"}, {},
+               "64k");
+        std::string first(1999, 'x');
+        first += '\n';
+        ASSERT_EQ(::write(cache_.write_fd, first.data(), first.size()),
+                  static_cast<ssize_t>(first.size()));
+        ASSERT_TRUE(waitForCounter(kCache, "LinesWritten", 1));
+        std::string lines;
+        for (int i = 0; i < 3000; ++i)
+            lines += "cache-line-" + std::to_string(100000 + i) + "\n";  // 18 bytes
+        ASSERT_EQ(::write(cache_.write_fd, lines.data(), lines.size()),
+                  static_cast<ssize_t>(lines.size()));
+        ASSERT_TRUE(waitForCounter(kCache, "LinesIn", 3001));
+        Dict cache = inspect(kCache);
+        ASSERT_GT(cache["LinesDropped"].get<uint64_t>(), 0u);
+        // "Up 5 minutes" and "Exited 5 minutes ago": now is 300 s after the last of them.
+        uint64_t last = std::max({inspect(kWeb)["AttachedAt"].get<uint64_t>(),
+                                  inspect(kDb)["ExitedAt"].get<uint64_t>(),
+                                  cache["AttachedAt"].get<uint64_t>()});
+        now_ = std::to_string(last + 300'000'000);
+    }
+
+    Dict inspect(const std::string& id_or_name) {
+        Dict out;
+        manager_->callMethod("Inspect")
+            .onInterface("org.ringlog.Log1.Manager")
+            .withArguments(id_or_name)
+            .storeResultsTo(out);
+        return out;
+    }
+    uint64_t counter(const std::string& id, const char* key) {
+        return inspect(id).at(key).get<uint64_t>();
+    }
+
+    Output ctl(std::vector<std::string> args) {
+        static int n = 0;
+        std::string out = (dir_.path() / ("ctl" + std::to_string(++n))).string();
+        args.insert(args.begin(), ringlogctlPath());
+        SpawnOptions o;
+        o.stdout_file = out;
+        o.stderr_file = out + ".err";
+        o.env = env_;
+        if (!now_.empty())
+            o.env["RINGLOGCTL_NOW"] = now_;
+        Output r;
+        r.status = spawn(args, o).wait();
+        r.out = readFile(out);
+        r.err = readFile(out + ".err");
+        return r;
+    }
+
+    bool waitForCounter(const std::string& id, const std::string& counter, uint64_t value) {
+        struct State {
+            std::mutex mutex;
+            std::condition_variable cv;
+            uint64_t seen = 0;
+        };
+        auto state = std::make_shared<State>();
+        auto proxy =
+            sdbus::createProxy(*signals_, "org.ringlog.Log1", "/org/ringlog/Log1/container/" + id);
+        proxy->uponSignal("PropertiesChanged")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .call([state, counter](const std::string&, const Dict& changed,
+                                   const std::vector<std::string>&) {
+                auto it = changed.find(counter);
+                if (it == changed.end())
+                    return;
+                std::lock_guard lock(state->mutex);
+                state->seen = it->second.get<uint64_t>();
+                state->cv.notify_all();
+            });
+        proxy->finishRegistration();
+        if (inspect(id).at(counter).get<uint64_t>() >= value)
+            return true;
+        std::unique_lock lock(state->mutex);
+        bool reached = state->cv.wait_for(lock, std::chrono::seconds(30),
+                                          [&] { return state->seen >= value; });
+        lock.unlock();
+        watchers_.push_back(std::move(proxy));
+        return reached;
+    }
+
+    std::string ringlogdVersion() {
+        SpawnOptions o;
+        o.stdout_file = (dir_.path() / "version").string();
+        spawn({ringlogdPath(), "--version"}, o).wait();
+        std::string v = readFile(dir_.path() / "version");  // "ringlogd X.Y.Z\n"
+        return v.substr(9, v.size() - 10);
+    }
+
+    TempDir dir_;
+    std::unique_ptr<DbusDaemon> bus_;
+    std::map<std::string, std::string> env_;
+    std::unique_ptr<Daemon> d_;
+    std::unique_ptr<sdbus::IConnection> signals_, calls_;
+    std::unique_ptr<sdbus::IProxy> manager_;
+    std::vector<std::unique_ptr<sdbus::IProxy>> watchers_;
+    Pipe web_, db_, cache_;
+    std::string now_;
+};
+
+TEST_F(RinglogctlInfo, PsListsTheRunningContainersNewestFirstAsDockerPs) {
+    threeContainers();
+    Output ps = ctl({"ps"});
+    EXPECT_EQ(ps.status, 0) << ps.err;
+    EXPECT_EQ(ps.out,
+              "CONTAINER ID   IMAGE     DRIVER      MODE           STATUS         NAMES\n"
+              "c4c4c4c4c4c4   redis:7   json-file   non-blocking   Up 5 minutes   cache\n"
+              "a1b2c3d4e5f6   nginx:1   json-file   blocking       Up 5 minutes   web\n");
+    EXPECT_EQ(ps.err, "");
+
+    Output all = ctl({"ps", "-a"});
+    EXPECT_EQ(
+        all.out,
+        "CONTAINER ID   IMAGE         DRIVER      MODE           STATUS                 NAMES\n"
+        "c4c4c4c4c4c4   redis:7       json-file   non-blocking   Up 5 minutes           cache\n"
+        "a1b9e8d7c6b5   postgres:16   json-file   blocking       Exited 5 minutes ago   db\n"
+        "a1b2c3d4e5f6   nginx:1       json-file   blocking       Up 5 minutes           web\n");
+
+    EXPECT_EQ(ctl({"ps", "-q"}).out, "c4c4c4c4c4c4\na1b2c3d4e5f6\n");
+    EXPECT_EQ(ctl({"ps", "-a", "-q", "--no-trunc"}).out, kCache + "\n" + kDb + "\n" + kWeb + "\n");
+}
+
+TEST_F(RinglogctlInfo, PsFormatsWithDockersTemplateNamesAndAsJson) {
+    threeContainers();
+    uint64_t dropped = counter(kCache, "LinesDropped");
+    Output f = ctl({"ps", "--format", "{{.Names}}\\t{{.State}}\\t{{.LinesIn}}/{{.LinesDropped}}"});
+    EXPECT_EQ(f.status, 0) << f.err;
+    EXPECT_EQ(f.out, "cache\tattached\t3001/" + std::to_string(dropped) + "\nweb\tattached\t2/0\n");
+
+    Output table =
+        ctl({"ps", "-a", "--format", "table {{.Names}}\\t{{.Label \"tier\"}}\\t{{.Labels}}"});
+    EXPECT_EQ(table.out,
+              "NAMES     LABEL     LABELS\n"
+              "cache               \n"
+              "db                  \n"
+              "web       front     tier=front\n");
+
+    Output json = ctl({"ps", "--format", "json"});
+    std::vector<std::string> lines = splitLines(json.out);
+    ASSERT_EQ(lines.size(), 2u) << json.out;
+    nlohmann::json web = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(web["ID"], "a1b2c3d4e5f6");
+    EXPECT_EQ(web["Names"], "web");
+    EXPECT_EQ(web["Image"], "nginx:1");
+    EXPECT_EQ(web["Status"], "Up 5 minutes");
+    EXPECT_EQ(web["State"], "attached");
+    EXPECT_EQ(web["Labels"], "tier=front");
+    EXPECT_EQ(web["LinesIn"], "2") << "every value a string, as docker ps --format json";
+    EXPECT_EQ(web["RunningFor"], "5 minutes ago");
+    EXPECT_EQ(nlohmann::json::parse(lines[0])["Names"], "cache");
+
+    Output unknown = ctl({"ps", "--format", "{{.Names}} {{.Ports}}"});
+    EXPECT_EQ(unknown.status, 125);
+    EXPECT_EQ(unknown.out, "");
+    EXPECT_EQ(unknown.err,
+              "ringlogctl: --format: unknown field \"Ports\" (known: ID, Image, Status, State, "
+              "Names, Labels, Label, RunningFor, CreatedAt, Driver, Mode, LinesIn, BytesIn, "
+              "LinesDropped, BytesDropped, LinesWritten, WriteFailures)\n");
+}
+
+TEST_F(RinglogctlInfo, InspectPrintsEveryKeyAsJsonAndNamesTheContainersItCannotFind) {
+    threeContainers();
+    Dict web = inspect("web");
+    Dict db = inspect("db");
+    auto time = [](const Dict& c, const char* key) {
+        // RFC 3339 in UTC with microseconds.
+        uint64_t us = c.at(key).get<uint64_t>();
+        time_t s = static_cast<time_t>(us / 1'000'000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        char date[32], buf[64];
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+        std::snprintf(buf, sizeof buf, "%s.%06lluZ", date,
+                      static_cast<unsigned long long>(us % 1'000'000));
+        return std::string(buf);
+    };
+    Output out = ctl({"inspect", "web", "nosuch", "db"});
+    EXPECT_EQ(out.status, 1);
+    EXPECT_EQ(out.err,
+              "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you "
+              "may read)\n");
+    auto options = [](const Dict& c) {
+        return nlohmann::json(c.at("DriverOptions").get<std::map<std::string, std::string>>());
+    };
+    nlohmann::ordered_json expected = nlohmann::ordered_json::array();
+    expected.push_back({{"AttachedAt", time(web, "AttachedAt")},
+                        {"AttachedByUid", 0},
+                        {"BytesDropped", 0},
+                        {"BytesIn", 12},
+                        {"Driver", "json-file"},
+                        {"DriverOptions", options(web)},
+                        {"ExitedAt", "0001-01-01T00:00:00Z"},
+                        {"Id", kWeb},
+                        {"Image", "nginx:1"},
+                        {"Labels", {{"tier", "front"}}},
+                        {"LastError", ""},
+                        {"LastErrorAt", "0001-01-01T00:00:00Z"},
+                        {"LinesDropped", 0},
+                        {"LinesIn", 2},
+                        {"LinesSplit", 0},
+                        {"LinesWritten", 2},
+                        {"Mode", "blocking"},
+                        {"Name", "web"},
+                        {"ObjectPath", "/org/ringlog/Log1/container/" + kWeb},
+                        {"RingBytesSize", 1048576},
+                        {"RingBytesUsed", 0},
+                        {"State", "attached"},
+                        {"WriteFailures", 0}});
+    expected.push_back({{"AttachedAt", time(db, "AttachedAt")},
+                        {"AttachedByUid", 0},
+                        {"BytesDropped", 0},
+                        {"BytesIn", 6},
+                        {"Driver", "json-file"},
+                        {"DriverOptions", options(db)},
+                        {"ExitedAt", time(db, "ExitedAt")},
+                        {"Id", kDb},
+                        {"Image", "postgres:16"},
+                        {"Labels", nlohmann::json::object()},
+                        {"LastError", ""},
+                        {"LastErrorAt", "0001-01-01T00:00:00Z"},
+                        {"LinesDropped", 0},
+                        {"LinesIn", 1},
+                        {"LinesSplit", 0},
+                        {"LinesWritten", 1},
+                        {"Mode", "blocking"},
+                        {"Name", "db"},
+                        {"ObjectPath", "/org/ringlog/Log1/container/" + kDb},
+                        {"RingBytesSize", 1048576},
+                        {"RingBytesUsed", 0},
+                        {"State", "exited"},
+                        {"WriteFailures", 0}});
+    // Written out key by key above, in the order printed: 4-space indent, as docker inspect.
+    EXPECT_EQ(out.out, expected.dump(4) + "\n");
+    EXPECT_NE(out.out.find("\n    {\n        \"AttachedAt\": \""), std::string::npos) << out.out;
+
+    Output format = ctl({"inspect", "-f", "{{.Name}} {{.State}} {{.Mode}} {{.LinesIn}}", "cache"});
+    EXPECT_EQ(format.status, 0) << format.err;
+    EXPECT_EQ(format.out, "cache attached non-blocking 3001\n");
+
+    Output ambiguous = ctl({"inspect", "a1b"});
+    EXPECT_EQ(ambiguous.status, 1);
+    EXPECT_EQ(ambiguous.out, "[]\n");
+    EXPECT_EQ(ambiguous.err,
+              "ringlogctl: \"a1b\" matches 2 containers: a1b2c3d4e5f6 (web), a1b9e8d7c6b5 (db); "
+              "give more of the id or the name\n");
+}
+
+// Idle containers: every rate is 0 (the counters did not move over the second between the two
+// samples).
+TEST_F(RinglogctlInfo, StatsNoStreamPrintsRatesDropsAndRingUseOnce) {
+    threeContainers();
+    Dict cache = inspect(kCache);
+    uint64_t dropped = cache["LinesDropped"].get<uint64_t>();
+    uint64_t used = cache["RingBytesUsed"].get<uint64_t>();
+    char use[64];
+    std::snprintf(use, sizeof use, "%.4gKiB / 64KiB (%.2f%%)", static_cast<double>(used) / 1024,
+                  100.0 * static_cast<double>(used) / 65536);
+    Output stats = ctl({"stats", "--no-stream"});
+    EXPECT_EQ(stats.status, 0) << stats.err;
+    std::string d = std::to_string(dropped);
+    std::string cache_row = "c4c4c4c4c4c4   cache     0         0B/s      3001       " + d +
+                            std::string(d.size() + 3 < 10 ? 10 - d.size() : 3, ' ') + use + "\n";
+    EXPECT_EQ(stats.out,
+              "CONTAINER ID   NAME      LINES/S   BYTES/S   LINES IN   DROPPED   RING USE\n" +
+                  cache_row +
+                  "a1b2c3d4e5f6   web       0         0B/s      2          0         0B / 1MiB "
+                  "(0.00%)\n");
+
+    Output one = ctl({"stats", "--no-stream", "-a", "db"});
+    EXPECT_EQ(one.out,
+              "CONTAINER ID   NAME      LINES/S   BYTES/S   LINES IN   DROPPED   RING USE\n"
+              "a1b9e8d7c6b5   db        0         0B/s      1          0         0B / 1MiB "
+              "(0.00%)\n");
+    Output unknown = ctl({"stats", "--no-stream", "nosuch"});
+    EXPECT_EQ(unknown.status, 1);
+    EXPECT_EQ(unknown.err,
+              "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you "
+              "may read)\n");
+}
+
+TEST_F(RinglogctlInfo, DetachPrintsEachContainerItDetachedAndNamesTheOthers) {
+    threeContainers();
+    Output out = ctl({"detach", "web", "nosuch"});
+    EXPECT_EQ(out.status, 1);
+    EXPECT_EQ(out.out, "web\n");
+    EXPECT_EQ(out.err,
+              "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you "
+              "may read)\n");
+    EXPECT_EQ(ctl({"ps", "--format", "{{.Names}}"}).out, "cache\n");
+    EXPECT_EQ(ctl({"ps", "-a", "--format", "{{.Names}} {{.State}}"}).out,
+              "cache attached\ndb exited\nweb exited\n");
+    Output ok = ctl({"detach", "cache"});
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "cache\n");
+    EXPECT_EQ(ok.err, "");
+}
+
+TEST_F(RinglogctlInfo, VersionShowsTheClientAndTheServer) {
+    std::string v = ringlogdVersion();
+    std::string client =
+        "Client:\n"
+        " Version:          " +
+        v +
+        "\n"
+        " Protocol version: 1\n";
+    Output out = ctl({"version"});
+    EXPECT_EQ(out.status, 0) << out.err;
+    EXPECT_EQ(out.out, client +
+                           "\n"
+                           "Server:\n"
+                           " Version:          " +
+                           v +
+                           "\n"
+                           " Protocol version: 1\n"
+                           " Drivers:          json-file, journald, k8s-file, none, syslog\n"
+                           " Default driver:   json-file\n");
+    EXPECT_EQ(out.err, "");
+
+    d_->stop();
+    Output down = ctl({"version"});
+    EXPECT_EQ(down.status, 1);
+    EXPECT_EQ(down.out, client);
+    EXPECT_EQ(down.err.rfind("ringlogctl: ringlogd is not running", 0), 0u) << down.err;
+}
+
+}  // namespace
+}  // namespace ringlog::test
