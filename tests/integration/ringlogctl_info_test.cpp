@@ -2,6 +2,7 @@
 // stats --no-stream, detach and version, with their exact output, on three containers: web
 // (running, a label), db (exited) and cache (non-blocking, dropping: a tiny ring whose driver the
 // write rate holds back).
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -34,8 +35,10 @@ class RinglogctlInfo : public ::testing::Test {
         bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
         env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
         setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        d_ = std::make_unique<Daemon>(dir_.path() / "d", std::vector<std::string>{"--dbus", "yes"},
-                                      env_);
+        // The containers' readers: root and the group nogroup (the status test reads as nobody).
+        d_ = std::make_unique<Daemon>(
+            dir_.path() / "d",
+            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_);
         signals_ = sdbus::createSystemBusConnection();
         signals_->enterEventLoopAsync();
         calls_ = sdbus::createSystemBusConnection();
@@ -115,7 +118,7 @@ class RinglogctlInfo : public ::testing::Test {
         return inspect(id).at(key).get<uint64_t>();
     }
 
-    Output ctl(std::vector<std::string> args) {
+    Output ctl(std::vector<std::string> args, int uid = -1, int gid = -1) {
         static int n = 0;
         std::string out = (dir_.path() / ("ctl" + std::to_string(++n))).string();
         args.insert(args.begin(), ringlogctlPath());
@@ -125,6 +128,8 @@ class RinglogctlInfo : public ::testing::Test {
         o.env = env_;
         if (!now_.empty())
             o.env["RINGLOGCTL_NOW"] = now_;
+        o.uid = uid;
+        o.gid = gid;
         Output r;
         r.status = spawn(args, o).wait();
         r.out = readFile(out);
@@ -377,6 +382,27 @@ TEST_F(RinglogctlInfo, DetachPrintsEachContainerItDetachedAndNamesTheOthers) {
     EXPECT_EQ(ok.status, 0) << ok.err;
     EXPECT_EQ(ok.out, "cache\n");
     EXPECT_EQ(ok.err, "");
+}
+
+// status and ps go through Inspect, which a reader who is not root may call (the containers'
+// properties are root's).
+TEST_F(RinglogctlInfo, StatusAndPsServeAReaderWhoIsNotRoot) {
+    threeContainers();
+    struct group* nogroup = getgrnam("nogroup");
+    ASSERT_NE(nogroup, nullptr);
+    int gid = static_cast<int>(nogroup->gr_gid);
+    Output status = ctl({"status", "web"}, 65534, gid);
+    EXPECT_EQ(status.status, 0) << status.err;
+    EXPECT_EQ(status.out.substr(0, status.out.find("        State:")),
+              "● web (a1b2c3d4e5f6)\n        Image: nginx:1\n");
+    EXPECT_NE(status.out.find("       Driver: json-file (blocking)\n"
+                              "        Lines: 2 in, 2 written, 0 dropped, 0 split\n"
+                              "Write failures: 0\n"),
+              std::string::npos)
+        << status.out;
+    Output ps = ctl({"ps", "-a", "-q"}, 65534, gid);
+    EXPECT_EQ(ps.status, 0) << ps.err;
+    EXPECT_EQ(ps.out, "c4c4c4c4c4c4\na1b9e8d7c6b5\na1b2c3d4e5f6\n");
 }
 
 TEST_F(RinglogctlInfo, VersionShowsTheClientAndTheServer) {
