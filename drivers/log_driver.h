@@ -125,8 +125,17 @@ class LogDriver {
     bool closed_ = false;
 };
 
-// What a reader is asked for: docker logs' --since, --until, --tail and a stream choice.
-// Times are inclusive at both ends, as docker's.
+// Decides whether a record's message is wanted: a query's `grep` (journalctl's --grep). The
+// implementation (PCRE2) lives above the drivers (service/query/message_grep.h); readers only ask.
+// Not thread-safe: one query's reader and stream use it on one thread.
+class MessageMatcher {
+  public:
+    virtual ~MessageMatcher() = default;
+    virtual bool matches(std::string_view message) const = 0;
+};
+
+// What a reader is asked for: docker logs' --since, --until, --tail and a stream choice, and
+// journalctl's --grep. Times are inclusive at both ends, as docker's.
 struct ReadFilter {
     std::optional<int64_t> since_ns;
     std::optional<int64_t> until_ns;
@@ -134,8 +143,11 @@ struct ReadFilter {
     std::string after_cursor;      // only records after this one (a cursor the reader handed out)
     bool stdout_stream = true;
     bool stderr_stream = true;
+    // Only records whose message this matches; null: all. `tail` counts the records that match.
+    std::shared_ptr<const MessageMatcher> grep;
 
     bool wants(Stream s) const { return s == Stream::kStderr ? stderr_stream : stdout_stream; }
+    bool matches(std::string_view message) const { return !grep || grep->matches(message); }
     bool inTime(int64_t t) const {
         return (!since_ns || t >= *since_ns) && (!until_ns || t <= *until_ns);
     }

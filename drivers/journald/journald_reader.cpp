@@ -117,7 +117,7 @@ Result<bool> JournaldReader::collectTail() {
         readEntry(r);
         if (filter_.since_ns && r.time_ns < *filter_.since_ns)
             break;
-        if (filter_.wants(r.stream) && filter_.inTime(r.time_ns))
+        if (filter_.wants(r.stream) && filter_.inTime(r.time_ns) && filter_.matches(r.message))
             tail_.push_back(r);
     }
     return true;
@@ -143,7 +143,8 @@ Result<bool> JournaldReader::next(StoredRecord& out) {
         readEntry(out);
         if (filter_.until_ns && out.time_ns > *filter_.until_ns)
             return false;  // a container's capture times only grow
-        if (filter_.wants(out.stream) && filter_.inTime(out.time_ns))
+        if (filter_.wants(out.stream) && filter_.inTime(out.time_ns) &&
+            filter_.matches(out.message))
             return true;
     }
 }

@@ -414,7 +414,7 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
                         auto rec = parseJsonFileLine(
                             std::string_view(chunk).substr(line_start, line_end - line_start));
                         if (rec && filter.wants(rec->stream) && filter.inTime(rec->time_ns) &&
-                            --wanted == 0) {
+                            filter.matches(rec->message) && --wanted == 0) {
                             start_at = begin + line_start;
                             found = true;
                             break;
@@ -483,7 +483,8 @@ Result<bool> JsonFileReader::next(StoredRecord& out) {
             done_ = true;  // records are in time order: nothing later can match
             break;
         }
-        if (!filter_.wants(out.stream) || !filter_.inTime(out.time_ns))
+        if (!filter_.wants(out.stream) || !filter_.inTime(out.time_ns) ||
+            !filter_.matches(out.message))
             continue;
         if (to_skip_ > 0) {
             --to_skip_;

@@ -272,6 +272,11 @@ Result<std::unique_ptr<LogReader>> K8sFileReader::open(const fs::path& log_file,
                 searchSince(segments.front().path, *filter.since_ns, timeOfLine);
     }
 
+    std::optional<uint64_t> grep_tail;
+    if (filter.grep && filter.tail) {
+        grep_tail = filter.tail;
+        filter.tail.reset();
+    }
     int64_t first_record_time = INT64_MIN;
     if (filter.tail || cursor) {
         // Backwards from the newest line: records are counted by the line that ends each (an F,
@@ -351,14 +356,15 @@ Result<std::unique_ptr<LogReader>> K8sFileReader::open(const fs::path& log_file,
         }
     }
     return std::unique_ptr<LogReader>(
-        new K8sFileReader(std::move(segments), std::move(filter), first_record_time));
+        new K8sFileReader(std::move(segments), std::move(filter), first_record_time, grep_tail));
 }
 
 K8sFileReader::K8sFileReader(std::vector<Segment> segments, ReadFilter filter,
-                             int64_t first_record_time)
+                             int64_t first_record_time, std::optional<uint64_t> grep_tail)
     : segments_(std::move(segments)),
       filter_(std::move(filter)),
-      first_record_time_(first_record_time) {}
+      first_record_time_(first_record_time),
+      grep_tail_(grep_tail) {}
 
 K8sFileReader::~K8sFileReader() = default;
 
@@ -400,6 +406,37 @@ void K8sFileReader::flushPending() {
 }
 
 Result<bool> K8sFileReader::next(StoredRecord& out) {
+    if (!grep_tail_) {
+        for (;;) {
+            auto more = nextJoined(out);
+            if (!more || !*more || filter_.matches(out.message))
+                return more;
+        }
+    }
+    if (!grep_tail_read_ && *grep_tail_ > 0) {
+        StoredRecord r;
+        for (;;) {
+            auto more = nextJoined(r);
+            if (!more)
+                return more.error();
+            if (!*more)
+                break;
+            if (!filter_.matches(r.message))
+                continue;
+            grep_tail_records_.push_back(std::move(r));
+            if (grep_tail_records_.size() > *grep_tail_)
+                grep_tail_records_.pop_front();
+        }
+    }
+    grep_tail_read_ = true;
+    if (grep_tail_records_.empty())
+        return false;
+    out = std::move(grep_tail_records_.front());
+    grep_tail_records_.pop_front();
+    return true;
+}
+
+Result<bool> K8sFileReader::nextJoined(StoredRecord& out) {
     std::string_view text;
     CriLine line;
     for (;;) {

@@ -2,6 +2,8 @@
 // oldest first, the parts of a line (`P` … `F`) joined into one record. Filters apply to each
 // part's time; a record's time (its cursor) is that of its last part. `tail` reads the newest
 // file backwards; `since` skips whole files by their last time and binary-searches the first.
+// `grep` applies to whole records (joined parts); with `tail`, the files are read forward and the
+// last N matches kept, since going backwards a record's parts come last to first.
 #pragma once
 
 #include <deque>
@@ -51,7 +53,9 @@ class K8sFileReader final : public LogReader {
     struct Segment;  // one file to read forward, from an offset (plain) or a line (gzip)
 
   private:
-    K8sFileReader(std::vector<Segment> segments, ReadFilter filter, int64_t first_record_time);
+    K8sFileReader(std::vector<Segment> segments, ReadFilter filter, int64_t first_record_time,
+                  std::optional<uint64_t> grep_tail);
+    Result<bool> nextJoined(StoredRecord& out);  // the next record, before grep
     Result<bool> openSegment();
     void flushPending();
 
@@ -70,6 +74,9 @@ class K8sFileReader final : public LogReader {
     Pending pending_[2];  // per stream, the parts of a line read so far
     std::deque<StoredRecord> ready_;
     bool done_ = false;
+    std::optional<uint64_t> grep_tail_;  // `tail` with `grep`: the last N matches, kept here
+    std::deque<StoredRecord> grep_tail_records_;
+    bool grep_tail_read_ = false;
 };
 
 }  // namespace ringlog

@@ -16,6 +16,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "service/base/units.h"
+#include "service/query/message_grep.h"
 
 namespace ringlog {
 
@@ -121,6 +122,8 @@ std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& na
 
 QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options) {
     QueryOptions q;
+    std::optional<std::string> grep;
+    std::optional<bool> case_sensitive;
     for (const auto& [name, v] : options) {
         if (name == "since") {
             q.filter.since_ns = timeOption(v, name);
@@ -169,13 +172,29 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
                 throw sdbus::Error(kInvalidArgs,
                                    "option \"after_cursor\" must be a cursor string (s)");
             q.filter.after_cursor = v.get<std::string>();
+        } else if (name == "grep") {
+            if (!v.containsValueOfType<std::string>())
+                throw sdbus::Error(kInvalidArgs,
+                                   "option \"grep\" must be a regular expression (s, PCRE2)");
+            grep = v.get<std::string>();
+        } else if (name == "case_sensitive") {
+            if (!v.containsValueOfType<bool>())
+                throw sdbus::Error(kInvalidArgs, "option \"case_sensitive\" must be a boolean (b)");
+            case_sensitive = v.get<bool>();
         } else {
-            throw sdbus::Error(
-                kInvalidArgs,
-                "unknown option \"" + name +
-                    "\" (known: since, until, tail, streams, format, follow, after_cursor)");
+            throw sdbus::Error(kInvalidArgs,
+                               "unknown option \"" + name +
+                                   "\" (known: since, until, tail, streams, format, follow, "
+                                   "after_cursor, grep, case_sensitive)");
         }
     }
+    if (grep) {
+        // Compiled once for the whole query: the readers and the live feed share it.
+        auto matcher = compileGrep(*grep, case_sensitive);
+        if (!matcher)
+            throw sdbus::Error(kInvalidArgs, "option \"grep\": " + matcher.error().message);
+        q.filter.grep = std::move(*matcher);
+    }  // case_sensitive alone means nothing, as journalctl's --case-sensitive without --grep
     return q;
 }
 

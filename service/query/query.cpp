@@ -94,7 +94,7 @@ void QueryStream::deliverLive(const StoredRecord& r) {
         done_ = true;
         return;
     }
-    if (filter_.wants(r.stream) && filter_.inTime(r.time_ns))
+    if (filter_.wants(r.stream) && filter_.inTime(r.time_ns) && filter_.matches(r.message))
         append(r);
 }
 
@@ -118,7 +118,7 @@ void QueryStream::refill() {
             continue;
         }
         ++caught_up_records_;
-        if (filter_.wants(r.stream) && filter_.inTime(r.time_ns))
+        if (filter_.wants(r.stream) && filter_.inTime(r.time_ns) && filter_.matches(r.message))
             append(r);
     }
     if (history_ || buffer_.size() >= kRefillBytes)

@@ -406,7 +406,7 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
     EXPECT_EQ(bogus.status, 1);
     EXPECT_EQ(bogus.err,
               "Call failed: unknown option \"bogus\" (known: since, until, tail, streams, format, "
-              "follow, after_cursor)\n");
+              "follow, after_cursor, grep, case_sensitive)\n");
     Output missing = logs({"nosuch"});
     EXPECT_EQ(missing.err, "ringlogctl: no container \"nosuch\"\n");
     Output none_driver;
