@@ -13,7 +13,10 @@
 namespace ringlogctl {
 
 std::string humanDuration(int64_t us) {
-    // go-units: whole seconds and minutes truncate, hours round (d.Round(time.Hour)).
+    // go-units: seconds and minutes truncate; hours and the longer units round to the nearest.
+    constexpr int64_t kHour = 3'600'000'000, kDay = 24 * kHour, kWeek = 7 * kDay,
+                      kMonth = 30 * kDay, kYear = 365 * kDay;
+    auto rounded = [us](int64_t unit) { return (us + unit / 2) / unit; };
     int64_t seconds = us / 1'000'000;
     if (seconds < 1)
         return "Less than a second";
@@ -26,18 +29,18 @@ std::string humanDuration(int64_t us) {
         return "About a minute";
     if (minutes < 60)
         return std::to_string(minutes) + " minutes";
-    int64_t hours = (us + 1'800'000'000) / 3'600'000'000;
+    int64_t hours = rounded(kHour);
     if (hours == 1)
         return "About an hour";
     if (hours < 48)
         return std::to_string(hours) + " hours";
-    if (hours < 24 * 7 * 2)
-        return std::to_string(hours / 24) + " days";
-    if (hours < 24 * 30 * 2)
-        return std::to_string(hours / 24 / 7) + " weeks";
-    if (hours < 24 * 365 * 2)
-        return std::to_string(hours / 24 / 30) + " months";
-    return std::to_string(us / 3'600'000'000 / 24 / 365) + " years";
+    if (us < 2 * kWeek)
+        return std::to_string(rounded(kDay)) + " days";
+    if (us < 2 * kMonth)
+        return std::to_string(rounded(kWeek)) + " weeks";
+    if (us < 2 * kYear)
+        return std::to_string(rounded(kMonth)) + " months";
+    return std::to_string(rounded(kYear)) + " years";
 }
 
 std::string bytesSize(double bytes) {

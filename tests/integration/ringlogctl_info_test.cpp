@@ -209,6 +209,41 @@ TEST_F(RinglogctlInfo, PsListsTheRunningContainersNewestFirstAsDockerPs) {
     EXPECT_EQ(ctl({"ps", "-a", "-q", "--no-trunc"}).out, kCache + "\n" + kDb + "\n" + kWeb + "\n");
 }
 
+// go-units' HumanDuration, as docker ps words STATUS: seconds and minutes truncated, hours and
+// longer rounded.
+TEST_F(RinglogctlInfo, PsWordsHowLongAsDockerDoes) {
+    threeContainers();
+    uint64_t attached = inspect(kWeb)["AttachedAt"].get<uint64_t>();
+    constexpr uint64_t s = 1'000'000, m = 60 * s, h = 60 * m, d = 24 * h;
+    const std::vector<std::pair<uint64_t, std::string>> cases = {{0, "Up Less than a second"},
+                                                                 {s - 1, "Up Less than a second"},
+                                                                 {s, "Up 1 second"},
+                                                                 {59 * s, "Up 59 seconds"},
+                                                                 {60 * s, "Up About a minute"},
+                                                                 {119 * s, "Up About a minute"},
+                                                                 {2 * m, "Up 2 minutes"},
+                                                                 {59 * m + 59 * s, "Up 59 minutes"},
+                                                                 {h, "Up About an hour"},
+                                                                 {h + 29 * m, "Up About an hour"},
+                                                                 {h + 30 * m, "Up 2 hours"},
+                                                                 {47 * h, "Up 47 hours"},
+                                                                 {47 * h + 30 * m, "Up 2 days"},
+                                                                 {13 * d + 13 * h, "Up 14 days"},
+                                                                 {14 * d, "Up 2 weeks"},
+                                                                 {59 * d, "Up 8 weeks"},
+                                                                 {60 * d, "Up 2 months"},
+                                                                 {729 * d, "Up 24 months"},
+                                                                 {730 * d, "Up 2 years"},
+                                                                 {1000 * d, "Up 3 years"}};
+    for (const auto& [after, status] : cases) {
+        now_ = std::to_string(attached + after);
+        std::string out = ctl({"ps", "--format", "{{.Names}}: {{.Status}}"}).out;
+        size_t web = out.find("web: ");
+        ASSERT_NE(web, std::string::npos) << out;
+        EXPECT_EQ(out.substr(web), "web: " + status + "\n") << after;
+    }
+}
+
 TEST_F(RinglogctlInfo, PsFormatsWithDockersTemplateNamesAndAsJson) {
     threeContainers();
     uint64_t dropped = counter(kCache, "LinesDropped");
