@@ -408,7 +408,9 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
               "Call failed: unknown option \"bogus\" (known: since, until, tail, streams, format, "
               "follow, after_cursor, grep, case_sensitive)\n");
     Output missing = logs({"nosuch"});
-    EXPECT_EQ(missing.err, "ringlogctl: no container \"nosuch\"\n");
+    EXPECT_EQ(missing.err,
+              "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you may "
+              "read)\n");
     Output none_driver;
     runContainer("silent", {"/bin/echo", "x"}, {"--log-driver", "none"});
     none_driver = logs({"silent"});
@@ -643,7 +645,7 @@ TEST_F(JournaldQuery, TheBusNamesEveryDriverAndLogsReadTheFirstThatCanBeRead_Roo
     EXPECT_NE(options.out.find("\"tag\" \"t\""), std::string::npos) << options.out;
     EXPECT_NE(options.out.find("\"k8s-file/max-size\" \"10k\""), std::string::npos) << options.out;
     journal_->journalctl({"-n", "0"});  // journald has written everything it was sent
-    EXPECT_EQ(logs({"two"}).out, "one\ntwo\n");
+    EXPECT_EQ(logs({"-o", "raw", "two"}).out, "one\ntwo\n");
 }
 
 TEST_F(DbusApi, ReopenIsRootsAndSaysWhyItCannot_Root) {
