@@ -191,9 +191,10 @@ class DbusApi : public ::testing::Test {
             << err;
         p.closeRead();
     }
-    // Starts `ringlogctl logs ARGS` with its stdout on a pipe the caller reads.
+    // Starts `ringlogctl logs -o raw ARGS` with its stdout on a pipe the caller reads (raw: both
+    // streams there, ringlogd's bytes copied through whatever the test's stderr is).
     Process logsInto(std::vector<std::string> args, int stdout_fd) {
-        args.insert(args.begin(), {ringlogctlPath(), "logs"});
+        args.insert(args.begin(), {ringlogctlPath(), "logs", "-o", "raw"});
         SpawnOptions o;
         o.env = env_;
         o.keep_fds = {stdout_fd};
