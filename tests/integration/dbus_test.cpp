@@ -368,7 +368,9 @@ TEST_F(DbusApi, AUserOutsideTheAllowedGroupIsDeniedAndGetsNoBytesAMemberReads_Ro
     Output denied = logs({"secret"}, 65534, 12345);
     EXPECT_EQ(denied.status, 1);
     EXPECT_EQ(denied.out, "");
-    EXPECT_EQ(denied.err, "ringlogctl: you may not read container secret\n");
+    EXPECT_EQ(denied.err, "ringlogctl: you may not read container secret:"
+              " only root, the user that attached it and the members of its "
+              "reader groups (--log-opt reader-groups=GROUP) may\n");
     Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
                           "org.ringlog.Log1.Manager", "ListContainers"},
                          65534, 12345);
@@ -522,7 +524,9 @@ TEST_F(DbusApi, ReaderGroupsChosenAtAttachDecideWhoElseMayRead_Root) {
     Output other = logs({"grp"}, 65534, static_cast<int>(nogroup_gid));
     EXPECT_EQ(other.out, "")
         << "the daemon's allowed group does not read a container that chose others";
-    EXPECT_EQ(other.err, "ringlogctl: you may not read container grp\n");
+    EXPECT_EQ(other.err, "ringlogctl: you may not read container grp:"
+              " only root, the user that attached it and the members of its "
+              "reader groups (--log-opt reader-groups=GROUP) may\n");
     SpawnOptions o;
     o.stderr_file = (dir_.path() / "grp.err").string();
     EXPECT_EQ(
