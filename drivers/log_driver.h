@@ -164,13 +164,47 @@ struct StoredRecord {
     std::string cursor;     // where the driver keeps it (journald's __CURSOR); empty: by time
 };
 
+// How much one LogReader::step() may pass over (records its filter rejects) before it hands
+// control back with no record: a query's scan runs on the event loop, which must go on ingesting
+// while a rarely matching filter reads a large log. Either limit ends the step.
+class ReadBudget {
+  public:
+    static constexpr uint32_t kRecords = 8192;
+    static constexpr size_t kBytes = 1 << 20;
+    // Counts one rejected record of about `bytes`; true: the step should yield now.
+    bool spend(size_t bytes) {
+        bytes_ += bytes;
+        return ++records_ >= kRecords || bytes_ >= kBytes;
+    }
+
+  private:
+    uint32_t records_ = 0;
+    size_t bytes_ = 0;
+};
+
 // Reads a container's persisted records back in time order. Drivers that can be read implement
 // it (docker's "driver with an optional reader").
 class LogReader {
   public:
+    enum class Step {
+        kRecord,  // `out` holds the next record
+        kEnd,     // no more records
+        kYield,   // a ReadBudget was spent on rejected records and none is in `out` yet: call again
+    };
     virtual ~LogReader() = default;
-    // The next record, false at the end; an error names the file and what was wrong.
-    virtual Result<bool> next(StoredRecord& out) = 0;
+    // The next record, within one ReadBudget; an error names the file and what was wrong.
+    virtual Result<Step> step(StoredRecord& out) = 0;
+    // The next record, false at the end, however much it passes over (for callers that are not
+    // on the event loop).
+    Result<bool> next(StoredRecord& out) {
+        for (;;) {
+            auto s = step(out);
+            if (!s)
+                return s.error();
+            if (*s != Step::kYield)
+                return *s == Step::kRecord;
+        }
+    }
 };
 
 using DriverFactory = Result<std::unique_ptr<LogDriver>> (*)(const ContainerInfo&, const OptionMap&,

@@ -123,29 +123,32 @@ Result<bool> JournaldReader::collectTail() {
     return true;
 }
 
-Result<bool> JournaldReader::next(StoredRecord& out) {
+Result<LogReader::Step> JournaldReader::step(StoredRecord& out) {
     if (filter_.tail) {
         if (!tail_collected_)
             if (auto c = collectTail(); !c)
                 return c.error();
         if (tail_.empty())
-            return false;
+            return Step::kEnd;
         out = std::move(tail_.back());
         tail_.pop_back();
-        return true;
+        return Step::kRecord;
     }
+    ReadBudget budget;
     for (;;) {
         int n = sd_journal_next(journal_);
         if (n < 0)
             return journalError("reading on", n);
         if (n == 0)
-            return false;
+            return Step::kEnd;
         readEntry(out);
         if (filter_.until_ns && out.time_ns > *filter_.until_ns)
-            return false;  // a container's capture times only grow
+            return Step::kEnd;  // a container's capture times only grow
         if (filter_.wants(out.stream) && filter_.inTime(out.time_ns) &&
             filter_.matches(out.message))
-            return true;
+            return Step::kRecord;
+        if (budget.spend(out.message.size()))
+            return Step::kYield;
     }
 }
 

@@ -19,7 +19,7 @@ class JournaldReader final : public LogReader {
   public:
     static Result<std::unique_ptr<LogReader>> open(const std::string& full_id, ReadFilter filter);
     ~JournaldReader() override;
-    Result<bool> next(StoredRecord& out) override;
+    Result<Step> step(StoredRecord& out) override;
 
   private:
     JournaldReader(sd_journal* journal, ReadFilter filter)

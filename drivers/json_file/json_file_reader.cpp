@@ -456,8 +456,9 @@ Result<bool> JsonFileReader::openSegment() {
     return false;
 }
 
-Result<bool> JsonFileReader::next(StoredRecord& out) {
+Result<LogReader::Step> JsonFileReader::step(StoredRecord& out) {
     std::string_view line;
+    ReadBudget budget;
     while (!done_) {
         if (!source_) {
             auto opened = openSegment();
@@ -476,23 +477,32 @@ Result<bool> JsonFileReader::next(StoredRecord& out) {
             ++current_;
             continue;
         }
-        // Parsed into the caller's record, reusing its buffers; it is only theirs on true.
-        if (parseJsonFileLine(line, out))
-            continue;  // a line that is not a record (a torn write cut by hand): skip it
+        // Parsed into the caller's record, reusing its buffers; it is only theirs on kRecord.
+        if (parseJsonFileLine(line, out)) {
+            // A line that is not a record (a torn write cut by hand): skip it.
+            if (budget.spend(line.size()))
+                return Step::kYield;
+            continue;
+        }
         if (filter_.until_ns && out.time_ns > *filter_.until_ns) {
             done_ = true;  // records are in time order: nothing later can match
             break;
         }
         if (!filter_.wants(out.stream) || !filter_.inTime(out.time_ns) ||
-            !filter_.matches(out.message))
-            continue;
-        if (to_skip_ > 0) {
-            --to_skip_;
+            !filter_.matches(out.message)) {
+            if (budget.spend(line.size()))
+                return Step::kYield;
             continue;
         }
-        return true;
+        if (to_skip_ > 0) {
+            --to_skip_;
+            if (budget.spend(line.size()))
+                return Step::kYield;
+            continue;
+        }
+        return Step::kRecord;
     }
-    return false;
+    return Step::kEnd;
 }
 
 }  // namespace ringlog

@@ -23,7 +23,7 @@ class JsonFileReader final : public LogReader {
     static Result<std::unique_ptr<LogReader>> open(const std::filesystem::path& log_file,
                                                    ReadFilter filter);
     ~JsonFileReader() override;
-    Result<bool> next(StoredRecord& out) override;
+    Result<Step> step(StoredRecord& out) override;
 
     struct Segment;  // one file to read forward, from an offset, skipping some matches
 

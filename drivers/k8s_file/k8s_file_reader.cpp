@@ -405,48 +405,57 @@ void K8sFileReader::flushPending() {
               [](const StoredRecord& a, const StoredRecord& b) { return a.time_ns < b.time_ns; });
 }
 
-Result<bool> K8sFileReader::next(StoredRecord& out) {
+Result<LogReader::Step> K8sFileReader::step(StoredRecord& out) {
+    ReadBudget budget;
     if (!grep_tail_) {
         for (;;) {
-            auto more = nextJoined(out);
-            if (!more || !*more || filter_.matches(out.message))
+            auto more = nextJoined(out, budget);
+            if (!more || *more != Step::kRecord || filter_.matches(out.message))
                 return more;
+            if (budget.spend(out.message.size()))
+                return Step::kYield;
         }
     }
     if (!grep_tail_read_ && *grep_tail_ > 0) {
         StoredRecord r;
         for (;;) {
-            auto more = nextJoined(r);
+            auto more = nextJoined(r, budget);
             if (!more)
                 return more.error();
-            if (!*more)
+            if (*more == Step::kYield)
+                return Step::kYield;
+            if (*more == Step::kEnd)
                 break;
-            if (!filter_.matches(r.message))
-                continue;
-            grep_tail_records_.push_back(std::move(r));
-            if (grep_tail_records_.size() > *grep_tail_)
-                grep_tail_records_.pop_front();
+            size_t size = r.message.size();
+            if (filter_.matches(r.message)) {
+                grep_tail_records_.push_back(std::move(r));
+                if (grep_tail_records_.size() > *grep_tail_)
+                    grep_tail_records_.pop_front();
+            }
+            // Every record read here is passed over until the range's end.
+            if (budget.spend(size))
+                return Step::kYield;
         }
     }
     grep_tail_read_ = true;
     if (grep_tail_records_.empty())
-        return false;
+        return Step::kEnd;
     out = std::move(grep_tail_records_.front());
     grep_tail_records_.pop_front();
-    return true;
+    return Step::kRecord;
 }
 
-Result<bool> K8sFileReader::nextJoined(StoredRecord& out) {
+Result<LogReader::Step> K8sFileReader::nextJoined(StoredRecord& out, ReadBudget& budget) {
     std::string_view text;
     CriLine line;
     for (;;) {
         if (!ready_.empty()) {
             out = std::move(ready_.front());
             ready_.pop_front();
-            return true;
+            return Step::kRecord;
         }
         if (done_)
-            return false;
+            return Step::kEnd;
         if (!source_) {
             auto opened = openSegment();
             if (!opened)
@@ -467,17 +476,26 @@ Result<bool> K8sFileReader::nextJoined(StoredRecord& out) {
         }
         if (lines_to_skip_ > 0) {
             --lines_to_skip_;
+            if (budget.spend(text.size()))
+                return Step::kYield;
             continue;
         }
-        if (parseCriLine(text, line))
-            continue;  // not a record (a line torn by hand): skip it
+        if (parseCriLine(text, line)) {
+            // Not a record (a line torn by hand): skip it.
+            if (budget.spend(text.size()))
+                return Step::kYield;
+            continue;
+        }
         if (filter_.until_ns && line.time_ns > *filter_.until_ns) {
             done_ = true;  // lines are in time order: nothing later can match
             flushPending();
             continue;
         }
-        if (!filter_.wants(line.stream) || !filter_.inTime(line.time_ns))
+        if (!filter_.wants(line.stream) || !filter_.inTime(line.time_ns)) {
+            if (budget.spend(text.size()))
+                return Step::kYield;
             continue;
+        }
         Pending& p = pending_[line.stream == Stream::kStderr ? 1 : 0];
         if (line.partial) {
             p.message.append(line.content);
@@ -495,10 +513,12 @@ Result<bool> K8sFileReader::nextJoined(StoredRecord& out) {
             out.cursor.clear();
             out.message = std::move(p.message);
             p = Pending{};
-            return true;
+            return Step::kRecord;
         }
         if (line.time_ns < first_record_time_) {
             p = Pending{};
+            if (budget.spend(text.size()))
+                return Step::kYield;
             continue;
         }
         out.stream = line.stream;
@@ -514,7 +534,7 @@ Result<bool> K8sFileReader::nextJoined(StoredRecord& out) {
         } else {
             out.message.assign(line.content);
         }
-        return true;
+        return Step::kRecord;
     }
 }
 

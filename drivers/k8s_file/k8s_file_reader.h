@@ -48,14 +48,14 @@ class K8sFileReader final : public LogReader {
     static Result<std::unique_ptr<LogReader>> open(const std::filesystem::path& log_file,
                                                    ReadFilter filter);
     ~K8sFileReader() override;
-    Result<bool> next(StoredRecord& out) override;
+    Result<Step> step(StoredRecord& out) override;
 
     struct Segment;  // one file to read forward, from an offset (plain) or a line (gzip)
 
   private:
     K8sFileReader(std::vector<Segment> segments, ReadFilter filter, int64_t first_record_time,
                   std::optional<uint64_t> grep_tail);
-    Result<bool> nextJoined(StoredRecord& out);  // the next record, before grep
+    Result<Step> nextJoined(StoredRecord& out, ReadBudget& budget);  // before grep
     Result<bool> openSegment();
     void flushPending();
 

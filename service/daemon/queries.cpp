@@ -176,6 +176,9 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
 void Daemon::onQuery(Query* q) {
     switch (q->stream.pump()) {
         case QueryStream::Progress::kWaitWritable:
+        case QueryStream::Progress::kYield:
+            // A yield waits for EPOLLOUT too: the pipe has room, so the level-triggered watch
+            // calls again on the next turn, after the other ready fds (the containers' pipes).
             if (q->waiting_for_data) {
                 watch(q->stream.fd(), &q->watch, EPOLLOUT);
                 q->waiting_for_data = false;

@@ -11,8 +11,10 @@
 namespace ringlog {
 
 namespace {
-constexpr size_t kRefillBytes = 256 * 1024;  // per refill: bounded work for the event loop
-}
+// Per refill: bounded work for the event loop, with the reader's ReadBudget bounding what a
+// refill reads and passes over.
+constexpr size_t kRefillBytes = 256 * 1024;
+}  // namespace
 
 void appendQueryJson(std::string& out, const StoredRecord& r, bool with_sequence) {
     out.append("{\"time\":\"");
@@ -101,12 +103,18 @@ void QueryStream::deliverLive(const StoredRecord& r) {
 void QueryStream::refill() {
     buffer_.clear();
     sent_ = 0;
+    yielded_ = false;
     StoredRecord r;
     while (history_ && buffer_.size() < kRefillBytes) {
-        auto more = history_->next(r);
+        auto more = history_->step(r);
         if (!more)
             spdlog::warn("query: {}", more.error().message);
-        if (!more || !*more) {
+        if (more && *more == LogReader::Step::kYield) {
+            // The reader passed over its budget of records: this turn's input share is used.
+            yielded_ = true;
+            return;
+        }
+        if (!more || *more == LogReader::Step::kEnd) {
             history_.reset();
             break;
         }
@@ -172,7 +180,9 @@ QueryStream::Progress QueryStream::pump() {
                 return Progress::kDone;
             do
                 refill();
-            while (buffer_.empty() && (history_ || catching_up_) && !done_);
+            while (buffer_.empty() && (history_ || catching_up_) && !done_ && !yielded_);
+            if (buffer_.empty() && yielded_)
+                return Progress::kYield;
             if (buffer_.empty())
                 return done_ ? Progress::kDone : Progress::kWaitData;
         }
@@ -186,6 +196,8 @@ QueryStream::Progress QueryStream::pump() {
                 return Progress::kDone;  // the reader went away (EPIPE): nothing more to do
             sent_ += static_cast<size_t>(n);
         }
+        if (yielded_)
+            return Progress::kYield;
     }
     return Progress::kWaitWritable;
 }

@@ -44,6 +44,8 @@ class QueryStream {
 
     enum class Progress {
         kWaitWritable,  // the pipe is full (or this turn's share is used): wait for EPOLLOUT
+        kYield,         // this turn's share of the history scan is used, nothing found yet: call
+                        // again on a later turn (the pipe has room: EPOLLOUT says so at once)
         kWaitData,      // following and caught up: wait for the feed
         kDone,          // everything is written: close the pipe
     };
@@ -75,6 +77,7 @@ class QueryStream {
     std::string buffer_;
     size_t sent_ = 0;
     bool done_ = false;
+    bool yielded_ = false;  // the last refill() stopped on the reader's ReadBudget
 };
 
 // One record in the JSON query format (docs/dbus.md), with a trailing newline. `with_sequence`:
