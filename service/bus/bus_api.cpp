@@ -15,6 +15,7 @@
 #include <ringlog-dbus/adaptor.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "service/base/time_text.h"
 #include "service/base/units.h"
 #include "service/query/message_grep.h"
 
@@ -105,19 +106,24 @@ const char* stateName(const ContainerView& c) {
 }
 
 std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& name) {
-    // Nanoseconds since the epoch (t or x), or an RFC 3339 string.
+    // Nanoseconds since the epoch (t or x), or a time as users write it (the same parser as
+    // ringlogctl's: RFC 3339, "1h30m", "yesterday", …; local times in ringlogd's time zone).
     if (v.containsValueOfType<uint64_t>())
         return static_cast<int64_t>(v.get<uint64_t>());
     if (v.containsValueOfType<int64_t>())
         return v.get<int64_t>();
     if (v.containsValueOfType<std::string>()) {
-        auto t = parseRfc3339(v.get<std::string>());
-        if (t)
-            return t;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        auto t =
+            parseTimePoint(v.get<std::string>(), int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec);
+        if (!t)
+            throw sdbus::Error(kInvalidArgs, "option \"" + name + "\": " + t.error().message);
+        return *t;
     }
-    throw sdbus::Error(
-        kInvalidArgs,
-        "option \"" + name + "\" must be nanoseconds since the epoch (t) or an RFC 3339 string");
+    throw sdbus::Error(kInvalidArgs, "option \"" + name +
+                                         "\" must be nanoseconds since the epoch (t or x) or a "
+                                         "time as text (s)");
 }
 
 QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options) {

@@ -368,7 +368,8 @@ TEST_F(DbusApi, AUserOutsideTheAllowedGroupIsDeniedAndGetsNoBytesAMemberReads_Ro
     Output denied = logs({"secret"}, 65534, 12345);
     EXPECT_EQ(denied.status, 1);
     EXPECT_EQ(denied.out, "");
-    EXPECT_EQ(denied.err, "ringlogctl: you may not read container secret:"
+    EXPECT_EQ(denied.err,
+              "ringlogctl: you may not read container secret:"
               " only root, the user that attached it and the members of its "
               "reader groups (--log-opt reader-groups=GROUP) may\n");
     Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
@@ -410,10 +411,23 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
     EXPECT_EQ(bogus.err,
               "Call failed: unknown option \"bogus\" (known: since, until, tail, streams, format, "
               "follow, after_cursor, grep, case_sensitive)\n");
+    // A time as text goes through ringlogctl's parser, in the daemon: its forms, its error.
+    Output words = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
+                           "org.ringlog.Log1.Manager", "Query", "sa{sv}", "errs", "2", "since", "s",
+                           "1 hour ago", "until", "s", "tomorrow"});
+    EXPECT_EQ(words.status, 0) << words.err;
+    Output bad_time =
+        busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1", "org.ringlog.Log1.Manager",
+                "Query", "sa{sv}", "errs", "1", "since", "s", "last tuesday"});
+    EXPECT_EQ(bad_time.status, 1);
+    EXPECT_TRUE(
+        startsWith(bad_time.err, "Call failed: option \"since\": \"last tuesday\" is not a time: "))
+        << bad_time.err;
     Output missing = logs({"nosuch"});
-    EXPECT_EQ(missing.err,
-              "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you may "
-              "read)\n");
+    EXPECT_EQ(
+        missing.err,
+        "ringlogctl: no container \"nosuch\" (`ringlogctl ps -a` lists the containers you may "
+        "read)\n");
     Output none_driver;
     runContainer("silent", {"/bin/echo", "x"}, {"--log-driver", "none"});
     none_driver = logs({"silent"});
@@ -524,7 +538,8 @@ TEST_F(DbusApi, ReaderGroupsChosenAtAttachDecideWhoElseMayRead_Root) {
     Output other = logs({"grp"}, 65534, static_cast<int>(nogroup_gid));
     EXPECT_EQ(other.out, "")
         << "the daemon's allowed group does not read a container that chose others";
-    EXPECT_EQ(other.err, "ringlogctl: you may not read container grp:"
+    EXPECT_EQ(other.err,
+              "ringlogctl: you may not read container grp:"
               " only root, the user that attached it and the members of its "
               "reader groups (--log-opt reader-groups=GROUP) may\n");
     SpawnOptions o;
