@@ -415,6 +415,32 @@ void passThrough(int from, int to) {
     }
 }
 
+// Copies two pipes to two fds as data comes: stdout's records and stderr's, each in its order.
+void passThroughBoth(int out_from, int err_from) {
+    std::vector<char> buf(256 * 1024);
+    struct pollfd fds[2] = {{out_from, POLLIN, 0}, {err_from, POLLIN, 0}};
+    const int to[2] = {STDOUT_FILENO, STDERR_FILENO};
+    int open = 2;
+    while (open > 0) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            throw CommandError(kExitFailed, std::string("poll: ") + std::strerror(errno));
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            ssize_t n = readSome(fds[i].fd, buf.data(), buf.size());
+            if (n == 0) {
+                fds[i].fd = -1;  // poll ignores it from now on
+                --open;
+                continue;
+            }
+            Output::writeAll(to[i], buf.data(), static_cast<size_t>(n));
+        }
+    }
+}
+
 void runLogs(Args& a) {
     // Everything the user wrote is checked before ringlogd is asked anything.
     Options common;
@@ -461,6 +487,23 @@ void runLogs(Args& a) {
                 to = STDERR_FILENO;
             else if (a.stream == "stdout" || sameFile(STDOUT_FILENO, STDERR_FILENO))
                 to = STDOUT_FILENO;
+        }
+        // Both streams to two different files: one raw query per stream is a copy each, and
+        // which of two files a line lands in first cannot be seen. Not with --tail: the last N
+        // are counted across both streams.
+        if (mode == Mode::kDefault && plain && a.stream.empty() && !tail && to == -1) {
+            Options out = first, err = first;
+            for (Options* o : {&out, &err}) {
+                (*o)["format"] = sdbus::Variant(std::string("raw"));
+                if (a.follow)
+                    (*o)["follow"] = sdbus::Variant(true);
+            }
+            out["streams"] = sdbus::Variant(std::vector<std::string>{"stdout"});
+            err["streams"] = sdbus::Variant(std::vector<std::string>{"stderr"});
+            sdbus::UnixFd out_fd = session.query(a.containers[0], out);
+            sdbus::UnixFd err_fd = session.query(a.containers[0], err);
+            passThroughBoth(out_fd.get(), err_fd.get());
+            return;
         }
         if (to != -1) {
             first["format"] = sdbus::Variant(std::string(mode == Mode::kJson ? "json" : "raw"));
