@@ -423,11 +423,12 @@ TEST(SyslogCache, LogsAndLogsFollowGiveExactlyWhatTheContainerWrote) {
         args.insert(args.begin(), {ringlogctlPath(), "logs"});
         return spawn(args, o);
     };
-    Process follower = logs({"-f", "cached"}, "follow.out");
+    // -o raw: both streams on stdout, in the order written (docker's default splits them).
+    Process follower = logs({"-f", "-o", "raw", "cached"}, "follow.out");
     go.closeWrite();  // the container writes
     ASSERT_EQ(container.wait(), 0) << daemon.log();
     EXPECT_EQ(follower.wait(), 0) << readFile(dir.path() / "follow.out.err");
-    ASSERT_EQ(logs({"cached"}, "logs.out").wait(), 0) << readFile(dir.path() / "logs.out.err");
+    ASSERT_EQ(logs({"-o", "raw", "cached"}, "logs.out").wait(), 0) << readFile(dir.path() / "logs.out.err");
 
     // Each stream's lines, in order, once; nothing else.
     auto check = [&](const std::string& what) {
