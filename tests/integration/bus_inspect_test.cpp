@@ -10,24 +10,18 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
+#include "bus_fixture.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
 namespace ringlog::test {
 namespace {
 
-using Dict = std::map<std::string, sdbus::Variant>;
-
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 gid_t groupId(const char* name) {
     struct group* g = getgrnam(name);
@@ -40,31 +34,9 @@ uint64_t realtimeUs() {
                                      .count());
 }
 
-class BusManager : public ::testing::Test {
+class BusManager : public PrivateBusTest {
   public:  // expectGrepAnswers() asks too
-    virtual std::vector<std::string> wrapper() { return {}; }
-    void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_,
-            wrapper());
-        signals_ = sdbus::createSystemBusConnection();
-        signals_->enterEventLoopAsync();
-        calls_ = sdbus::createSystemBusConnection();
-        manager_ = sdbus::createProxy(*calls_, "org.ringlog.Log1", "/org/ringlog/Log1");
-    }
-    void TearDown() override {
-        d_.reset();
-        watchers_.clear();
-        signals_->leaveEventLoop();
-        manager_.reset();
-        calls_.reset();
-        signals_.reset();
-        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-    }
+    std::vector<std::string> daemonArgs() override { return {"--allowed-group", "nogroup"}; }
 
     // Attaches a container whose stdout the test writes.
     void attach(const char* id, const char* name, Pipe& p, std::vector<const char*> opts = {},
@@ -84,14 +56,6 @@ class BusManager : public ::testing::Test {
         p.closeRead();
     }
 
-    Dict inspect(const std::string& id_or_name) {
-        Dict out;
-        manager_->callMethod("Inspect")
-            .onInterface("org.ringlog.Log1.Manager")
-            .withArguments(id_or_name)
-            .storeResultsTo(out);
-        return out;
-    }
     // Query(id, options): everything the pipe carried, to its end.
     std::string query(const std::string& id, const Dict& options) {
         sdbus::UnixFd fd;
@@ -133,66 +97,12 @@ class BusManager : public ::testing::Test {
         return "no error";
     }
 
+    // busctl call on the manager.
     Output busctl(std::vector<std::string> args, int uid = -1, int gid = -1) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("busctl" + std::to_string(++n))).string();
         args.insert(args.begin(),
-                    {"/usr/bin/busctl", "--address=" + bus_->address(), "call", "org.ringlog.Log1",
-                     "/org/ringlog/Log1", "org.ringlog.Log1.Manager"});
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
-        o.uid = uid;
-        o.gid = gid;
-        Output r;
-        r.status = spawn(args, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
+                    {"call", "org.ringlog.Log1", "/org/ringlog/Log1", "org.ringlog.Log1.Manager"});
+        return PrivateBusTest::busctl(args, uid, gid);
     }
-
-    // Waits (on PropertiesChanged, at most once a second) until a counter of the container reaches
-    // `value`; false after 30 s.
-    bool waitForCounter(const std::string& id, const std::string& counter, uint64_t value) {
-        struct State {
-            std::mutex mutex;
-            std::condition_variable cv;
-            uint64_t seen = 0;
-        };
-        auto state = std::make_shared<State>();
-        auto proxy =
-            sdbus::createProxy(*signals_, "org.ringlog.Log1", "/org/ringlog/Log1/container/" + id);
-        proxy->uponSignal("PropertiesChanged")
-            .onInterface("org.freedesktop.DBus.Properties")
-            .call([state, counter](const std::string&, const Dict& changed,
-                                   const std::vector<std::string>&) {
-                auto it = changed.find(counter);
-                if (it == changed.end())
-                    return;
-                std::lock_guard lock(state->mutex);
-                state->seen = it->second.get<uint64_t>();
-                state->cv.notify_all();
-            });
-        proxy->finishRegistration();
-        // It may have got there before we listened.
-        if (inspect(id).at(counter).get<uint64_t>() >= value)
-            return true;
-        std::unique_lock lock(state->mutex);
-        bool reached = state->cv.wait_for(lock, std::chrono::seconds(30),
-                                          [&] { return state->seen >= value; });
-        lock.unlock();
-        watchers_.push_back(std::move(proxy));
-        return reached;
-    }
-
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<Daemon> d_;
-    std::unique_ptr<sdbus::IConnection> signals_, calls_;
-    std::unique_ptr<sdbus::IProxy> manager_;
-    std::vector<std::unique_ptr<sdbus::IProxy>> watchers_;
 };
 
 TEST_F(BusManager, InspectGivesEveryKeyOfAnAttachedContainerWithItsExactValues) {

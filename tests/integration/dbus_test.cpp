@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <ringlog-dbus/proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <algorithm>
 #include <atomic>
@@ -13,44 +12,16 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
-#include <set>
 #include <thread>
 
+#include "bus_fixture.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
 namespace ringlog::test {
 namespace {
 
-// Subscribes to ContainerExited, so a test can wait for a container's last line to be persisted.
-class ExitWatcher final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Manager_proxy> {
-  public:
-    explicit ExitWatcher(sdbus::IConnection& c)
-        : ProxyInterfaces(c, "org.ringlog.Log1", "/org/ringlog/Log1") {
-        registerProxy();
-    }
-    ~ExitWatcher() { unregisterProxy(); }
-    bool waitFor(const std::string& id) {
-        std::unique_lock lock(mutex_);
-        return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return exited_.count(id) != 0; });
-    }
-
-  private:
-    void onContainerAttached(const std::string&, const sdbus::ObjectPath&) override {}
-    void onContainerExited(const std::string& id, const sdbus::ObjectPath&) override {
-        std::lock_guard lock(mutex_);
-        exited_.insert(id);
-        cv_.notify_all();
-    }
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::set<std::string> exited_;
-};
-
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 // Reads a child's stdout to the end on a thread.
 class Collector {
@@ -118,50 +89,12 @@ long procField(pid_t pid, const char* file, const char* key) {
     return -1;
 }
 
-class DbusApi : public ::testing::Test {
+class DbusApi : public PrivateBusTest {
   protected:
-    virtual std::vector<std::string> wrapper() { return {}; }
-    void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        connection_ = sdbus::createSystemBusConnection();
-        watcher_ = std::make_unique<ExitWatcher>(*connection_);
-        connection_->enterEventLoopAsync();
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_,
-            wrapper());
-    }
-    void TearDown() override {
-        d_.reset();
-        connection_->leaveEventLoop();
-        watcher_.reset();
-        connection_.reset();
-        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-    }
+    std::vector<std::string> daemonArgs() override { return {"--allowed-group", "nogroup"}; }
 
-    Output run(std::vector<std::string> argv, int uid = -1, int gid = -1) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("out" + std::to_string(++n))).string();
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
-        o.uid = uid;
-        o.gid = gid;
-        Output r;
-        r.status = spawn(argv, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
-    }
     Output logs(std::vector<std::string> args, int uid = -1, int gid = -1) {
         args.insert(args.begin(), {ringlogctlPath(), "logs"});
-        return run(args, uid, gid);
-    }
-    Output busctl(std::vector<std::string> args, int uid = -1, int gid = -1) {
-        args.insert(args.begin(), {"/usr/bin/busctl", "--address=" + bus_->address()});
         return run(args, uid, gid);
     }
     // Runs a container to its end and waits until its last line is persisted.
@@ -236,13 +169,6 @@ class DbusApi : public ::testing::Test {
                  "-x\n";
         return s;
     }
-
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<ExitWatcher> watcher_;
-    std::unique_ptr<Daemon> d_;
 };
 
 TEST_F(DbusApi, BusctlIntrospectsTheManagerAndListsAnAttachedContainer) {
@@ -325,7 +251,7 @@ TEST_F(DbusApi, ANewInstanceGetsTheBusNameOnceThePreviousOneLetsItGo) {
     EXPECT_NE(list.out.find("\"served-by-b\""), std::string::npos) << list.out;
 }
 
-TEST_F(DbusApi, RingloctlLogsReadsTheQueryPipeToTheEndAndTailsIt) {
+TEST_F(DbusApi, RinglogctlLogsReadsTheQueryPipeToTheEndAndTailsIt) {
     runContainer("reader", {lineWriterPath(), "--lines", "5000", "--width", "19"});
     Output all = logs({"reader"});
     ASSERT_EQ(all.status, 0) << all.err;

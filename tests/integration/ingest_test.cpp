@@ -241,7 +241,7 @@ TEST(Ingest, ARestartWhileThePreviousRunIsStillBackloggedKeepsEveryLineInOrder) 
     EXPECT_EQ(readJsonLog(d.logFile("backlog")).back().log, "second run\n");
 }
 
-TEST(Ingest, RingloctlNamesTheSocketWhenNoDaemonListens) {
+TEST(Ingest, RinglogctlNamesTheSocketWhenNoDaemonListens) {
     TempDir dir;
     SpawnOptions o;
     o.stderr_file = (dir.path() / "err").string();

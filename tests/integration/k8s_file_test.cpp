@@ -8,15 +8,13 @@
 #include <cstdlib>
 #include <memory>
 
+#include "bus_fixture.h"
 #include "harness.h"
 
 namespace ringlog::test {
 namespace {
 
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 // One CRI line, split: time, stream, tag, content.
 struct CriLine {
@@ -39,32 +37,8 @@ std::vector<CriLine> readCri(const fs::path& file) {
     return out;
 }
 
-class K8sFile : public ::testing::Test {
+class K8sFile : public PrivateBusTest {
   protected:
-    void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
-        d_ = std::make_unique<Daemon>(dir_.path() / "d", std::vector<std::string>{"--dbus", "yes"},
-                                      env_);
-    }
-    void TearDown() override {
-        d_.reset();
-        bus_.reset();
-    }
-
-    Output run(std::vector<std::string> argv) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("out" + std::to_string(++n))).string();
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
-        Output r;
-        r.status = spawn(argv, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
-    }
     Output logs(std::vector<std::string> args) {
         args.insert(args.begin(), {ringlogctlPath(), "logs"});
         return run(args);
@@ -92,11 +66,6 @@ class K8sFile : public ::testing::Test {
         }
         return s;
     }
-
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<Daemon> d_;
 };
 
 TEST_F(K8sFile, RotationByMaxSizeKeepsEveryLineOnceOnDiskAndInLogs) {

@@ -9,29 +9,23 @@
 #include <functional>
 #include <thread>
 
+#include "bus_fixture.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
 namespace ringlog::test {
 namespace {
 
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
-class RinglogctlCompletion : public ::testing::Test {
+class RinglogctlCompletion : public PrivateBusTest {
   protected:
     void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
+        PrivateBusTest::SetUp();
         std::string bin = fs::path(ringlogctlPath()).parent_path().string();
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()},
-                {"PATH", bin + ":/usr/local/bin:/usr/bin:/bin"},
-                {"HOME", (dir_.path()).string()},
-                {"TERM", "xterm"}};
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d", std::vector<std::string>{"--dbus", "yes"},
-            std::map<std::string, std::string>{{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}});
+        env_["PATH"] = bin + ":/usr/local/bin:/usr/bin:/bin";
+        env_["HOME"] = dir_.path().string();
+        env_["TERM"] = "xterm";
         ringlog_attach a;
         ringlog_attach_init(&a);
         a.id = "f00d00000000000000000000000000000000000000000000000000000000beef";
@@ -48,28 +42,11 @@ class RinglogctlCompletion : public ::testing::Test {
         }
     }
 
-    Output run(std::vector<std::string> args) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("out" + std::to_string(++n))).string();
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
-        Output r;
-        r.status = spawn(args, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
-    }
     std::string complete(std::vector<std::string> words) {
         words.insert(words.begin(), {ringlogctlPath(), "__complete"});
         return run(words).out;
     }
 
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<Daemon> d_;
     Pipe web_;
     std::map<std::string, std::string> scripts_;
 };

@@ -7,31 +7,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "harness.h"
 
 namespace ringlog::test {
 namespace {
 
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 Output ringlogctl(const TempDir& dir, std::vector<std::string> args,
-                  std::map<std::string, std::string> env = {}, int uid = -1) {
+                  const std::map<std::string, std::string>& env = {}, int uid = -1) {
     args.insert(args.begin(), ringlogctlPath());
-    static int calls = 0;  // spawn appends to its files: fresh ones for each call
-    std::string n = std::to_string(++calls);
-    SpawnOptions o;
-    o.stdout_file = (dir.path() / ("out" + n)).string();
-    o.stderr_file = (dir.path() / ("err" + n)).string();
-    o.env = std::move(env);
-    o.uid = o.gid = uid;
-    Output r;
-    r.status = spawn(args, o).wait();
-    r.out = readFile(o.stdout_file);
-    r.err = readFile(o.stderr_file);
-    return r;
+    return runCaptured(dir.path(), args, env, uid, uid);
 }
 
 TEST(RinglogctlErrors, UsageErrorsNameTheProblemAndExit125) {

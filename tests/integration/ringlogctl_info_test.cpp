@@ -6,53 +6,25 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <sdbus-c++/sdbus-c++.h>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "bus_fixture.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
 namespace ringlog::test {
 namespace {
 
-using Dict = std::map<std::string, sdbus::Variant>;
-
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 const std::string kWeb = "a1b2c3d4e5f6" + std::string(52, '0');
 const std::string kDb = "a1b9e8d7c6b5" + std::string(52, '1');
 const std::string kCache = "c4c4c4c4c4c4" + std::string(52, '2');
 
-class RinglogctlInfo : public ::testing::Test {
+class RinglogctlInfo : public PrivateBusTest {
   protected:
-    void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        // The containers' readers: root and the group nogroup (the status test reads as nobody).
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_);
-        signals_ = sdbus::createSystemBusConnection();
-        signals_->enterEventLoopAsync();
-        calls_ = sdbus::createSystemBusConnection();
-        manager_ = sdbus::createProxy(*calls_, "org.ringlog.Log1", "/org/ringlog/Log1");
-    }
-    void TearDown() override {
-        d_.reset();
-        watchers_.clear();
-        signals_->leaveEventLoop();
-        manager_.reset();
-        calls_.reset();
-        signals_.reset();
-        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-    }
+    // The containers' readers: root and the group nogroup (the status test reads as nobody).
+    std::vector<std::string> daemonArgs() override { return {"--allowed-group", "nogroup"}; }
 
     void attach(const std::string& id, const char* name, const char* image, Pipe& p,
                 std::vector<const char*> opts = {}, std::vector<const char*> labels = {},
@@ -106,66 +78,16 @@ class RinglogctlInfo : public ::testing::Test {
         now_ = std::to_string(last + 300'000'000);
     }
 
-    Dict inspect(const std::string& id_or_name) {
-        Dict out;
-        manager_->callMethod("Inspect")
-            .onInterface("org.ringlog.Log1.Manager")
-            .withArguments(id_or_name)
-            .storeResultsTo(out);
-        return out;
-    }
     uint64_t counter(const std::string& id, const char* key) {
         return inspect(id).at(key).get<uint64_t>();
     }
 
     Output ctl(std::vector<std::string> args, int uid = -1, int gid = -1) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("ctl" + std::to_string(++n))).string();
         args.insert(args.begin(), ringlogctlPath());
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
+        std::map<std::string, std::string> env = env_;
         if (!now_.empty())
-            o.env["RINGLOGCTL_NOW"] = now_;
-        o.uid = uid;
-        o.gid = gid;
-        Output r;
-        r.status = spawn(args, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
-    }
-
-    bool waitForCounter(const std::string& id, const std::string& counter, uint64_t value) {
-        struct State {
-            std::mutex mutex;
-            std::condition_variable cv;
-            uint64_t seen = 0;
-        };
-        auto state = std::make_shared<State>();
-        auto proxy =
-            sdbus::createProxy(*signals_, "org.ringlog.Log1", "/org/ringlog/Log1/container/" + id);
-        proxy->uponSignal("PropertiesChanged")
-            .onInterface("org.freedesktop.DBus.Properties")
-            .call([state, counter](const std::string&, const Dict& changed,
-                                   const std::vector<std::string>&) {
-                auto it = changed.find(counter);
-                if (it == changed.end())
-                    return;
-                std::lock_guard lock(state->mutex);
-                state->seen = it->second.get<uint64_t>();
-                state->cv.notify_all();
-            });
-        proxy->finishRegistration();
-        if (inspect(id).at(counter).get<uint64_t>() >= value)
-            return true;
-        std::unique_lock lock(state->mutex);
-        bool reached = state->cv.wait_for(lock, std::chrono::seconds(30),
-                                          [&] { return state->seen >= value; });
-        lock.unlock();
-        watchers_.push_back(std::move(proxy));
-        return reached;
+            env["RINGLOGCTL_NOW"] = now_;
+        return runCaptured(dir_.path(), args, env, uid, gid);
     }
 
     std::string ringlogdVersion() {
@@ -176,13 +98,6 @@ class RinglogctlInfo : public ::testing::Test {
         return v.substr(9, v.size() - 10);
     }
 
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<Daemon> d_;
-    std::unique_ptr<sdbus::IConnection> signals_, calls_;
-    std::unique_ptr<sdbus::IProxy> manager_;
-    std::vector<std::unique_ptr<sdbus::IProxy>> watchers_;
     Pipe web_, db_, cache_;
     std::string now_;
 };

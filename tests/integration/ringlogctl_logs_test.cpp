@@ -5,31 +5,23 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
-#include <ringlog-dbus/proxy.h>
-#include <sdbus-c++/sdbus-c++.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
-#include <mutex>
-#include <set>
-#include <thread>
 
+#include "bus_fixture.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
 namespace ringlog::test {
 namespace {
 
-struct Output {
-    int status = -1;
-    std::string out, err;
-};
+using Output = CommandOutput;
 
 struct Row {
     Row(std::vector<std::string> argv_, std::string out_, std::string err_, int status_ = 0,
@@ -52,30 +44,6 @@ struct Rec {
     long long ns = 0;
     std::string cursor, stream, message;
     bool partial = false;
-};
-
-class ExitWatcher final : public sdbus::ProxyInterfaces<org::ringlog::Log1::Manager_proxy> {
-  public:
-    explicit ExitWatcher(sdbus::IConnection& c)
-        : ProxyInterfaces(c, "org.ringlog.Log1", "/org/ringlog/Log1") {
-        registerProxy();
-    }
-    ~ExitWatcher() { unregisterProxy(); }
-    bool waitFor(const std::string& id) {
-        std::unique_lock lock(mutex_);
-        return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return exited_.count(id) != 0; });
-    }
-
-  private:
-    void onContainerAttached(const std::string&, const sdbus::ObjectPath&) override {}
-    void onContainerExited(const std::string& id, const sdbus::ObjectPath&) override {
-        std::lock_guard lock(mutex_);
-        exited_.insert(id);
-        cv_.notify_all();
-    }
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::set<std::string> exited_;
 };
 
 // docker's -t prefix from a json-file time: the fraction padded to nine digits.
@@ -117,45 +85,16 @@ std::string shortUtc(long long ns) {
     return text;
 }
 
-class RingloctlLogs : public ::testing::Test {
+class RinglogctlLogs : public PrivateBusTest {
   protected:
-    void SetUp() override {
-        bus_ = std::make_unique<DbusDaemon>(dir_.path() / "bus");
-        env_ = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
-        connection_ = sdbus::createSystemBusConnection();
-        watcher_ = std::make_unique<ExitWatcher>(*connection_);
-        connection_->enterEventLoopAsync();
-        d_ = std::make_unique<Daemon>(
-            dir_.path() / "d",
-            std::vector<std::string>{"--dbus", "yes", "--allowed-group", "nogroup"}, env_);
-    }
-    void TearDown() override {
-        d_.reset();
-        connection_->leaveEventLoop();
-        watcher_.reset();
-        connection_.reset();
-        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-    }
+    std::vector<std::string> daemonArgs() override { return {"--allowed-group", "nogroup"}; }
 
     Output logs(std::vector<std::string> args, std::map<std::string, std::string> env = {},
                 int uid = -1, int gid = -1) {
-        static int n = 0;
-        std::string out = (dir_.path() / ("out" + std::to_string(++n))).string();
         args.insert(args.begin(), {ringlogctlPath(), "logs"});
-        SpawnOptions o;
-        o.stdout_file = out;
-        o.stderr_file = out + ".err";
-        o.env = env_;
-        for (auto& [k, v] : env)
-            o.env[k] = v;
-        o.uid = uid;
-        o.gid = gid;
-        Output r;
-        r.status = spawn(args, o).wait();
-        r.out = readFile(out);
-        r.err = readFile(out + ".err");
-        return r;
+        for (auto& [k, v] : env_)
+            env.emplace(k, v);
+        return runCaptured(dir_.path(), args, env, uid, gid);
     }
     void runContainer(const std::string& id, const std::string& name, std::vector<std::string> cmd,
                       std::vector<std::string> opts = {}) {
@@ -193,13 +132,6 @@ class RingloctlLogs : public ::testing::Test {
                 EXPECT_EQ(got.err, row.err) << what;
         }
     }
-
-    TempDir dir_;
-    std::unique_ptr<DbusDaemon> bus_;
-    std::map<std::string, std::string> env_;
-    std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<ExitWatcher> watcher_;
-    std::unique_ptr<Daemon> d_;
 };
 
 using Pred = std::function<bool(size_t, const Rec&)>;
@@ -236,7 +168,7 @@ Row row(std::vector<std::string> argv, std::pair<std::string, std::string> outEr
     return Row{std::move(argv), outErr.first, outErr.second};
 }
 
-TEST_F(RingloctlLogs, EveryFlagAndTimeFormPrintsExactlyWhatDockerAndJournalctlWould) {
+TEST_F(RinglogctlLogs, EveryFlagAndTimeFormPrintsExactlyWhatDockerAndJournalctlWould) {
     runContainer(
         "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "web",
         {"/bin/sh", "-c", "echo 'web one'; echo 'web err' >&2; echo 'web two'; printf 'web part'"},
@@ -255,7 +187,9 @@ TEST_F(RingloctlLogs, EveryFlagAndTimeFormPrintsExactlyWhatDockerAndJournalctlWo
     const std::string details = "env=prod,team=a+b%2Fc";
     const std::string ist = "<+0530>-5:30";  // a POSIX TZ: no tzdata needed
     const std::map<std::string, std::string> in_ist = {{"TZ", ist}}, in_utc = {{"TZ", "UTC0"}};
-    auto cut = [&](size_t k) { return web[k].ns - 1; };  // just before record k
+    // Just after record k-1, so at or before record k. Not record k's time - 1: records that came
+    // in one read are 1 ns apart, and that would be record k-1's own time.
+    auto cut = [&](size_t k) { return web[k - 1].ns + 1; };
 
     std::vector<Row> rows = {
         // docker's default: each stream to its own.
@@ -455,7 +389,7 @@ TEST_F(RingloctlLogs, EveryFlagAndTimeFormPrintsExactlyWhatDockerAndJournalctlWo
 }
 
 // --grep is applied by ringlogd (PCRE2), --case-sensitive as journalctl's.
-TEST_F(RingloctlLogs, GrepKeepsTheRecordsWhoseMessageMatches) {
+TEST_F(RinglogctlLogs, GrepKeepsTheRecordsWhoseMessageMatches) {
     runContainer("grep0123456789", "g",
                  {"/bin/sh", "-c", "echo 'Alpha one'; echo 'beta two'; echo 'alpha three' >&2"});
     Output probe = logs({"-g", "x", "g"});
@@ -475,7 +409,7 @@ TEST_F(RingloctlLogs, GrepKeepsTheRecordsWhoseMessageMatches) {
 // `-t` equals docker's `docker logs -t` for the golden inputs: the json-file on disk is docker's
 // format (docker_compat_test compares it with tests/golden), and docker prints each entry as its
 // time, fraction padded to nine digits, a space, and its log.
-TEST_F(RingloctlLogs, TimestampsAreDockersForTheGoldenInputs) {
+TEST_F(RinglogctlLogs, TimestampsAreDockersForTheGoldenInputs) {
     std::string golden = GOLDEN_DIR;
     runContainer("goldenout", "golden-out", {"/bin/cat", golden + "/input-stdout.bin"});
     runContainer("goldenframing", "golden-framing", {"/bin/cat", golden + "/input-framing.bin"});
@@ -495,7 +429,7 @@ TEST_F(RingloctlLogs, TimestampsAreDockersForTheGoldenInputs) {
 
 // -f with several containers: the merged history, then live records as they come, nothing lost
 // or repeated between the two.
-TEST_F(RingloctlLogs, FollowingSeveralContainersGivesTheHistoryThenLiveRecords) {
+TEST_F(RinglogctlLogs, FollowingSeveralContainersGivesTheHistoryThenLiveRecords) {
     Pipe a, b;
     for (auto [id, p] : {std::pair{"fa", &a}, std::pair{"fb", &b}}) {
         ringlog_attach at;
@@ -510,20 +444,26 @@ TEST_F(RingloctlLogs, FollowingSeveralContainersGivesTheHistoryThenLiveRecords) 
     auto put = [](Pipe& p, const std::string& s) {
         ASSERT_EQ(::write(p.write_fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
     };
+    auto follow = [&](Pipe& out) {
+        SpawnOptions o;
+        o.env = env_;
+        o.keep_fds = {out.write_fd};
+        o.stdout_fd = out.write_fd;
+        o.die_with_test = true;
+        Process follower = spawn({ringlogctlPath(), "logs", "-f", "-o", "cat", "fa", "fb"}, o);
+        out.closeWrite();
+        return follower;
+    };
+    // A first follower, from before anything is written, shows when a1 is stored before b1 is
+    // written, and b1 before the follower under test starts: their order is then known.
+    Pipe stored;
+    Process watch = follow(stored);
     put(a, "a1\n");
-    // Wait until a1 is persisted before b1 is written: their order is then known.
-    for (int i = 0; i < 3000 && logs({"fa"}).out != "a1\n"; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(readLine(stored.read_fd), "a1\n");
     put(b, "b1\n");
-    for (int i = 0; i < 3000 && logs({"fb"}).out != "b1\n"; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(readLine(stored.read_fd), "b1\n");
     Pipe out;
-    SpawnOptions o;
-    o.env = env_;
-    o.keep_fds = {out.write_fd};
-    o.stdout_fd = out.write_fd;
-    Process follower = spawn({ringlogctlPath(), "logs", "-f", "-o", "cat", "fa", "fb"}, o);
-    out.closeWrite();
+    Process follower = follow(out);
     EXPECT_EQ(readLine(out.read_fd), "a1\n");
     EXPECT_EQ(readLine(out.read_fd), "b1\n");
     put(b, "b2\n");
@@ -534,12 +474,13 @@ TEST_F(RingloctlLogs, FollowingSeveralContainersGivesTheHistoryThenLiveRecords) 
     b.closeWrite();
     EXPECT_EQ(follower.wait(), 0);
     EXPECT_EQ(readSome(out.read_fd, 4096, 5000), "");
+    watch.wait();
 }
 
 // Not a test: `RINGLOG_LOGS_BENCH=1 ringlog-integration-tests --gtest_filter=*Bench*` times
 // `ringlogctl logs` of a 1,000,000-line container in each output path (docs/ringlogctl.md, logs);
 // RINGLOG_LOGS_BENCH_OTHER=PATH times another ringlogctl (an older build) the same way.
-TEST_F(RingloctlLogs, BenchReadingAMillionLines) {
+TEST_F(RinglogctlLogs, BenchReadingAMillionLines) {
     if (getenv("RINGLOG_LOGS_BENCH") == nullptr)
         GTEST_SKIP() << "set RINGLOG_LOGS_BENCH=1 to run";
     runContainer("bench", "bench", {lineWriterPath(), "--lines", "1000000", "--width", "100"});
