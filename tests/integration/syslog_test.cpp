@@ -428,7 +428,8 @@ TEST(SyslogCache, LogsAndLogsFollowGiveExactlyWhatTheContainerWrote) {
     go.closeWrite();  // the container writes
     ASSERT_EQ(container.wait(), 0) << daemon.log();
     EXPECT_EQ(follower.wait(), 0) << readFile(dir.path() / "follow.out.err");
-    ASSERT_EQ(logs({"-o", "raw", "cached"}, "logs.out").wait(), 0) << readFile(dir.path() / "logs.out.err");
+    ASSERT_EQ(logs({"-o", "raw", "cached"}, "logs.out").wait(), 0)
+        << readFile(dir.path() / "logs.out.err");
 
     // Each stream's lines, in order, once; nothing else.
     auto check = [&](const std::string& what) {
