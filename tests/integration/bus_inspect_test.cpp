@@ -56,6 +56,15 @@ class BusManager : public PrivateBusTest {
         p.closeRead();
     }
 
+    // A container that wrote one line and exited: its json-file log is the test's to grow.
+    void exitedContainer(const char* id) {
+        Pipe p;
+        attach(id, id, p);
+        ASSERT_EQ(::write(p.write_fd, "first line\n", 11), 11);
+        p.closeWrite();
+        ASSERT_TRUE(waitForCounter(id, "ExitedAt", 1));
+    }
+
     // Query(id, options): everything the pipe carried, to its end.
     std::string query(const std::string& id, const Dict& options) {
         sdbus::UnixFd fd;
@@ -411,26 +420,28 @@ TEST_F(BusManager, AFollowerWithGrepGetsOnlyTheMatchingLiveRecords) {
     EXPECT_EQ(out, "old error\nnew ERROR\n");
 }
 
-// journalctl -g over a large log, in the daemon: only the matches come through the pipe. The log
-// is written by the test (docker's json-file records appended to a container's file), then one
-// Query with grep reads all of it. 1 GiB in optimised builds; the debug build decodes about 12 MB/s
-// on a loaded 2-core machine (1 GiB took 85 s), so 128 MiB there and 64 MiB under ASan;
-// RINGLOG_TEST_GREP_MIB overrides.
-TEST_F(BusManager, GrepOverAGigabyteLogShipsOnlyTheMatchesThroughThePipe) {
+// The size of a log a test writes by hand, in MiB: 1 GiB in optimised builds, `debug_mib` in a
+// debug build, 64 MiB under ASan (which decodes slowest), or $env_var.
+uint64_t bigLogMib(const char* env_var, uint64_t debug_mib) {
 #if defined(__SANITIZE_ADDRESS__)
     uint64_t mib = 64;
 #elif !defined(NDEBUG)
-    uint64_t mib = 128;
+    uint64_t mib = debug_mib;
 #else
     uint64_t mib = 1024;
 #endif
-    if (const char* e = std::getenv("RINGLOG_TEST_GREP_MIB"))
+    if (const char* e = std::getenv(env_var))
         mib = std::strtoull(e, nullptr, 10);
-    Pipe p;
-    attach("grepbig", "grepbig", p);
-    ASSERT_EQ(::write(p.write_fd, "first line\n", 11), 11);
-    p.closeWrite();
-    ASSERT_TRUE(waitForCounter("grepbig", "ExitedAt", 1));
+    return mib;
+}
+
+// journalctl -g over a large log, in the daemon: only the matches come through the pipe. The log
+// is written by the test (docker's json-file records appended to a container's file), then one
+// Query with grep reads all of it. 1 GiB (the debug build reads it in 15–40 s on a 2-core
+// machine), 64 MiB under ASan; RINGLOG_TEST_GREP_MIB overrides.
+TEST_F(BusManager, GrepOverAGigabyteLogShipsOnlyTheMatchesThroughThePipe) {
+    uint64_t mib = bigLogMib("RINGLOG_TEST_GREP_MIB", 1024);
+    ASSERT_NO_FATAL_FAILURE(exitedContainer("grepbig"));
 
     // Records of 128 bytes, in blocks of 1,000; the first record of every 100th block is a match:
     // one in 100,000.
@@ -498,20 +509,8 @@ TEST_F(BusManager, GrepOverAGigabyteLogShipsOnlyTheMatchesThroughThePipe) {
 // being written, all through a scan of several seconds (128 MiB in the debug build, which reads
 // about 40 MB/s, 64 MiB under ASan; RINGLOG_TEST_SCAN_MIB overrides).
 TEST_F(BusManager, AGrepScanningALargeLogDoesNotHoldUpAnotherContainersLines) {
-#if defined(__SANITIZE_ADDRESS__)
-    uint64_t mib = 64;
-#elif !defined(NDEBUG)
-    uint64_t mib = 128;
-#else
-    uint64_t mib = 1024;
-#endif
-    if (const char* e = std::getenv("RINGLOG_TEST_SCAN_MIB"))
-        mib = std::strtoull(e, nullptr, 10);
-    Pipe big;
-    attach("scanbig", "scanbig", big);
-    ASSERT_EQ(::write(big.write_fd, "first line\n", 11), 11);
-    big.closeWrite();
-    ASSERT_TRUE(waitForCounter("scanbig", "ExitedAt", 1));
+    uint64_t mib = bigLogMib("RINGLOG_TEST_SCAN_MIB", 128);
+    ASSERT_NO_FATAL_FAILURE(exitedContainer("scanbig"));
     {
         // Docker's json-file records of 128 bytes, none of which the grep matches.
         std::string record =
