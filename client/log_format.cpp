@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 namespace ringlogctl {
 
@@ -23,17 +24,41 @@ Split split(int64_t time_ns) {
     return {static_cast<time_t>(s), static_cast<long>(ns)};
 }
 
+// The text of one whole second, made once per second seen: a log's records mostly share their
+// second, and gmtime_r/localtime_r with strftime for each record cost more than the rest of its
+// line (ringlogctl is single-threaded: one cache per format).
+struct SecondText {
+    bool valid = false;
+    time_t seconds = 0;
+    std::string text;
+};
+
+template <typename Format>
+const std::string& textOfSecond(SecondText& cache, time_t seconds, Format format) {
+    if (!cache.valid || cache.seconds != seconds) {
+        cache.text.clear();
+        format(seconds, cache.text);
+        cache.seconds = seconds;
+        cache.valid = true;
+    }
+    return cache.text;
+}
+
 }  // namespace
 
 void appendDockerTimestamp(std::string& out, int64_t time_ns) {
+    static SecondText cache;
     auto [seconds, nanos] = split(time_ns);
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    char text[48];
-    int n =
-        std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
-    out.append(text, static_cast<size_t>(n));
+    out.append(textOfSecond(cache, seconds, [](time_t t, std::string& text) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char buf[32];
+        size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.", &tm);
+        text.assign(buf, n);
+    }));
+    char digits[16];
+    int n = std::snprintf(digits, sizeof digits, "%09ldZ", nanos);
+    out.append(digits, static_cast<size_t>(n));
 }
 
 void appendQueryEscaped(std::string& out, std::string_view text) {
@@ -66,27 +91,29 @@ void appendDockerDetails(std::string& out,
 }
 
 void appendLocalShort(std::string& out, int64_t time_ns) {
-    time_t seconds = split(time_ns).seconds;
-    struct tm tm;
-    localtime_r(&seconds, &tm);
-    char text[32];
-    size_t n = strftime(text, sizeof text, "%b %d %H:%M:%S", &tm);
-    out.append(text, n);
+    static SecondText cache;
+    out.append(textOfSecond(cache, split(time_ns).seconds, [](time_t t, std::string& text) {
+        struct tm tm;
+        localtime_r(&t, &tm);
+        char buf[32];
+        text.assign(buf, strftime(buf, sizeof buf, "%b %d %H:%M:%S", &tm));
+    }));
 }
 
 void appendLocalIso(std::string& out, int64_t time_ns) {
-    time_t seconds = split(time_ns).seconds;
-    struct tm tm;
-    localtime_r(&seconds, &tm);
-    char text[48];
-    size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-    out.append(text, n);
-    long offset = tm.tm_gmtoff;
-    char sign = offset < 0 ? '-' : '+';
-    offset = offset < 0 ? -offset : offset;
-    int m = std::snprintf(text, sizeof text, "%c%02ld:%02ld", sign, offset / 3600,
-                          (offset % 3600) / 60);
-    out.append(text, static_cast<size_t>(m));
+    static SecondText cache;
+    out.append(textOfSecond(cache, split(time_ns).seconds, [](time_t t, std::string& text) {
+        struct tm tm;
+        localtime_r(&t, &tm);
+        char buf[48];
+        text.assign(buf, strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm));
+        long offset = tm.tm_gmtoff;
+        char sign = offset < 0 ? '-' : '+';
+        offset = offset < 0 ? -offset : offset;
+        int m = std::snprintf(buf, sizeof buf, "%c%02ld:%02ld", sign, offset / 3600,
+                              (offset % 3600) / 60);
+        text.append(buf, static_cast<size_t>(m));
+    }));
 }
 
 }  // namespace ringlogctl
