@@ -489,11 +489,9 @@ void runLogs(Args& a) {
                 to = STDOUT_FILENO;
         }
         // Both streams to two different files: one raw query per stream is a copy each, and
-        // which of two files a line lands in first cannot be seen. Not with --tail (the last N
-        // are counted across both streams) nor --after-cursor (a cursor names a record of one
-        // stream, which the other stream's query cannot start after).
-        if (mode == Mode::kDefault && plain && a.stream.empty() && !tail &&
-            a.after_cursor.empty() && to == -1) {
+        // which of two files a line lands in first cannot be seen. Not with --tail: the last N
+        // are counted across both streams.
+        if (mode == Mode::kDefault && plain && a.stream.empty() && !tail && to == -1) {
             Options out = first, err = first;
             for (Options* o : {&out, &err}) {
                 (*o)["format"] = sdbus::Variant(std::string("raw"));

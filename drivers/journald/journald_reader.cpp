@@ -42,7 +42,10 @@ Result<std::unique_ptr<LogReader>> JournaldReader::open(const std::string& full_
     std::string match = "CONTAINER_ID_FULL=" + full_id;
     if ((r = sd_journal_add_match(j, match.c_str(), 0)) < 0)
         return journalError("matching " + match, r);
-    if (filter.stdout_stream != filter.stderr_stream) {
+    // One stream as a journal match skips the other's entries, which is only a shortcut (step()
+    // and collectTail() check the stream too) and wrong with a cursor: the cursor's entry may be
+    // the other stream's, and seeking to it, or walking back to it, must see it.
+    if (filter.stdout_stream != filter.stderr_stream && filter.after_cursor.empty()) {
         const char* stream =
             filter.stdout_stream ? "CONTAINER_STREAM=stdout" : "CONTAINER_STREAM=stderr";
         if ((r = sd_journal_add_match(j, stream, 0)) < 0)
