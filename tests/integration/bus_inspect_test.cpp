@@ -422,7 +422,7 @@ TEST_F(BusManager, AFollowerWithGrepGetsOnlyTheMatchingLiveRecords) {
 
 // The size of a log a test writes by hand, in MiB: 1 GiB in optimised builds, `debug_mib` in a
 // debug build, 64 MiB under ASan (which decodes slowest), or $env_var.
-uint64_t bigLogMib(const char* env_var, uint64_t debug_mib) {
+uint64_t bigLogMib(const char* env_var, [[maybe_unused]] uint64_t debug_mib) {
 #if defined(__SANITIZE_ADDRESS__)
     uint64_t mib = 64;
 #elif !defined(NDEBUG)
