@@ -16,20 +16,23 @@ if command -v clang-format >/dev/null; then
 fi
 
 jobs=$(nproc)
+# Each step says when it starts and how long the run has taken so far (CI's budget: 30 minutes).
+step() { echo "== $* (at ${SECONDS}s)"; }
 for preset in debug asan; do
-  echo "== $preset build"
+  step "$preset build"
   cmake --preset "$preset" >/dev/null
   cmake --build "build/$preset" -j "$jobs"
-  echo "== $preset tests"
+  step "$preset tests"
   ctest --preset "$preset" -j "$jobs"
 done
-echo "== benchmarks, smoke mode (do they still run? the figures come from bench/run.sh)"
+step "benchmarks, smoke mode (do they still run? the figures come from bench/run.sh)"
 build/debug/bench/ringlog-bench --smoke
-echo "== tsan build (ring log concurrency)"
+step "tsan build (ring log concurrency)"
 cmake --preset tsan >/dev/null
 cmake --build build/tsan -j "$jobs" --target ringlog-concurrency-tests
 ctest --preset tsan
-echo "== Debian packages: a clean clone built with Debian's flags, lintian, install, upgrade, purge"
+step "Debian packages: a clean clone built with Debian's flags, lintian, install, upgrade, purge"
 tests/packaging/deb_test.sh
-echo "== RPM packages: rpm/ringlogd.spec built with Fedora's macros and flags, file lists, scriptlets, rpmlint"
+step "RPM packages: rpm/ringlogd.spec built with Fedora's macros and flags, file lists, scriptlets, rpmlint"
 tests/packaging/rpm_test.sh
+step "all tests passed"

@@ -163,4 +163,16 @@ inline std::string readLine(int fd) {
     return readSome(fd, 4096, 30000, true);
 }
 
+// A load test's volume: `full` in the debug build, which carries the figure, and
+// `sanitized` under ASan+UBSan, which runs every test again 2-3 times slower. Memory errors show
+// on the smaller volume as on the larger; the CI's time budget (docs/testing.md) does not
+// allow both builds the full one.
+constexpr long long loadVolume(long long full, [[maybe_unused]] long long sanitized) {
+#ifdef __SANITIZE_ADDRESS__
+    return sanitized;
+#else
+    return full;
+#endif
+}
+
 }  // namespace ringlog::test

@@ -362,7 +362,7 @@ TEST_F(RinglogctlInfo, VersionShowsTheClientAndTheServer) {
         " Version:          " +
         v +
         "\n"
-        " Protocol version: 1\n";
+        " Protocol version: 2\n";
     Output out = ctl({"version"});
     EXPECT_EQ(out.status, 0) << out.err;
     EXPECT_EQ(out.out, client +
@@ -371,7 +371,7 @@ TEST_F(RinglogctlInfo, VersionShowsTheClientAndTheServer) {
                            " Version:          " +
                            v +
                            "\n"
-                           " Protocol version: 1\n"
+                           " Protocol version: 2\n"
                            " Drivers:          json-file, journald, k8s-file, none, syslog\n"
                            " Default driver:   json-file\n");
     EXPECT_EQ(out.err, "");

@@ -179,7 +179,8 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
 TEST(SystemdTest, TenRestartsWhileAContainerWritesLoseNoLineAndRepeatNone_Root) {
     TempDir tmp;
     BootedSystemd sd(tmp.path());
-    long long written = writeThroughRestarts(sd, "restarted", {"restart", "ringlogd.service"});
+    long long written = writeThroughRestarts(sd, "restarted", {"restart", "ringlogd.service"}, 10,
+                                             loadVolume(100'000, 25'000));
     LineAudit a = audit(sd.logFile("restarted"), written);
     EXPECT_EQ(a.problem, "");
     EXPECT_EQ(a.duplicates, 0);
@@ -204,7 +205,8 @@ TEST(SystemdTest, TenKillsWhileAContainerWritesToJsonFileAndK8sFileLoseNoLineInE
     TempDir tmp;
     BootedSystemd sd(tmp.path());
     long long written = writeThroughRestarts(
-        sd, "killed", {"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}, 10, 100'000,
+        sd, "killed", {"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}, 10,
+        loadVolume(100'000, 25'000),
         {"--log-driver", "json-file", "--log-driver", "k8s-file"});
     LineAudit a = audit(sd.logFile("killed"), written);
     EXPECT_EQ(a.problem, "");
@@ -332,7 +334,7 @@ struct KillRun {
 // line lost or out of order; returns the lines persisted twice.
 KillRun killsWhileContainersWrite(BootedSystemd& sd, const std::string& run,
                                   const std::string& driver, int kills, int writers = 3,
-                                  long long lines = 100'000) {
+                                  long long lines = loadVolume(100'000, 25'000)) {
     Pipe progress;
     std::vector<Process> containers;
     for (int c = 0; c < writers; ++c) {
@@ -435,11 +437,11 @@ TEST(SystemdTest, JournaldThroughFiveKillsLosesNoLineAndResendsNoRecordRun2_Root
 
 // json-file across kills: the driver skips the records whose time is not after the file's last,
 // and the next instance skips the bytes of a pipe its ring has already (the ingest ledger,
-// docs/reliability.md). Three runs, each of three containers through ten kills.
+// docs/reliability.md). Three runs (one under ASan), each of three containers through ten kills.
 TEST(SystemdTest, TenKillsWhileThreeContainersWriteToJsonFileLoseNoLine_Root) {
     TempDir tmp;
     BootedSystemd sd(tmp.path());
-    for (int run = 1; run <= 3; ++run) {
+    for (long long run = 1; run <= loadVolume(3, 1); ++run) {
         KillRun r =
             killsWhileContainersWrite(sd, "jsonfile" + std::to_string(run), "json-file", 10);
         ::testing::Test::RecordProperty("read_again_run" + std::to_string(run),

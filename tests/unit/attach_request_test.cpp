@@ -93,10 +93,25 @@ TEST(AttachRequest, RefusesGarbageWithABadRequest) {
 
 TEST(AttachRequest, RefusesAnotherProtocolVersion) {
     std::string d = encode(basic());
-    d[4] = 2;
+    d[4] = 3;
     auto r = decodeAttachRequest(d);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().status, RINGLOG_STATUS_UNSUPPORTED);
+    EXPECT_EQ(r.error().message,
+              "protocol version 3 is not supported (this ringlogd speaks versions 1 to 2)");
+    d[4] = 0;
+    EXPECT_EQ(decodeAttachRequest(d).error().status, RINGLOG_STATUS_UNSUPPORTED);
+}
+
+// Version 2 added fields and the push message; an attach of either version is the same attach.
+TEST(AttachRequest, TakesVersionOneAndTwo) {
+    std::string d = encode(basic());
+    for (char v : {1, 2}) {
+        d[4] = v;
+        auto r = decodeAttachRequest(d);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->version, v);
+    }
 }
 
 TEST(AttachRequest, RefusesAFieldThatRunsPastTheEnd) {

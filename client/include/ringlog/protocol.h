@@ -29,8 +29,13 @@
 
 #define RINGLOG_REQUEST_MAGIC 0x51474c52u /* "RLGQ" read as little-endian bytes */
 #define RINGLOG_REPLY_MAGIC 0x52474c52u   /* "RLGR" */
-#define RINGLOG_PROTOCOL_VERSION 1
+/* The newest version this header speaks. A client sends the lowest version that carries its
+ * request (an attach without version-2 fields is sent as version 1), so that a newer library
+ * works with an older ringlogd; ringlogd accepts every version from 1 to its own. */
+#define RINGLOG_PROTOCOL_VERSION 2
+#define RINGLOG_PROTOCOL_MIN_VERSION 1
 #define RINGLOG_MSG_ATTACH 1
+#define RINGLOG_MSG_PUSH 2 /* version 2: records sent in the datagram, no fds */
 
 #define RINGLOG_MAX_REQUEST_BYTES 65536
 #define RINGLOG_MAX_REPLY_BYTES 4096
@@ -47,6 +52,12 @@ enum ringlog_field_tag {
     RINGLOG_FIELD_MODE = 7,            /* "blocking" or "non-blocking" */
     RINGLOG_FIELD_MAX_BUFFER_SIZE = 8, /* e.g. "1m" */
     RINGLOG_FIELD_ENV = 9,             /* "KEY=value", repeated, for the env log-opt */
+    /* Version 2. */
+    RINGLOG_FIELD_PUSH_ONLY = 10, /* attach: no fds, the container's records are pushed */
+    RINGLOG_FIELD_STREAM = 11,    /* push: "stdout" or "stderr" */
+    RINGLOG_FIELD_LINE = 12,      /* push: one record's message, repeated */
+    RINGLOG_FIELD_LOG_DIR = 13,   /* attach: a directory of log files to follow, repeatable */
+    RINGLOG_FIELD_LOG_GLOB = 14,  /* attach: which files of the log directories, e.g. "*.log" */
 };
 
 enum ringlog_status {
@@ -62,6 +73,8 @@ enum ringlog_status {
     RINGLOG_STATUS_SHUTTING_DOWN = 9,     /* the daemon is stopping */
     RINGLOG_STATUS_INTERNAL =
         10, /* a bug in ringlogd: the request was refused, nothing else harmed */
+    RINGLOG_STATUS_RETRY_LATER = 11, /* push: the ring is full (blocking) or the push rate is
+                                        spent; nothing of the request was taken */
 };
 
 #endif
