@@ -65,6 +65,23 @@ static int put_list(unsigned char* buf, size_t buf_len, size_t* off, uint16_t ta
     return 0;
 }
 
+/* A log option that is a field of version 2: "log-dir=PATH" (RINGLOG_FIELD_LOG_DIR, repeatable)
+ * and "log-glob=GLOB" (RINGLOG_FIELD_LOG_GLOB), docs/log-files.md. 0 for any other entry. */
+static uint16_t log_files_tag(const char* entry) {
+    if (strncmp(entry, "log-dir=", 8) == 0)
+        return RINGLOG_FIELD_LOG_DIR;
+    if (strncmp(entry, "log-glob=", 9) == 0)
+        return RINGLOG_FIELD_LOG_GLOB;
+    return 0;
+}
+
+static int uses_log_files(const char* const* values) {
+    for (; values != NULL && *values != NULL; values++)
+        if (log_files_tag(*values) != 0)
+            return 1;
+    return 0;
+}
+
 /* The log options, where an entry "log-driver=NAME" names one more driver, whose options are
  * the entries after it (as --log-driver repeated on a command line). */
 static int put_log_opts(unsigned char* buf, size_t buf_len, size_t* off,
@@ -74,6 +91,8 @@ static int put_log_opts(unsigned char* buf, size_t buf_len, size_t* off,
         int r = strncmp(*values, kDriverKey, sizeof kDriverKey - 1) == 0
                     ? put_field(buf, buf_len, off, RINGLOG_FIELD_DRIVER,
                                 *values + sizeof kDriverKey - 1)
+                : log_files_tag(*values) != 0
+                    ? put_field(buf, buf_len, off, log_files_tag(*values), strchr(*values, '=') + 1)
                     : put_field(buf, buf_len, off, RINGLOG_FIELD_LOG_OPT, *values);
         if (r < 0)
             return r;
@@ -85,7 +104,7 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
     if (a == NULL || a->id == NULL || buf_len < 8)
         return -EINVAL;
     put_u32(buf, RINGLOG_REQUEST_MAGIC);
-    put_u16(buf + 4, RINGLOG_PROTOCOL_VERSION);
+    put_u16(buf + 4, RINGLOG_PROTOCOL_MIN_VERSION); /* version 2 only for its fields (below) */
     put_u16(buf + 6, RINGLOG_MSG_ATTACH);
     size_t off = 8;
     int r = 0;
@@ -99,6 +118,8 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MODE, a->mode)) < 0 ||
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MAX_BUFFER_SIZE, a->max_buffer_size)) < 0)
         return r;
+    if (uses_log_files(a->log_opts))
+        put_u16(buf + 4, 2); /* log directories are of version 2 */
     return (long)off;
 }
 
@@ -116,7 +137,8 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
                         size_t err_len) {
     if (socket_path == NULL)
         socket_path = RINGLOG_DEFAULT_SOCKET;
-    if (a == NULL || a->id == NULL || a->stdout_fd < 0)
+    /* A container whose only logs are files (log-dir= entries) may come without fds. */
+    if (a == NULL || a->id == NULL || (a->stdout_fd < 0 && !uses_log_files(a->log_opts)))
         return fail(err, err_len, -EINVAL, "attach request needs a container id and a stdout fd");
 
     static unsigned char request[RINGLOG_MAX_REQUEST_BYTES];
@@ -142,7 +164,7 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
     }
 
     int fds[2] = {a->stdout_fd, a->stderr_fd};
-    int nfds = a->stderr_fd >= 0 ? 2 : 1;
+    int nfds = a->stdout_fd < 0 ? 0 : a->stderr_fd >= 0 ? 2 : 1;
     union {
         char buf[CMSG_SPACE(sizeof(int) * 2)];
         struct cmsghdr align;
@@ -152,13 +174,15 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
     struct msghdr msg = {0};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-    memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
+    if (nfds > 0) {
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
+    }
 
     if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
         int e = errno;

@@ -27,6 +27,8 @@ struct AttachOptions {
     // --log-driver before it.
     std::vector<std::pair<bool, std::string>> driver_args;  // (is a driver, value)
     std::vector<std::string> fifos;
+    std::vector<std::string> log_dirs;  // docs/log-files.md
+    std::string log_glob;
     std::vector<std::string> command;
     bool print_id = false;
 };
@@ -59,6 +61,13 @@ void addAttachOptions(CLI::App& sub, AttachOptions& o) {
     sub.add_option("--mode", o.mode, "blocking (default: no line lost) or non-blocking")
         ->check(CLI::IsMember({"blocking", "non-blocking"}));
     sub.add_option("--max-buffer-size", o.max_buffer_size, "Ring size, e.g. 1m")->type_name("SIZE");
+    sub.add_option("--log-dir", o.log_dirs,
+                   "A directory of the container's log files to follow, under ringlogd's "
+                   "log-dir-roots (repeatable)")
+        ->type_name("PATH")
+        ->allow_extra_args(false);
+    sub.add_option("--log-glob", o.log_glob, "Which files of the log directories (default *.log)")
+        ->type_name("GLOB");
     sub.add_flag("--print-id", o.print_id, "Print the container id on stdout once attached");
 }
 
@@ -95,6 +104,10 @@ void attach(const GlobalOptions& global, const AttachOptions& o, int out_fd, int
         else
             log_opts.push_back(value);
     }
+    for (const auto& dir : o.log_dirs)
+        log_opts.push_back("log-dir=" + dir);  // fields of version 2 (client.h)
+    if (!o.log_glob.empty())
+        log_opts.push_back("log-glob=" + o.log_glob);
     auto labels = nullTerminated(o.labels), env = nullTerminated(o.env),
          opts = nullTerminated(log_opts);
     ringlog_attach a;
@@ -237,11 +250,14 @@ void addAttachCommand(CLI::App& app, const GlobalOptions& global) {
         "ringlogd");
     addAttachOptions(*sub, *o);
     sub->get_option("--id")->required();
-    sub->add_option("--fifo", o->fifos, "The container's stdout FIFO, then its stderr FIFO")
+    sub->add_option("--fifo", o->fifos,
+                    "The container's stdout FIFO, then its stderr FIFO (required unless "
+                    "--log-dir is given)")
         ->type_name("PATH")
-        ->required()
         ->allow_extra_args(false);
     sub->callback([o, &global] {
+        if (o->fifos.empty() && o->log_dirs.empty())
+            throw CommandError(kExitUsage, "attach: --fifo is required (or --log-dir)");
         if (o->fifos.size() > 2)
             throw CommandError(kExitUsage,
                                "attach: at most two --fifo paths: stdout's, then "

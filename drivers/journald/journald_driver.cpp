@@ -320,6 +320,8 @@ void JournaldDriver::encode(std::string& out, const RecordView& r, const DropCou
     // Never a priority of 2 or lower: journald syncs to disk for each of those.
     appendField(out, "PRIORITY", r.stream == Stream::kStderr ? "3" : "6");
     appendField(out, "CONTAINER_STREAM", streamName(r.stream));
+    if (!r.file.empty())
+        appendField(out, "CONTAINER_LOG_FILE", r.file);  // docs/log-files.md
     std::string when;
     json::appendRfc3339Nano(when, r.time_ns);
     appendField(out, "SYSLOG_TIMESTAMP", when);

@@ -147,10 +147,15 @@ void JsonFileDriver::encode(std::string& out, const RecordView& r, const DropCou
     }
     out.append(r.stream == Stream::kStderr ? ",\"stream\":\"stderr\"" : ",\"stream\":\"stdout\"",
                18);
-    if (dropped != nullptr) {
+    if (dropped != nullptr || !r.file.empty()) {
         auto attrs = settings_.attr_map;
-        attrs["ringlog.dropped_bytes"] = std::to_string(dropped->bytes);
-        attrs["ringlog.dropped_lines"] = std::to_string(dropped->lines);
+        if (dropped != nullptr) {
+            attrs["ringlog.dropped_bytes"] = std::to_string(dropped->bytes);
+            attrs["ringlog.dropped_lines"] = std::to_string(dropped->lines);
+        }
+        // A line of a log file the container wrote (docs/log-files.md).
+        if (!r.file.empty())
+            attrs["log_file"] = std::string(r.file);
         out.append(",\"attrs\":", 9);
         out.append(json::encodeAttrs(attrs));
     } else if (!settings_.attrs.empty()) {

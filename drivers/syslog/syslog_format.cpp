@@ -280,6 +280,8 @@ void Formatter::append(std::string& out, const RecordView& r, const DropCount* d
                 out.append(r.partialLast() ? "\" partial_last=\"true\""
                                            : "\" partial_last=\"false\"");
             }
+            if (!r.file.empty())
+                appendParam(out, "log_file", r.file);  // docs/log-files.md
             if (dropped != nullptr && dropped->any()) {
                 out.append(" dropped_lines=\"");
                 appendNumber(out, dropped->lines);

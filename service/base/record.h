@@ -25,8 +25,12 @@ struct RecordHeader {
     uint32_t length;
     uint8_t stream;
     uint8_t flags;
-    uint16_t reserved;
+    // 0: the container's pipes; n: the container's n-th log file (docs/log-files.md). Was a
+    // reserved 0 before log files, so rings of earlier instances read as piped records.
+    uint16_t source;
     uint32_t partial_ordinal;  // 1-based position within a partial group, 0 for a whole line
+    // Piped records: the low 32 bits of the stream's ingest ledger after this record. File
+    // records: the low 32 bits of the file's offset after this record (docs/log-files.md).
     uint32_t reserved2;
     int64_t time_ns;      // CLOCK_REALTIME when the line was read
     uint64_t sequence;    // per container, shared by stdout and stderr
@@ -42,7 +46,11 @@ struct RecordView {
     int64_t time_ns = 0;
     uint64_t sequence = 0;
     uint64_t partial_id = 0;
+    uint16_t source = 0;       // see RecordHeader::source
     std::string_view message;  // without the trailing '\n'
+    // The log file the line was read from, relative to its log directory; empty for piped
+    // records. Points into the container's table of files, valid as long as the container.
+    std::string_view file;
 
     bool newline() const { return flags & kRecordNewline; }
     bool partial() const { return flags & kRecordPartial; }

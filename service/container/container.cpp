@@ -18,6 +18,11 @@ constexpr std::chrono::milliseconds kFirstBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::seconds kRecoveredAfter{1};
 
+// Single writer: a plain store, not a locked read-modify-write, on this per-line path.
+void bump(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 int64_t realtimeNs() {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -132,21 +137,56 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
     h.partial_ordinal = partial_ordinal;
     h.sequence = next_sequence_;
     h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
+    if (!pushRecord(h, message))
+        return false;
+    partial_id = h.partial_id;
+    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
+    return true;
+}
+
+bool Container::pushFileLine(uint16_t source, uint64_t end_offset, std::string_view message,
+                             uint8_t flags, uint32_t partial_ordinal, uint64_t& partial_id) {
+    RecordHeader h{};
+    h.stream = static_cast<uint8_t>(Stream::kStdout);
+    h.flags = flags;
+    h.source = source;
+    h.reserved2 = static_cast<uint32_t>(end_offset);
+    h.partial_ordinal = partial_ordinal;
+    h.sequence = next_sequence_;
+    h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
+    if (!pushRecord(h, message))
+        return false;
+    partial_id = h.partial_id;
+    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
+    return true;
+}
+
+void Container::beginFileRead() {
+    read_time_ns_ = realtimeNs();
+}
+
+uint16_t Container::fileSource(std::string_view name) {
+    std::lock_guard lock(file_names_mutex_);
+    for (size_t i = 0; i < file_names_.size(); ++i)
+        if (file_names_[i] == name)
+            return static_cast<uint16_t>(i + 1);
+    if (file_names_.size() + 1 >= UINT16_MAX)
+        return 0;
+    file_names_.emplace_back(name);
+    return static_cast<uint16_t>(file_names_.size());
+}
+
+// Pushes a record of either kind: its time, its sequence, the counters.
+bool Container::pushRecord(RecordHeader& h, std::string_view message) {
     // The time the bytes were read, nudged to be later than the previous record's, so times
     // order a container's records totally (queries use them as cursors).
     h.time_ns = std::max(read_time_ns_, last_time_ns_ + 1);
     if (ring_->push(h, message) == RingLog::PushResult::kFull)
         return false;
-    partial_id = h.partial_id;
     last_time_ns_ = h.time_ns;
     ++next_sequence_;
     ring_bytes_pushed_ += RingLog::recordSpace(message.size());
-    // Single writer: a plain store, not a locked read-modify-write, on this per-line path.
-    auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
-        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    };
     bump(counters_.lines_in, 1);
-    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
     return true;
 }
 
@@ -339,6 +379,8 @@ bool Container::pushBacklog() {
 }
 
 bool Container::inputFinished() const {
+    if (files_open_)
+        return false;
     for (const auto& in : inputs_)
         if (!in->eof || in->framer.hasBacklog())
             return false;
@@ -376,13 +418,20 @@ Container::ConsumeOutcome Container::consume(std::vector<RecordView>& scratch,
 // The batch's records as views into the ring, and where each ends; returns the payload bytes of
 // those after `fresh_after` (the rate limit counts a record once, whatever the drivers).
 uint64_t Container::decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
-                                std::vector<uint32_t>& ends, uint64_t fresh_after) {
+                                std::vector<uint32_t>& ends, uint64_t fresh_after) const {
     scratch.clear();
     ends.clear();
     uint64_t payload = 0;
+    std::unique_lock names(file_names_mutex_, std::defer_lock);
     for (uint32_t off = batch.begin; off < batch.end;) {
         RecordView v;
         off = RingLog::decode(batch.data, off, v);
+        if (v.source != 0) {
+            if (!names.owns_lock())
+                names.lock();
+            if (v.source <= file_names_.size())
+                v.file = file_names_[v.source - 1];
+        }
         scratch.push_back(v);
         ends.push_back(off);
         if (v.sequence > fresh_after)

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -149,6 +150,19 @@ class Container final : public RecordSink {
     // persisted only once the predecessor's are, so the log stays in order.
     void follow(std::shared_ptr<Container> predecessor) { predecessor_ = std::move(predecessor); }
 
+    // ---- Log files (docs/log-files.md): the event-loop thread, like the pipes. ----
+    // The index records of the log file `name` carry (RecordHeader::source, from 1), made on
+    // first use; 0 once the table is full (the records then carry no name).
+    uint16_t fileSource(std::string_view name);
+    // A line of a log file, framed as a piped line; `end_offset`: the file's offset after it.
+    bool pushFileLine(uint16_t source, uint64_t end_offset, std::string_view message, uint8_t flags,
+                      uint32_t partial_ordinal, uint64_t& partial_id);
+    // Reading begins: the records' time is the clock's now.
+    void beginFileRead();
+    // While held, the container's input is not finished even with every pipe closed: its log
+    // files are still being read.
+    void holdInputOpen(bool held) { files_open_ = held; }
+
     // RecordSink, called by the framers.
     bool push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
               uint64_t& partial_id) override;
@@ -205,8 +219,9 @@ class Container final : public RecordSink {
     ConsumeOutcome consumeEach(std::vector<RecordView>& scratch, std::vector<uint32_t>& ends,
                                Clock::time_point now);
     void reopenIfAsked();
-    static uint64_t decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
-                                std::vector<uint32_t>& ends, uint64_t fresh_after);
+    uint64_t decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
+                         std::vector<uint32_t>& ends, uint64_t fresh_after) const;
+    bool pushRecord(RecordHeader& h, std::string_view message);
     void holdInFlight(size_t sink, const WriteResult& r, size_t done,
                       std::span<const RecordView> offered);
     void noteWriteOutcome(Sink& sink, const WriteResult& r, Clock::time_point now,
@@ -251,6 +266,11 @@ class Container final : public RecordSink {
     int64_t read_time_ns_ = 0;
     uint64_t ring_bytes_pushed_ = 0;  // with bytes_in: the ring bytes an input byte takes
     bool blocked_ = false;
+    bool files_open_ = false;
+    // The log files' names by RecordHeader::source - 1: appended by the reader, read by the
+    // consumer (a deque: appending moves no element, so names handed out stay valid).
+    mutable std::mutex file_names_mutex_;
+    std::deque<std::string> file_names_;
 
     // consumer side
     std::shared_ptr<Container> predecessor_;  // set before the first schedule, then read-only

@@ -150,7 +150,8 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     if (!decoded)
         return decoded.error();
     AttachRequest& req = *decoded;
-    if (fds.empty() || fds.size() > RINGLOG_MAX_FDS)
+    // A container whose only logs are files comes without fds (docs/log-files.md).
+    if ((fds.empty() && req.log_dirs.empty()) || fds.size() > RINGLOG_MAX_FDS)
         return Error{RINGLOG_STATUS_BAD_FDS,
                      "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
                          std::to_string(fds.size())};
@@ -183,6 +184,9 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     auto plan = planAttach(req, settings_.max_line);
     if (!plan)
         return plan.error();
+    auto log_files = planLogFiles(req, *plan);
+    if (!log_files)
+        return log_files.error();
     CarriedContainer carried;
     carried.serial = next_serial_++;
     carried.request = datagram;
@@ -222,7 +226,7 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         }
     }
     Attached& a = install(carried, req.info, *plan, std::move(*ring), std::move(*log_drivers),
-                          std::move(fds));
+                          std::move(fds), &*log_files);
     std::string drivers = plan->settings.driverNames();
     if (plan->settings.drivers.back().cache)
         drivers += " with a local cache";
@@ -403,13 +407,17 @@ Result<std::vector<std::unique_ptr<LogDriver>>> Daemon::createDrivers(
 Daemon::Attached& Daemon::install(const CarriedContainer& carried, const ContainerInfo& info,
                                   const AttachPlan& plan, std::unique_ptr<RingLog> ring,
                                   std::vector<std::unique_ptr<LogDriver>> drivers,
-                                  std::vector<UniqueFd> fds) {
+                                  std::vector<UniqueFd> fds, LogFilesPlan* log_files) {
     const std::string& id = info.id;
     uint64_t first_sequence = 1;
     std::shared_ptr<Container> predecessor;
     if (auto it = attached_.find(id); it != attached_.end()) {
         // Restarted while its previous run's last lines are being persisted: it waits for them.
         predecessor = it->second->container;
+        if (it->second->files) {  // a container of log files only: detached by the restart
+            it->second->files->finishing = true;
+            serviceFiles(*it->second);
+        }
         first_sequence = predecessor->nextSequence();
         draining_.push_back(std::move(it->second));
         attached_.erase(it);
@@ -452,6 +460,8 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
     watchInputs(*a);
     Attached& ref = *a;
     attached_.emplace(id, std::move(a));
+    if (log_files != nullptr)
+        startLogFiles(ref, std::move(*log_files));
     sd_notifyf(0, "STATUS=%zu containers attached%s", attached_.size(), statusWarning().c_str());
     if (bus_)
         bus_->containerAttached(id);

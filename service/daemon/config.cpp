@@ -25,6 +25,9 @@ const std::vector<SettingDoc> kSettingDocs = {
     {"allowed-log-roots", "(log-root)",
      "space-separated directories an explicit `path` log option may point into",
      ReloadEffect::kRestart},
+    {"log-dir-roots", "/var/lib/kubelet/pods",
+     "space- or comma-separated directories under which an attach's log directories may be",
+     ReloadEffect::kNewContainers},
     {"default-driver", "json-file", "driver for attach requests that name none",
      ReloadEffect::kNewContainers},
     {"default-mode", "blocking", "blocking or non-blocking, for requests that name none",
@@ -63,6 +66,13 @@ const SettingDoc* findSettingDoc(const std::string& key) {
     return nullptr;
 }
 
+static std::string joinedLogDirRoots(const Settings& s) {
+    std::string roots;
+    for (const auto& r : s.log_dir_roots)
+        roots += (roots.empty() ? "" : " ") + r;
+    return roots;
+}
+
 std::vector<std::pair<std::string, std::string>> describeSettings(const Settings& s) {
     auto octal = [](uint32_t mode) {
         char buf[16];
@@ -85,6 +95,8 @@ std::vector<std::pair<std::string, std::string>> describeSettings(const Settings
             v = s.log_root;
         else if (key == "allowed-log-roots")
             v = roots;
+        else if (key == "log-dir-roots")
+            v = joinedLogDirRoots(s);
         else if (key == "default-driver")
             v = s.default_driver;
         else if (key == "default-mode")
@@ -190,6 +202,16 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
             if (root.front() != '/')
                 return badValue(key, root, "an absolute path");
             s.allowed_log_roots.push_back(root);
+        }
+    } else if (key == "log-dir-roots") {
+        s.log_dir_roots.clear();
+        std::string spaced = value;
+        std::replace(spaced.begin(), spaced.end(), ',', ' ');
+        std::istringstream in(spaced);
+        for (std::string root; in >> root;) {
+            if (root.front() != '/')
+                return badValue(key, root, "an absolute path");
+            s.log_dir_roots.push_back(root);
         }
     } else if (key == "default-driver") {
         s.default_driver = value;

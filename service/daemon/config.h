@@ -19,6 +19,8 @@ struct Settings {
     std::string allowed_group = "ringlog";
     std::string log_root = "/var/log/ringlogd";
     std::vector<std::string> allowed_log_roots;  // empty: just log_root
+    // Where log directories named at attach may be (docs/log-files.md).
+    std::vector<std::string> log_dir_roots{"/var/lib/kubelet/pods"};
     std::string default_driver = "json-file";
     std::string default_mode = "blocking";
     uint64_t default_max_buffer_size = 1 << 20;

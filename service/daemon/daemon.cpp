@@ -204,6 +204,7 @@ int Daemon::run() {
             timeout = 1000;  // watchdog and status
         if (shutting_down_ && (timeout < 0 || timeout > 100))
             timeout = 100;  // the stop's deadline
+        timeout = filesTimeout(timeout);
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
             spdlog::critical("epoll_wait: {}", errnoText(errno));
@@ -233,10 +234,14 @@ int Daemon::run() {
                 case Watch::kQuery:
                     onQuery(w->query);
                     break;
+                case Watch::kFiles:
+                    file_watcher_->onReadable();
+                    break;
             }
             // serviceInput and onConnection may free watches of later events in this batch only
             // through onWake (drained containers), which defers removal to its own event.
         }
+        serviceFilesPending();
         if (bus_) {
             if (n == 0)
                 bus_->process();  // its timeout
@@ -332,6 +337,15 @@ void Daemon::setWatchMode(Attached& a, Container::Input& input, Container::Input
 
 void Daemon::afterInput(Attached& a) {
     auto& c = a.container;
+    // Log files are read to their end and released once the container is detached: every pipe
+    // closed (a container with pipes), `ringlogctl detach`, or a stop.
+    bool pipes_closed = !c->inputs().empty() &&
+                        std::all_of(c->inputs().begin(), c->inputs().end(),
+                                    [](const auto& in) { return in->eof; });
+    if (a.files && !a.files->finishing && (shutting_down_ || pipes_closed)) {
+        a.files->finishing = true;
+        serviceFiles(a);
+    }
     if (!c->blocked() && c->inputFinished())
         c->closeInput();
     pool_->schedule(c);
@@ -386,6 +400,7 @@ void Daemon::onWake() {
         size_t n = inputs.size(), first = n == 0 ? 0 : a.wakeups++ % n;
         for (size_t i = 0; i < n && !c->blocked(); ++i)
             serviceInput(a, *inputs[(first + i) % n]);
+        serviceFiles(a);
         afterInput(a);
     }
 }

@@ -24,6 +24,7 @@
 #include "service/container/task_queue.h"
 #include "service/daemon/config.h"
 #include "service/daemon/fd_store.h"
+#include "service/daemon/log_files.h"
 #include "service/ingest/attach_request.h"
 
 namespace ringlog {
@@ -80,7 +81,16 @@ class Daemon final : private BusBackend {
     // Registers a container whose ring and drivers exist, and starts reading its inputs.
     Attached& install(const CarriedContainer& carried, const ContainerInfo& info,
                       const AttachPlan& plan, std::unique_ptr<RingLog> ring,
-                      std::vector<std::unique_ptr<LogDriver>> drivers, std::vector<UniqueFd> fds);
+                      std::vector<std::unique_ptr<LogDriver>> drivers, std::vector<UniqueFd> fds,
+                      LogFilesPlan* log_files = nullptr);
+    // Log files (log_files.cpp, docs/log-files.md): the attach's directories checked and opened;
+    // the follower started for an installed container; its files read, and released once it is
+    // detached.
+    Result<LogFilesPlan> planLogFiles(const AttachRequest& req, const AttachPlan& plan);
+    void startLogFiles(Attached& a, LogFilesPlan plan);
+    void serviceFiles(Attached& a);
+    void serviceFilesPending();
+    int filesTimeout(int timeout) const;
     // Takes over the containers an earlier ringlogd left in systemd's fd store.
     void adoptStored(PassedFds::Stored stored, uint64_t serial);
     std::optional<Error> bindSocket(std::vector<UniqueFd> passed_sockets);
@@ -193,6 +203,8 @@ class Daemon final : private BusBackend {
     std::chrono::steady_clock::time_point next_watchdog_{}, next_status_{};
     uint64_t lines_at_last_status_ = 0;
     std::map<Query*, std::unique_ptr<Query>> queries_;
+    std::unique_ptr<FileWatcher> file_watcher_;  // the one inotify fd of every log directory
+    std::unique_ptr<Watch> file_watch_;
 };
 
 }  // namespace ringlog

@@ -59,12 +59,15 @@ inline uint64_t realtimeUs() {
 }
 
 // The options every driver accepts because the daemon handles them (docker's generic log-opts).
-inline constexpr std::array<OptionSpec, 4> kCommonOptions{{
+inline constexpr std::array<OptionSpec, 6> kCommonOptions{{
     {"mode", OptionType::kString, "", "blocking or non-blocking"},
     {"max-buffer-size", OptionType::kSize, "", "the ring's size limit"},
     {"max-write-rate", OptionType::kSize, "", "persist at most this many bytes per second"},
     {"reader-groups", OptionType::kString, "",
      "comma-separated groups whose members may read the logs"},
+    {"log-dir-max-files", OptionType::kInteger, "", "log files followed at once (default 64)"},
+    {"log-dir-max-rate", OptionType::kSize, "",
+     "bytes per second read from the log files (default: unlimited)"},
 }};
 
 }  // namespace daemon_detail
@@ -73,7 +76,7 @@ using namespace daemon_detail;  // NOLINT: the daemon's own files only
 
 // What an epoll event points at.
 struct Daemon::Watch {
-    enum Kind { kListen, kConnection, kInput, kWake, kSignal, kBus, kQuery } kind;
+    enum Kind { kListen, kConnection, kInput, kWake, kSignal, kBus, kQuery, kFiles } kind;
     Connection* connection = nullptr;
     Attached* attached = nullptr;
     Container::Input* input = nullptr;
@@ -106,6 +109,7 @@ struct Daemon::Attached {
     // At a stop: pipes read as far as the stop reads them, kept open until the container's
     // records are persisted so that what is left in them is counted, not guessed.
     std::vector<std::pair<Stream, UniqueFd>> held_pipes;
+    std::unique_ptr<ContainerFiles> files;  // its log directories' files, while followed
 };
 
 }  // namespace ringlog

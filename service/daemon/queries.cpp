@@ -224,8 +224,11 @@ std::optional<Error> Daemon::detach(const std::string& id) {
     fd_store_.remove(a.serial, "stdout");
     fd_store_.remove(a.serial, "stderr");
     spdlog::info("container {} detached on request", a.container->info().shortId());
+    if (a.files)
+        a.files->finishing = true;  // read to their end, then released (afterInput)
     if (!a.container->blocked() && !a.container->pushBacklog())
         a.container->setBlocked(true);
+    serviceFiles(a);
     afterInput(a);
     return std::nullopt;
 }

@@ -96,6 +96,30 @@ std::optional<std::string> checkContainerName(std::string_view name) {
     return std::nullopt;
 }
 
+// RINGLOG_FIELD_LOG_DIR and RINGLOG_FIELD_LOG_GLOB: checked here for their form; the daemon
+// checks a directory against its roots.
+static std::optional<std::string> takeLogFilesField(uint16_t tag, std::string_view value,
+                                                    AttachRequest& req) {
+    if (value.empty() || value.size() > AttachLimits::kMaxValueBytes || hasControl(value) ||
+        value.find('\0') != std::string_view::npos)
+        return std::string(tag == RINGLOG_FIELD_LOG_DIR ? "log directory" : "log glob") + " \"" +
+               printable(value) + "\" is empty, too long or has control characters";
+    if (tag == RINGLOG_FIELD_LOG_GLOB) {
+        if (req.log_glob)
+            return "log glob is given twice";
+        if (value.find('/') != std::string_view::npos)
+            return "log glob \"" + printable(value) + "\" has a '/': it matches file names";
+        req.log_glob = std::string(value);
+        return std::nullopt;
+    }
+    if (value[0] != '/')
+        return "log directory \"" + printable(value) + "\" is not an absolute path";
+    if (req.log_dirs.size() == AttachLimits::kMaxLogDirs)
+        return "more than " + std::to_string(AttachLimits::kMaxLogDirs) + " log directories";
+    req.log_dirs.emplace_back(value);
+    return std::nullopt;
+}
+
 Result<AttachRequest> decodeAttachRequest(std::string_view d) {
     if (d.size() < 8)
         return bad("request is " + std::to_string(d.size()) +
@@ -103,15 +127,18 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
     if (u32(d.data()) != RINGLOG_REQUEST_MAGIC)
         return bad("not a ringlogd attach request (bad magic)");
     uint16_t version = u16(d.data() + 4), type = u16(d.data() + 6);
-    if (version != RINGLOG_PROTOCOL_VERSION)
+    if (version < RINGLOG_PROTOCOL_MIN_VERSION || version > RINGLOG_PROTOCOL_VERSION)
         return Error{RINGLOG_STATUS_UNSUPPORTED,
                      "protocol version " + std::to_string(version) +
-                         " is not supported (this ringlogd speaks version 1)"};
+                         " is not supported (this ringlogd speaks versions " +
+                         std::to_string(RINGLOG_PROTOCOL_MIN_VERSION) + " to " +
+                         std::to_string(RINGLOG_PROTOCOL_VERSION) + ")"};
     if (type != RINGLOG_MSG_ATTACH)
         return Error{RINGLOG_STATUS_UNSUPPORTED,
                      "message type " + std::to_string(type) + " is not supported"};
 
     AttachRequest req;
+    req.version = version;
     bool have_id = false, have_name = false, have_image = false, have_driver = false;
     size_t log_opt_count = 0;
     size_t pos = 8;
@@ -193,6 +220,13 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
                 if (req.max_buffer_size)
                     return bad("max-buffer-size is given twice");
                 req.max_buffer_size = std::string(value);
+                break;
+            case RINGLOG_FIELD_LOG_DIR:
+            case RINGLOG_FIELD_LOG_GLOB:
+                if (version < 2)
+                    return bad("unknown field tag " + std::to_string(tag) + " in a version " +
+                               std::to_string(version) + " request (it is of version 2)");
+                problem = takeLogFilesField(tag, value, req);
                 break;
             default:
                 return bad("unknown field tag " + std::to_string(tag));

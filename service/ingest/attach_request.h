@@ -19,11 +19,15 @@ struct DriverRequest {
 };
 
 struct AttachRequest {
+    uint16_t version = RINGLOG_PROTOCOL_VERSION;  // the request's; fields of later ones refused
     ContainerInfo info;
     // At least one; more when the engine asks for several drivers (--log-driver repeated).
     std::vector<DriverRequest> drivers{1};
     std::optional<std::string> mode;
     std::optional<std::string> max_buffer_size;
+    // Version 2: log directories whose files are followed (docs/log-files.md), and which files.
+    std::vector<std::string> log_dirs;
+    std::optional<std::string> log_glob;
 };
 
 // Limits on what one request may carry; each refusal names the limit.
@@ -35,6 +39,7 @@ struct AttachLimits {
     static constexpr size_t kMaxKeyBytes = 256;
     static constexpr size_t kMaxValueBytes = 4096;
     static constexpr size_t kMaxDrivers = 4;
+    static constexpr size_t kMaxLogDirs = 16;
 };
 
 Result<AttachRequest> decodeAttachRequest(std::string_view datagram);

@@ -250,7 +250,7 @@ void RingLog::recover() {
             decode(cellData(i), off, v);
             if (off == consumed)
                 first = v.sequence;
-            if (v.sequence > recorded_sequence && hasLedger()) {
+            if (v.sequence > recorded_sequence && hasLedger() && v.source == 0) {
                 uint64_t& framed = ledger_->framed[streamIndex(v.stream)];
                 framed += static_cast<uint32_t>(h.reserved2 - static_cast<uint32_t>(framed));
             }
@@ -438,6 +438,8 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     RecordHeader h = header;
     h.length = static_cast<uint32_t>(message.size());
     int s = h.stream == static_cast<uint8_t>(Stream::kStderr) ? 1 : 0;
+    if (h.source != 0)
+        return pushFileRecord(h, message, dst, off + need);
     // The input bytes this record took, and where the stream's input is after it (its low 32
     // bits: what recover() needs to repair the ledger's copy).
     uint64_t framed = ledger_->framed[s] + message.size() + ((h.flags & kRecordNewline) ? 1 : 0);
@@ -454,6 +456,22 @@ RingLog::PushResult RingLog::push(const RecordHeader& header, std::string_view m
     bool unfinished = (h.flags & kRecordPartial) && !(h.flags & kRecordPartialLast);
     arena_->next_ordinal[s] = unfinished ? h.partial_ordinal + 1 : 0;
     arena_->partial_id[s] = unfinished ? h.partial_id : 0;
+    return PushResult::kOk;
+}
+
+// A log file's record (RecordHeader::source): the pipes' ledger and split lines are not its
+// business; its file offset is in reserved2, as the follower set it.
+RingLog::PushResult RingLog::pushFileRecord(const RecordHeader& h, std::string_view message,
+                                            char* dst, uint32_t committed) {
+    uint32_t cur = arena_->producer_cell;
+    std::memcpy(dst, &h, sizeof(h));
+    std::memcpy(dst + sizeof(h), message.data(), message.size());
+    cell(cur).committed.store(committed, std::memory_order_release);
+    arena_->bytes_pushed.store(
+        arena_->bytes_pushed.load(std::memory_order_relaxed) + recordSpace(message.size()),
+        std::memory_order_release);
+    storeInOrder(arena_->last_sequence, h.sequence);
+    arena_->last_time_ns = h.time_ns;
     return PushResult::kOk;
 }
 
@@ -718,6 +736,7 @@ uint32_t RingLog::decode(const char* cell_data, uint32_t offset, RecordView& out
     out.time_ns = h.time_ns;
     out.sequence = h.sequence;
     out.partial_id = h.partial_id;
+    out.source = h.source;
     out.message = std::string_view(cell_data + offset + sizeof(h), h.length);
     return offset + recordSpace(h.length);
 }

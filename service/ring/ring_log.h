@@ -213,6 +213,8 @@ class RingLog {
     void insertAfterLocked(uint32_t index, uint32_t after);
     void dropCellLocked(uint32_t index);
     bool heldLocked(uint32_t index) const;
+    PushResult pushFileRecord(const RecordHeader& h, std::string_view message, char* dst,
+                              uint32_t committed);
 
     UniqueFd memfd_;
     void* base_ = nullptr;

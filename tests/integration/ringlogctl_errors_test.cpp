@@ -37,7 +37,7 @@ TEST(RinglogctlErrors, UsageErrorsNameTheProblemAndExit125) {
         {{"run", "--socket", "/x"},
          "ringlogctl: run: no command given (ringlogctl run [OPTIONS] [--] CMD [ARGS...])\n"},
         {{"attach", "--id", "x"},
-         "ringlogctl: --fifo is required\nSee 'ringlogctl attach --help'.\n"},
+         "ringlogctl: attach: --fifo is required (or --log-dir)\n"},
         {{"status"}, "ringlogctl: CONTAINER is required\nSee 'ringlogctl status --help'.\n"},
     };
     for (const auto& row : rows) {

@@ -155,6 +155,7 @@ TEST(Config, EverySettingSaysWhenAReloadPutsItInEffect) {
                                                           {"allowed-group", "adm"},
                                                           {"log-root", "/var/log/b"},
                                                           {"allowed-log-roots", "/var/log/b /srv"},
+                                                          {"log-dir-roots", "/srv/pods,/srv/b"},
                                                           {"default-driver", "none"},
                                                           {"default-mode", "non-blocking"},
                                                           {"default-max-buffer-size", "2m"},

@@ -32,10 +32,13 @@ struct ringlog_attach {
     const char* driver;          /* optional: the daemon's default driver when NULL */
     const char* const* log_opts; /* optional, NULL-terminated "key=value"; an entry
                                     "log-driver=NAME" adds a driver, whose options are the
-                                    entries after it (docs/protocol.md) */
+                                    entries after it (docs/protocol.md); entries
+                                    "log-dir=PATH" and "log-glob=GLOB" name log files to
+                                    follow (docs/log-files.md; sent as protocol version 2) */
     const char* mode;            /* optional: "blocking" or "non-blocking" */
     const char* max_buffer_size; /* optional: e.g. "4m" */
-    int stdout_fd;               /* required: read end of the container's stdout */
+    int stdout_fd;               /* required: read end of the container's stdout (-1 with
+                                    a log-dir entry: a container whose logs are files) */
     int stderr_fd;               /* optional (-1): read end of stderr; without it every
                                     line is attributed to stdout */
 };

@@ -1,0 +1,410 @@
+#include "service/collect/log_dir_follower.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "drivers/files/open_beneath.h"
+
+namespace ringlog {
+
+namespace {
+
+constexpr uint32_t kDirEvents = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_MODIFY |
+                                IN_CLOSE_WRITE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                IN_ONLYDIR | IN_EXCL_UNLINK;
+constexpr size_t kMaxRefusalsRemembered = 1024;
+constexpr size_t kRefusalsLoggedPerMinute = 20;
+
+std::string withoutTrailingSlashes(std::string path) {
+    while (path.size() > 1 && path.back() == '/')
+        path.pop_back();
+    return path;
+}
+
+}  // namespace
+
+Result<UniqueFd> openLogDirectory(const std::vector<std::string>& roots, const std::string& path) {
+    auto refused = [&](const std::string& why) {
+        return invalid("log directory \"" + path + "\" " + why);
+    };
+    if (path.empty() || path[0] != '/')
+        return refused("is not an absolute path");
+    std::string wanted = withoutTrailingSlashes(path);
+    for (size_t start = 1; start <= wanted.size();) {
+        size_t end = std::min(wanted.find('/', start), wanted.size());
+        if (wanted.compare(start, end - start, "..") == 0)
+            return refused("contains \"..\"");
+        start = end + 1;
+    }
+    std::string names;
+    for (const auto& configured : roots) {
+        std::string root = withoutTrailingSlashes(configured);
+        names += (names.empty() ? "" : ", ") + root;
+        std::string prefix = root == "/" ? "/" : root + "/";
+        if (wanted.size() <= prefix.size() || wanted.compare(0, prefix.size(), prefix) != 0)
+            continue;
+        UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root_fd)
+            return refused("cannot be opened: its root " + root + ": " + errnoText(errno));
+        std::string relative = wanted.substr(prefix.size());
+        UniqueFd dir = openBeneath(root_fd.get(), relative, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!dir) {
+            int err = errno;
+            if (err == ELOOP || err == EXDEV)
+                return refused("is reached through a symlink beneath " + root);
+            return refused("cannot be opened: " + errnoText(err));
+        }
+        return dir;
+    }
+    return refused("is not under a configured root (log-dir-roots: " +
+                   (names.empty() ? std::string("none") : names) + ")");
+}
+
+// A file followed: known by device and inode, named by the name it had when first opened.
+struct LogDirFollower::File final : RecordSink {
+    File(LogDirFollower& f, Dir& d, std::string n, UniqueFd fd_, const struct stat& st)
+        : follower(f),
+          dir(d),
+          name(std::move(n)),
+          current_name(name),
+          fd(std::move(fd_)),
+          dev(st.st_dev),
+          ino(st.st_ino),
+          framer(*this, Stream::kStdout, f.limits_.max_line) {}
+    bool push(Stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
+              uint64_t& partial_id) override {
+        uint64_t end = framed + message.size() + ((flags & kRecordNewline) ? 1 : 0);
+        if (!follower.sink_.pushFileLine(source, end, message, flags, partial_ordinal, partial_id))
+            return false;
+        framed = end;
+        return true;
+    }
+    LogDirFollower& follower;
+    Dir& dir;
+    std::string name;          // as records name it (relative to the log directory)
+    std::string current_name;  // what it is called now in the directory
+    bool gone = false;  // deleted or moved out of the directory: released once read to its end
+    UniqueFd fd;
+    dev_t dev;
+    ino_t ino;
+    uint16_t source = 0;
+    uint64_t read = 0;    // bytes read from the file (framed, or in the framer)
+    uint64_t framed = 0;  // bytes in records handed to the sink
+    Framer framer;
+};
+
+struct LogDirFollower::Dir {
+    std::string path;
+    std::string label;  // prefixed to file names when a container has several directories
+    UniqueFd fd;
+    int wd = -1;
+    std::vector<std::unique_ptr<File>> files;
+};
+
+LogDirFollower::LogDirFollower(FileWatcher& watcher, std::string container,
+                               std::vector<std::pair<std::string, UniqueFd>> dirs, std::string glob,
+                               FollowLimits limits, FileLineSink& sink)
+    : watcher_(watcher),
+      container_(std::move(container)),
+      glob_(std::move(glob)),
+      limits_(limits),
+      sink_(sink) {
+    for (auto& [path, fd] : dirs) {
+        auto d = std::make_unique<Dir>();
+        d->path = path;
+        if (dirs.size() > 1) {
+            std::string trimmed = withoutTrailingSlashes(path);
+            d->label = trimmed.substr(trimmed.rfind('/') + 1) + "/";
+        }
+        d->fd = std::move(fd);
+        // The watch is on the directory we opened, not on whatever its path names by now.
+        std::string self = "/proc/self/fd/" + std::to_string(d->fd.get());
+        d->wd = ::inotify_add_watch(watcher_.fd(), self.c_str(), kDirEvents);
+        if (d->wd < 0)
+            spdlog::warn(
+                "container {}: log directory {}: no inotify watch ({}): its files are "
+                "read only when the container is detached",
+                container_, path, errnoText(errno));
+        else
+            watcher_.watches_[d->wd] = {this, d.get()};
+        dirs_.push_back(std::move(d));
+    }
+    for (auto& d : dirs_)
+        rescan(*d);
+}
+
+LogDirFollower::~LogDirFollower() {
+    for (auto& d : dirs_)
+        if (d->wd >= 0) {
+            ::inotify_rm_watch(watcher_.fd(), d->wd);
+            watcher_.watches_.erase(d->wd);
+        }
+    watcher_.pending_.erase(this);
+}
+
+size_t LogDirFollower::filesOpen() const {
+    size_t n = 0;
+    for (const auto& d : dirs_)
+        n += d->files.size();
+    return n;
+}
+
+void LogDirFollower::rescan(Dir& dir) {
+    UniqueFd listing(::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* d = listing ? ::fdopendir(listing.get()) : nullptr;
+    if (d == nullptr) {
+        spdlog::warn("container {}: listing log directory {}: {}", container_, dir.path,
+                     errnoText(errno));
+        return;
+    }
+    (void)listing.release();
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d))
+        names.emplace_back(e->d_name);
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names)
+        if (name != "." && name != "..")
+            consider(dir, name);
+    for (auto& f : dir.files)
+        markPending(*f);
+}
+
+LogDirFollower::File* LogDirFollower::findByName(Dir& dir, std::string_view name) {
+    for (auto& f : dir.files)
+        if (f->current_name == name)
+            return f.get();
+    return nullptr;
+}
+
+void LogDirFollower::refuse(const Dir& dir, const std::string& name, const std::string& why) {
+    std::string key = dir.path + "/" + name;
+    if (refused_.count(key) != 0 || refused_.size() >= kMaxRefusalsRemembered)
+        return;
+    refused_.insert(key);
+    if (refusal_log_.allow())
+        refusals_this_minute_ = 0;
+    if (++refusals_this_minute_ > kRefusalsLoggedPerMinute)
+        return;
+    spdlog::warn("container {}: log file {}/{} is not read: {}", container_, dir.path, name, why);
+}
+
+// A name in the directory that may be a file to follow, or a new name of one followed.
+void LogDirFollower::consider(Dir& dir, const std::string& name) {
+    struct stat st;
+    if (::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return;  // gone already
+    for (auto& f : dir.files)
+        if (f->dev == st.st_dev && f->ino == st.st_ino) {
+            // Renamed (rotation): the same file, still read by its fd, its records keeping the
+            // name it had; its new name is how later events find it.
+            f->current_name = name;
+            f->gone = false;
+            markPending(*f);
+            return;
+        }
+    if (::fnmatch(glob_.c_str(), name.c_str(), FNM_PERIOD) != 0)
+        return;
+    if (S_ISLNK(st.st_mode))
+        return refuse(dir, name, "it is a symlink (never followed)");
+    if (!S_ISREG(st.st_mode))
+        return refuse(dir, name, "it is not a regular file");
+    if (st.st_nlink > 1)
+        return refuse(dir, name,
+                      "it has " + std::to_string(st.st_nlink) +
+                          " hard links (it may be a host file linked into the directory)");
+    if (filesOpen() >= limits_.max_files)
+        return refuse(dir, name,
+                      "the container follows " + std::to_string(limits_.max_files) +
+                          " files already (log-dir-max-files)");
+    UniqueFd fd = openBeneath(dir.fd.get(), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (!fd)
+        return refuse(dir, name, "opening it: " + errnoText(errno));
+    // What was checked by name must be what was opened.
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1)
+        return refuse(dir, name, "it changed while being opened");
+    auto file = std::make_unique<File>(*this, dir, dir.label + name, std::move(fd), st);
+    file->current_name = name;
+    file->source = sink_.fileSource(file->name);
+    spdlog::debug("container {}: following log file {}/{}", container_, dir.path, name);
+    markPending(*file);
+    dir.files.push_back(std::move(file));
+}
+
+void LogDirFollower::markPending(File& file) {
+    pending_.insert(&file);
+    watcher_.pending_.insert(this);
+}
+
+void LogDirFollower::onEvent(Dir& dir, uint32_t mask, std::string_view name_view) {
+    std::string name(name_view);
+    if (mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+        spdlog::warn(
+            "container {}: log directory {} was {}: its files are read to their end "
+            "and no new ones are followed",
+            container_, dir.path, (mask & IN_DELETE_SELF) ? "deleted" : "moved");
+        for (auto& f : dir.files)
+            markPending(*f);
+        return;
+    }
+    if (name.empty())
+        return;
+    File* file = findByName(dir, name);
+    if (mask & (IN_MODIFY | IN_CLOSE_WRITE)) {
+        if (file != nullptr)
+            markPending(*file);
+        else
+            consider(dir, name);  // created before the watch saw it, or a rename into the glob
+    } else if (mask & (IN_CREATE | IN_MOVED_TO)) {
+        consider(dir, name);
+    } else if ((mask & (IN_MOVED_FROM | IN_DELETE)) && file != nullptr) {
+        // Deleted, or renamed (rotation): read by its fd to its end either way. A new name
+        // within the directory comes with IN_MOVED_TO, in the same read of events, and takes
+        // the file back (consider); one moved out of the directory stays gone.
+        file->current_name.clear();
+        file->gone = true;
+        markPending(*file);
+    }
+}
+
+bool LogDirFollower::takeTokens(size_t& budget) {
+    if (limits_.max_rate == 0)
+        return true;
+    auto now = std::chrono::steady_clock::now();
+    double rate = static_cast<double>(limits_.max_rate);
+    double elapsed = rate_updated_ == std::chrono::steady_clock::time_point{}
+                         ? 0.1
+                         : std::chrono::duration<double>(now - rate_updated_).count();
+    rate_updated_ = now;
+    rate_tokens_ = std::min(rate_tokens_ + elapsed * rate, rate / 10);
+    if (rate_tokens_ <= 0) {
+        ready_at_ = now + std::chrono::microseconds(
+                              static_cast<int64_t>(-rate_tokens_ / rate * 1e6) + 1000);
+        return false;
+    }
+    budget = std::min(budget, static_cast<size_t>(rate_tokens_) + 1);
+    return true;
+}
+
+// Reads `file` from where it was, up to the budget. False when the sink refused a line.
+bool LogDirFollower::readFile(File& file, char* buffer, size_t buffer_size, size_t& budget) {
+    if (file.framer.hasBacklog() && !file.framer.feed({}))
+        return false;
+    struct stat st;
+    if (::fstat(file.fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < file.read) {
+        // copytruncate: the file was copied and cut to 0. Its bytes now are new ones.
+        spdlog::info(
+            "container {}: log file {} was truncated from {} to {} bytes: reading it "
+            "again from the start",
+            container_, file.name, file.read, st.st_size);
+        if (!file.framer.flush())
+            return false;
+        file.read = 0;
+        file.framed = 0;
+    }
+    while (budget > 0) {
+        ssize_t n = ::pread(file.fd.get(), buffer, std::min(buffer_size, budget),
+                            static_cast<off_t>(file.read));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n < 0)
+                spdlog::warn("container {}: reading log file {}: {}", container_, file.name,
+                             errnoText(errno));
+            pending_.erase(&file);
+            return true;
+        }
+        file.read += static_cast<uint64_t>(n);
+        budget -= static_cast<size_t>(n);
+        if (limits_.max_rate != 0)
+            rate_tokens_ -= static_cast<double>(n);
+        if (!file.framer.feed(std::string_view(buffer, static_cast<size_t>(n))))
+            return false;
+    }
+    return true;
+}
+
+LogDirFollower::ReadResult LogDirFollower::readPending(char* buffer, size_t buffer_size,
+                                                       size_t budget) {
+    if (!takeTokens(budget))
+        return ReadResult::kMore;
+    sink_.beginFileRead();
+    std::vector<File*> todo(pending_.begin(), pending_.end());
+    for (File* f : todo) {
+        if (budget == 0)
+            break;
+        if (!readFile(*f, buffer, buffer_size, budget))
+            return ReadResult::kBlocked;
+        // A file gone from the directory is done once read to its end.
+        if (f->gone && pending_.count(f) == 0 && !release(f->dir, *f, "deleted or moved away"))
+            return ReadResult::kBlocked;
+    }
+    if (pending_.empty()) {
+        watcher_.pending_.erase(this);
+        return ReadResult::kIdle;
+    }
+    return ReadResult::kMore;
+}
+
+bool LogDirFollower::release(Dir& dir, File& file, const char* why) {
+    if (!file.framer.flush()) {
+        markPending(file);  // offered again at the next read
+        return false;
+    }
+    spdlog::debug("container {}: log file {} read to its end and released ({})", container_,
+                  file.name, why);
+    pending_.erase(&file);
+    std::erase_if(dir.files, [&](const auto& f) { return f.get() == &file; });
+    return true;
+}
+
+bool LogDirFollower::finish(char* buffer, size_t buffer_size) {
+    for (auto& d : dirs_)
+        for (auto& f : d->files) {
+            f->gone = true;
+            markPending(*f);
+        }
+    return readPending(buffer, buffer_size, SIZE_MAX) == ReadResult::kIdle && filesOpen() == 0;
+}
+
+FileWatcher::FileWatcher() : inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    if (!inotify_)
+        spdlog::error("inotify_init1: {}: log directories are read only at detach",
+                      errnoText(errno));
+}
+
+void FileWatcher::onReadable() {
+    alignas(struct inotify_event) char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = ::read(inotify_.get(), buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        for (ssize_t off = 0; off < n;) {
+            struct inotify_event e;
+            std::memcpy(&e, buf + off, sizeof(e));
+            std::string_view name(buf + off + sizeof(e), e.len);
+            name = name.substr(0, name.find('\0'));
+            off += static_cast<ssize_t>(sizeof(e) + e.len);
+            if (e.mask & IN_Q_OVERFLOW) {
+                spdlog::warn("inotify queue overflowed: every log directory is listed again");
+                for (auto& [wd, t] : watches_)
+                    t.follower->rescan(*t.dir);
+                continue;
+            }
+            auto it = watches_.find(e.wd);
+            if (it != watches_.end())
+                it->second.follower->onEvent(*it->second.dir, e.mask, name);
+        }
+    }
+}
+
+}  // namespace ringlog
