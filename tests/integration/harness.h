@@ -167,7 +167,8 @@ inline std::string readLine(int fd) {
 // `sanitized` under ASan+UBSan, which runs every test again 2-3 times slower. Memory errors show
 // on the smaller volume as on the larger; the CI's time budget (docs/testing.md) does not
 // allow both builds the full one.
-constexpr long long loadVolume(long long full, [[maybe_unused]] long long sanitized) {
+constexpr long long loadVolume([[maybe_unused]] long long full,
+                               [[maybe_unused]] long long sanitized) {
 #ifdef __SANITIZE_ADDRESS__
     return sanitized;
 #else
