@@ -59,7 +59,13 @@ Result<UniqueFd> openLogDirectory(const std::vector<std::string>& roots, const s
         UniqueFd dir = openBeneath(root_fd.get(), relative, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!dir) {
             int err = errno;
-            if (err == ELOOP || err == EXDEV)
+            struct stat st;
+            // O_DIRECTORY | O_NOFOLLOW on a final symlink says ENOTDIR (only to word the error).
+            bool symlink =
+                err == ENOTDIR &&
+                ::fstatat(root_fd.get(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode);
+            if (err == ELOOP || err == EXDEV || symlink)
                 return refused("is reached through a symlink beneath " + root);
             return refused("cannot be opened: " + errnoText(err));
         }
