@@ -503,6 +503,48 @@ void benchQueries(const fs::path& root, const Options& o) {
     }
 }
 
+// ---- log files (docs/log-files.md): collection of a log directory, against cat ----
+
+// Three files of line_writer's lines in a container's log directory, written before the attach;
+// ringlogd reads them to their end once the container's pipe closes, and the container exits
+// when every line is persisted (json-file). Against `cat` of the same files (from the page
+// cache, like ringlogd's reads).
+void benchLogFiles(const fs::path& root, const Options& o) {
+    std::printf("\nlog-file collection (a log directory of 3 files), against cat of the files\n");
+    long long per_file = o.smoke ? 20'000 : 1'000'000;
+    fs::path pods = root / "files-pods", dir = pods / "pod" / "applog";
+    fs::create_directories(dir);
+    std::vector<std::string> cat = {"/bin/cat"};
+    for (const char* name : {"a.log", "b.log", "c.log"}) {
+        SpawnOptions so;
+        so.stdout_file = (dir / name).string();
+        spawn({lineWriterPath(), "--lines", std::to_string(per_file), "--width",
+               std::to_string(kWidth)},
+              so)
+            .wait();
+        cat.push_back((dir / name).string());
+    }
+    double cat_s = timeCommand(cat);
+    std::vector<std::string> args = {"--log-dir-roots", pods.string()};
+    args.insert(args.end(), g_daemon_args.begin(), g_daemon_args.end());
+    Daemon d(root / "files", args);
+    Pipe p;
+    std::string log_dir = "log-dir=" + dir.string();
+    const char* opts[] = {log_dir.c_str(), nullptr};
+    auto t0 = Clock::now();
+    attach(d, "files", p.read_fd, opts);
+    p.closeRead();
+    p.closeWrite();
+    waitForExited(d, 1);
+    double ours = seconds(t0, Clock::now());
+    double lines = static_cast<double>(3 * per_file);
+    row("log files: lines/s into json-file", rate(lines / ours), "cat: " + rate(lines / cat_s),
+        fmt("%.3f", cat_s / ours), "");
+    d.stop();
+    fs::remove_all(root / "files");
+    fs::remove_all(pods);
+}
+
 // ---- journald, against a bare sd_journal_sendv loop (root: a private journald) ----
 
 // Child mode: sends `n` entries with sd_journal_sendv, with the same fields as the journald
@@ -779,7 +821,7 @@ int main(int argc, char** argv) {
         const std::pair<const char*, void (*)(const fs::path&, const Options&)> sections[] = {
             {"ingest", benchIngest}, {"memory", benchMemory},     {"follow", benchFollowLatency},
             {"query", benchQueries}, {"journald", benchJournald}, {"nonblocking", benchNonBlocking},
-            {"syslog", benchSyslog},
+            {"syslog", benchSyslog}, {"files", benchLogFiles},
         };
         for (const auto& [name, run] : sections)
             if (o.only.empty() || o.only == name)
