@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev dbus-daemon dbus systemd util-linux
   # the syslog driver's tests and bench: a real rsyslogd with TLS (rsyslog-gnutls), certtool
   rsyslog rsyslog-gnutls gnutls-bin
+  # off the host (docs/scale-out.md): systemd-journal-upload and systemd-journal-remote
+  systemd-journal-remote
   # ringlogctl's completion scripts, loaded and driven in real shells
   bash-completion zsh fish tmux
   # formatting check; the layout check (tests/layout) is Python

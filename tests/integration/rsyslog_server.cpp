@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -125,6 +126,33 @@ class LineCounter {
     size_t lines_ = 0;
 };
 
+// Each record as one JSON object (rsyslog's jsonf): what a test compares field by field.
+constexpr const char* kRecordTemplate =
+    "template(name=\"record\" type=\"list\" option.jsonf=\"on\") {\n"
+    "  property(outname=\"pri\" name=\"pri\" format=\"jsonf\")\n"
+    "  property(outname=\"facility\" name=\"syslogfacility-text\" format=\"jsonf\")\n"
+    "  property(outname=\"severity\" name=\"syslogseverity-text\" format=\"jsonf\")\n"
+    "  property(outname=\"timestamp\" name=\"timereported\" dateFormat=\"rfc3339\" "
+    "format=\"jsonf\")\n"
+    "  property(outname=\"hostname\" name=\"hostname\" format=\"jsonf\")\n"
+    "  property(outname=\"app_name\" name=\"app-name\" format=\"jsonf\")\n"
+    "  property(outname=\"tag\" name=\"syslogtag\" format=\"jsonf\")\n"
+    "  property(outname=\"procid\" name=\"procid\" format=\"jsonf\")\n"
+    "  property(outname=\"msgid\" name=\"msgid\" format=\"jsonf\")\n"
+    "  property(outname=\"structured_data\" name=\"structured-data\" format=\"jsonf\")\n"
+    "  property(outname=\"msg\" name=\"msg\" format=\"jsonf\")\n"
+    "  property(outname=\"raw\" name=\"rawmsg\" format=\"jsonf\")\n"
+    "  property(outname=\"received\" name=\"timegenerated\" dateFormat=\"rfc3339\" "
+    "format=\"jsonf\")\n"
+    "}\n";
+
+// Starts `rsyslogd -n -f <dir>/rsyslog.conf` and returns once `listening(pid)`; throws with
+// rsyslogd's own messages if it exits first or is not listening within 30 s.
+Process launchRsyslogd(const fs::path& dir, const std::function<bool(pid_t)>& listening);
+
+// SIGTERM; it stops in milliseconds, one that does not is killed after 10 s, not waited for.
+void terminateRsyslogd(Process& process);
+
 }  // namespace
 
 SyslogRecord parseSyslogRecord(const std::string& line) {
@@ -201,6 +229,21 @@ std::string RsyslogServer::address(Input input) const {
     return {};
 }
 
+int RsyslogServer::port(Input input) const {
+    switch (input) {
+        case Input::Udp:
+            return udp_port_;
+        case Input::Tcp:
+            return tcp_port_;
+        case Input::Tls:
+            return tls_port_;
+        case Input::TlsClientAuth:
+            return tls_auth_port_;
+        default:
+            return 0;
+    }
+}
+
 fs::path RsyslogServer::output(Input input) const {
     return dir_ / "out" / (name(input) + ".log");
 }
@@ -258,23 +301,7 @@ void RsyslogServer::writeConfig() const {
          "module(load=\"imudp\")\n"
          "module(load=\"imptcp\")\n"
          "module(load=\"imtcp\")\n"
-         "template(name=\"record\" type=\"list\" option.jsonf=\"on\") {\n"
-         "  property(outname=\"pri\" name=\"pri\" format=\"jsonf\")\n"
-         "  property(outname=\"facility\" name=\"syslogfacility-text\" format=\"jsonf\")\n"
-         "  property(outname=\"severity\" name=\"syslogseverity-text\" format=\"jsonf\")\n"
-         "  property(outname=\"timestamp\" name=\"timereported\" dateFormat=\"rfc3339\" "
-         "format=\"jsonf\")\n"
-         "  property(outname=\"hostname\" name=\"hostname\" format=\"jsonf\")\n"
-         "  property(outname=\"app_name\" name=\"app-name\" format=\"jsonf\")\n"
-         "  property(outname=\"tag\" name=\"syslogtag\" format=\"jsonf\")\n"
-         "  property(outname=\"procid\" name=\"procid\" format=\"jsonf\")\n"
-         "  property(outname=\"msgid\" name=\"msgid\" format=\"jsonf\")\n"
-         "  property(outname=\"structured_data\" name=\"structured-data\" format=\"jsonf\")\n"
-         "  property(outname=\"msg\" name=\"msg\" format=\"jsonf\")\n"
-         "  property(outname=\"raw\" name=\"rawmsg\" format=\"jsonf\")\n"
-         "  property(outname=\"received\" name=\"timegenerated\" dateFormat=\"rfc3339\" "
-         "format=\"jsonf\")\n"
-         "}\n";
+      << kRecordTemplate;
     for (Input i : kInputs)
         c << "ruleset(name=\"" << name(i) << "\") { action(type=\"omfile\" file=" << q(output(i))
           << " template=\"record\") }\n";
@@ -303,8 +330,8 @@ void RsyslogServer::writeConfig() const {
          "ruleset=\"tls-auth\")\n";
 }
 
-bool RsyslogServer::listening() const {
-    auto inodes = socketInodes(process_.pid);
+bool RsyslogServer::listening(pid_t pid) const {
+    auto inodes = socketInodes(pid);
     return unixListening(dir_ / "stream.sock", inodes) &&
            unixListening(dir_ / "dgram.sock", inodes) &&
            inetListening("udp", udp_port_, "07", inodes) &&
@@ -316,24 +343,34 @@ bool RsyslogServer::listening() const {
 void RsyslogServer::start() {
     if (running())
         throw std::logic_error("rsyslogd is already running");
-    fs::path notify = dir_ / "notify.sock";
+    process_ = launchRsyslogd(dir_, [this](pid_t pid) { return listening(pid); });
+}
+
+void RsyslogServer::stop() {
+    terminateRsyslogd(process_);
+}
+
+namespace {
+
+Process launchRsyslogd(const fs::path& dir, const std::function<bool(pid_t)>& listening) {
+    fs::path notify = dir / "notify.sock";
     int ns = bindNotifySocket(notify.string());
     SpawnOptions o;
-    o.stderr_file = (dir_ / "rsyslogd.log").string();
+    o.stderr_file = (dir / "rsyslogd.log").string();
     o.stdout_file = o.stderr_file;
     o.env["NOTIFY_SOCKET"] = notify.string();
     o.die_with_test = true;
-    process_ = spawn({kRsyslogd, "-n", "-f", (dir_ / "rsyslog.conf").string(), "-i",
-                      (dir_ / "rsyslogd.pid").string()},
-                     o);
+    Process process = spawn({kRsyslogd, "-n", "-f", (dir / "rsyslog.conf").string(), "-i",
+                             (dir / "rsyslogd.pid").string()},
+                            o);
     try {
-        waitForReady(ns, "rsyslogd", process_.pid);
+        waitForReady(ns, "rsyslogd", process.pid);
         // READY=1 comes before imtcp's listeners are up; they have no event of their own.
         auto deadline = Clock::now() + std::chrono::seconds(30);
-        while (!listening()) {
+        while (!listening(process.pid)) {
             int status;
-            if (::waitpid(process_.pid, &status, WNOHANG) == process_.pid) {
-                process_.pid = -1;
+            if (::waitpid(process.pid, &status, WNOHANG) == process.pid) {
+                process.pid = -1;
                 throw std::runtime_error("rsyslogd exited");
             }
             if (Clock::now() > deadline)
@@ -341,26 +378,29 @@ void RsyslogServer::start() {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
     } catch (const std::exception& e) {
-        if (running())
-            stop();
-        throw std::runtime_error(std::string(e.what()) + "; rsyslogd said:\n" + log());
+        terminateRsyslogd(process);
+        throw std::runtime_error(std::string(e.what()) + "; rsyslogd said:\n" +
+                                 readFile(dir / "rsyslogd.log"));
     }
+    return process;
 }
 
-void RsyslogServer::stop() {
-    if (!running())
+void terminateRsyslogd(Process& process) {
+    if (process.pid <= 0)
         return;
-    process_.kill(SIGTERM);
-    // It stops in milliseconds; one that does not is killed, not waited for forever.
+    process.kill(SIGTERM);
     // syscall(): Debian 12's <sys/pidfd.h> declares pidfd_open without C linkage.
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process_.pid, 0));
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process.pid, 0));
     pollfd p{pidfd, POLLIN, 0};
     if (pidfd < 0 || ::poll(&p, 1, 10000) != 1)
-        process_.kill(SIGKILL);
+        process.kill(SIGKILL);
     if (pidfd >= 0)
         ::close(pidfd);
-    process_.wait();
+    process.wait();
+    process.pid = -1;
 }
+
+}  // namespace
 
 std::vector<SyslogRecord> RsyslogServer::records(Input input) const {
     std::vector<SyslogRecord> out;
@@ -408,6 +448,80 @@ std::vector<SyslogRecord> RsyslogServer::waitForRecords(Input input, size_t n,
                                                         std::chrono::milliseconds timeout) const {
     waitForCount(input, n, timeout);
     return records(input);
+}
+
+RsyslogRelay::RsyslogRelay(const fs::path& dir, Target target)
+    : dir_(dir), target_(std::move(target)) {
+    fs::create_directories(dir_ / "work");
+    fs::create_directories(dir_ / "out");
+    port_ = freePorts(SOCK_STREAM, 1)[0];
+    writeConfig();
+    start();
+}
+
+RsyslogRelay::~RsyslogRelay() {
+    stop();
+}
+
+void RsyslogRelay::start() {
+    if (running())
+        throw std::logic_error("the relay rsyslogd is already running");
+    process_ = launchRsyslogd(
+        dir_, [this](pid_t pid) { return inetListening("tcp", port_, "0A", socketInodes(pid)); });
+}
+
+void RsyslogRelay::stop() {
+    terminateRsyslogd(process_);
+}
+
+std::string RsyslogRelay::log() const {
+    return readFile(dir_ / "rsyslogd.log");
+}
+
+std::vector<SyslogRecord> RsyslogRelay::records() const {
+    std::vector<SyslogRecord> out;
+    std::string text = readFile(output());
+    text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+    for (const auto& line : splitLines(text))
+        out.push_back(parseSyslogRecord(line));
+    return out;
+}
+
+void RsyslogRelay::writeConfig() const {
+    auto q = [](const fs::path& p) { return "\"" + p.string() + "\""; };
+    std::ofstream c(dir_ / "rsyslog.conf");
+    // The relay is a TLS client: the CA checks the central's certificate, its own certificate
+    // is what the central's x509/certvalid input asks for.
+    c << "global(workDirectory=" << q(dir_ / "work")
+      << " maxMessageSize=\"256k\" net.enableDNS=\"off\"\n"
+         "       parser.escapeControlCharactersOnReceive=\"off\"\n"
+         "       defaultNetstreamDriverCAFile="
+      << q(target_.ca_cert) << "\n       defaultNetstreamDriverCertFile=" << q(target_.client_cert)
+      << "\n       defaultNetstreamDriverKeyFile=" << q(target_.client_key)
+      << ")\n"
+         "main_queue(queue.size=\"200000\" queue.timeoutShutdown=\"30000\"\n"
+         "           queue.timeoutActionCompletion=\"30000\")\n"
+         "module(load=\"imptcp\")\n"
+      << kRecordTemplate
+      << "ruleset(name=\"relay\") {\n"
+         "  action(type=\"omfile\" file="
+      << q(output())
+      << " template=\"record\")\n"
+         // An action queue of its own, retried for ever: the central being slow or away holds
+         // messages here instead of discarding them (rsyslog's default gives up on an action).
+         "  action(type=\"omfwd\" target=\"127.0.0.1\" port=\""
+      << target_.port
+      << "\" protocol=\"tcp\"\n"
+         "         TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\"\n"
+         "         StreamDriver=\"gtls\" StreamDriverMode=\"1\" "
+         "StreamDriverAuthMode=\"x509/name\"\n"
+         "         StreamDriverPermittedPeers=\"localhost\"\n"
+         "         queue.type=\"LinkedList\" queue.size=\"200000\" "
+         "queue.timeoutShutdown=\"30000\"\n"
+         "         action.resumeRetryCount=\"-1\" action.resumeInterval=\"1\")\n"
+         "}\n"
+         "input(type=\"imptcp\" address=\"127.0.0.1\" port=\""
+      << port_ << "\" ruleset=\"relay\")\n";
 }
 
 }  // namespace ringlog::test

@@ -68,6 +68,7 @@ class RsyslogServer {
 
     // The input's address as the syslog-address option spells it (tls-auth: tcp+tls://…).
     std::string address(Input input) const;
+    int port(Input input) const;  // the loopback port of udp, tcp, tls and tls-auth; else 0
     static std::string name(Input input);
     fs::path output(Input input) const;  // its file of records
     fs::path caCert() const { return tls_ / "ca.pem"; }
@@ -90,9 +91,44 @@ class RsyslogServer {
   private:
     void writeConfig() const;
     void makeCertificates() const;
-    bool listening() const;
+    bool listening(pid_t pid) const;  // rsyslogd `pid` has every input's socket listening
     fs::path dir_, tls_;
     int tcp_port_ = 0, tls_port_ = 0, tls_auth_port_ = 0, udp_port_ = 0;
+    Process process_;
+};
+
+// A relay rsyslogd, the node-local hop of docs/scale-out.md: one imptcp input on a free loopback
+// port (tcp://127.0.0.1:<port>, what ringlogd's syslog driver sends to) whose ruleset writes each
+// message to its own file of records (as RsyslogServer's inputs do, so a test can compare what
+// the relay received with what the central rsyslogd got) and forwards it with omfwd over TCP
+// and TLS (gtls, the central's certificate checked against the CA and the name "localhost", the
+// client certificate given) to a central input, in RFC 5424 (RSYSLOG_SyslogProtocol23Format),
+// octet-counted, from an action queue that retries for ever. Started, stopped and killed with
+// the test like RsyslogServer.
+class RsyslogRelay {
+  public:
+    struct Target {
+        int port = 0;  // on 127.0.0.1: RsyslogServer::port(Input::TlsClientAuth)
+        fs::path ca_cert, client_cert, client_key;
+    };
+    RsyslogRelay(const fs::path& dir, Target target);
+    ~RsyslogRelay();
+    RsyslogRelay(const RsyslogRelay&) = delete;
+    RsyslogRelay& operator=(const RsyslogRelay&) = delete;
+
+    void start();
+    void stop();  // SIGTERM; its queue is forwarded first (30 s at most)
+    bool running() const { return process_.pid > 0; }
+    std::string address() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+    fs::path output() const { return dir_ / "out" / "relay.log"; }
+    std::vector<SyslogRecord> records() const;
+    std::string log() const;
+
+  private:
+    void writeConfig() const;
+    fs::path dir_;
+    Target target_;
+    int port_ = 0;
     Process process_;
 };
 

@@ -1,0 +1,574 @@
+// Off the host on existing engines (docs/scale-out.md): ringlogd ships nothing itself, so these
+// tests run Debian's own shippers against the real ringlogd on loopback and check what arrives.
+//   journald driver → a private systemd-journald → systemd-journal-upload → systemd-journal-remote,
+//   read on the collector with journalctl, as JournalBeat or fluent-bit would read it there;
+//   syslog driver → a relay rsyslogd → TCP and TLS → a central rsyslogd.
+// Each shipper is started by the test, stopped by PID; names ending in _Root need root (a mount
+// namespace for journald).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "harness.h"
+#include "rsyslog_server.h"
+
+namespace ringlog::test {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using Input = RsyslogServer::Input;
+
+constexpr const char* kJournalRemote = "/lib/systemd/systemd-journal-remote";
+constexpr const char* kJournalUpload = "/lib/systemd/systemd-journal-upload";
+constexpr const char* kJournalctl = "/usr/bin/journalctl";
+// The issue's figure in the debug build; a quarter under ASan+UBSan, as the other load tests
+// (docs/testing.md): the sanitized build runs every test again within the same CI budget.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long long kEntries = 25000;
+#else
+constexpr long long kEntries = 100000;
+#endif
+
+// A 64-hex-digit container id of its own for each name.
+std::string idFor(const std::string& name) {
+    char buf[65];
+    std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(name));
+    return std::string(buf) + std::string(48, 'a');
+}
+
+// The line number in "stdout-000000042-xxx" (the container's own line, as its MESSAGE).
+long long lineNumber(const std::string& message) {
+    return std::stoll(message.substr(7, 9));
+}
+
+// A journal cursor's sequence number: "i=<hex>" (the entry's place in the source journal).
+unsigned long long cursorSeqnum(const std::string& cursor) {
+    size_t at = cursor.find(";i=");
+    return at == std::string::npos ? 0 : std::stoull(cursor.substr(at + 3), nullptr, 16);
+}
+
+std::vector<json> parseJsonLines(const std::string& text) {
+    std::vector<json> out;
+    for (const auto& line : splitLines(text))
+        out.push_back(json::parse(line));
+    return out;
+}
+
+// journalctl on the collector's files (the host's journalctl; no journald is involved there).
+std::string collectorJournalctl(const fs::path& dir, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {kJournalctl, "--no-pager", "-q", "--directory",
+                                     (dir / "journal").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    fs::path out = dir / "journalctl.out";
+    SpawnOptions o;
+    o.stdout_file = out.string();
+    o.stderr_file = (dir / "journalctl.err").string();
+    if (int rc = spawn(argv, o).wait(); rc != 0)
+        throw std::runtime_error("journalctl on the collector exited " + std::to_string(rc) + ": " +
+                                 readFile(dir / "journalctl.err"));
+    return readFile(out);
+}
+
+// systemd-journal-remote as the collector: listening for HTTP on a free loopback port (bound to
+// port 0 first, then let go for it: journal-remote 252 takes a passed socket only from a socket
+// unit), writing one journal (--split-mode=none) under <dir>/journal, where it also rotates it
+// when the file is full; READY=1 once it listens.
+class JournalRemote {
+  public:
+    explicit JournalRemote(const fs::path& dir) : dir_(dir) {
+        fs::create_directories(dir_ / "journal");
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error(std::string("picking a free port: ") + std::strerror(errno));
+        ::close(fd);
+        port_ = ntohs(a.sin_port);
+        std::string notify = (dir_ / "notify.sock").string();
+        int ns = bindNotifySocket(notify);
+        SpawnOptions o;
+        o.env["NOTIFY_SOCKET"] = notify;
+        o.stderr_file = (dir_ / "journal-remote.log").string();
+        o.stdout_file = o.stderr_file;
+        o.die_with_test = true;
+        process_ = spawn(
+            {kJournalRemote, "--listen-http=127.0.0.1:" + std::to_string(port_),
+             "--output=" + (dir_ / "journal" / "remote.journal").string(), "--split-mode=none"},
+            o);
+        try {
+            waitForReady(ns, "systemd-journal-remote", process_.pid);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string(e.what()) + "; it said:\n" + log());
+        }
+    }
+    ~JournalRemote() {
+        if (process_.pid > 0) {
+            process_.kill(SIGKILL);
+            process_.wait();
+        }
+    }
+    int stop() {  // SIGTERM: it closes its journal file cleanly
+        process_.kill(SIGTERM);
+        return process_.wait();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string log() const { return readFile(dir_ / "journal-remote.log"); }
+    std::string journalctl(const std::vector<std::string>& args) const {
+        return collectorJournalctl(dir_, args);
+    }
+
+  private:
+    fs::path dir_;
+    int port_ = 0;
+    Process process_;
+};
+
+// The cursor in journal-upload's --save-state file ("" while there is none).
+std::string savedCursor(const fs::path& state) {
+    std::ifstream in(state);
+    std::string line;
+    while (std::getline(in, line))
+        if (startsWith(line, "LAST_CURSOR="))
+            return line.substr(12);
+    return {};
+}
+
+// systemd-journal-upload inside the journald test namespace, reading its journal files
+// (-D /run/log/journal: Storage=volatile) and following them, its state in <dir>/state.
+class JournalUpload {
+  public:
+    JournalUpload(const fs::path& dir, const Journald& journald, std::string url)
+        : dir_(dir), journald_(journald), url_(std::move(url)) {
+        fs::create_directories(dir_);
+    }
+    ~JournalUpload() { kill(SIGKILL); }
+    void start() {
+        auto argv = journald_.inside();
+        argv.insert(argv.end(),
+                    {kJournalUpload, "--url=" + url_, "--save-state=" + state().string(),
+                     "--directory=/run/log/journal", "--follow=yes"});
+        SpawnOptions o;
+        o.stderr_file = (dir_ / ("journal-upload-" + std::to_string(++runs_) + ".log")).string();
+        o.stdout_file = o.stderr_file;
+        o.die_with_test = true;
+        process_ = spawn(argv, o);  // nsenter execs it: the pid is journal-upload's
+    }
+    int kill(int sig) {
+        if (process_.pid <= 0)
+            return -1;
+        process_.kill(sig);
+        return process_.wait();
+    }
+    fs::path state() const { return dir_ / "state"; }
+    std::string log() const {
+        std::string all;
+        for (int i = 1; i <= runs_; ++i)
+            all += readFile(dir_ / ("journal-upload-" + std::to_string(i) + ".log"));
+        return all;
+    }
+
+    // Waits until the saved cursor satisfies `done`, through inotify on the state's directory
+    // (journal-upload writes a temporary file and renames it over the state after each upload
+    // the collector answered). Returns the cursor; throws after `timeout`.
+    std::string waitForSavedCursor(const std::function<bool(const std::string&)>& done,
+                                   std::chrono::seconds timeout = std::chrono::seconds(60)) const {
+        int in = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (in < 0 || ::inotify_add_watch(in, dir_.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+            throw std::runtime_error(std::string("inotify: ") + std::strerror(errno));
+        auto deadline = Clock::now() + timeout;
+        std::string cursor;
+        while (!done(cursor = savedCursor(state()))) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            pollfd p{in, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                ::close(in);
+                throw std::runtime_error("journal-upload's saved cursor is still \"" + cursor +
+                                         "\"; it said:\n" + log());
+            }
+            char events[4096];
+            while (::read(in, events, sizeof events) > 0) {
+            }
+        }
+        ::close(in);
+        return cursor;
+    }
+
+  private:
+    fs::path dir_;
+    const Journald& journald_;
+    std::string url_;
+    Process process_;
+    int runs_ = 0;
+};
+
+class JournalUploadTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        journald_ = std::make_unique<Journald>(dir_.path() / "journal");
+        daemon_ =
+            std::make_unique<Daemon>(dir_.path() / "d", std::vector<std::string>{},
+                                     std::map<std::string, std::string>{}, journald_->inside());
+        remote_ = std::make_unique<JournalRemote>(dir_.path() / "collector");
+        upload_ =
+            std::make_unique<JournalUpload>(dir_.path() / "upload", *journald_, remote_->url());
+    }
+    // Everything in the source journal now, oldest first.
+    std::vector<json> sourceEntries(const std::vector<std::string>& args = {}) {
+        std::vector<std::string> a = {"-o", "json", "--all"};
+        a.insert(a.end(), args.begin(), args.end());
+        return parseJsonLines(journald_->journalctl(a));
+    }
+    // Once the uploader has saved the cursor of the source's last entry, everything is on the
+    // collector: stop both (SIGTERM, exit status 0).
+    void drainAndStop(const std::string& last_cursor) {
+        upload_->waitForSavedCursor([&](const std::string& c) { return c == last_cursor; });
+        EXPECT_EQ(upload_->kill(SIGTERM), 0) << upload_->log();
+        EXPECT_EQ(remote_->stop(), 0) << remote_->log();
+    }
+    TempDir dir_;
+    std::unique_ptr<Journald> journald_;
+    std::unique_ptr<Daemon> daemon_;
+    std::unique_ptr<JournalRemote> remote_;
+    std::unique_ptr<JournalUpload> upload_;
+};
+
+// 100,000 entries through journal-upload as they are written: on the collector each exactly
+// once, in order, and each the source entry field for field (every CONTAINER_* field, the
+// capture time, the tag, the label, journald's trusted fields and timestamps; only __CURSOR is
+// the collector's own).
+TEST_F(JournalUploadTest, AHundredThousandEntriesArriveOnceWithEveryField_Root) {
+    const std::string id = idFor("shop-web");
+    const std::string tag = "shop-web/" + id.substr(0, 12);
+    upload_->start();
+    auto t0 = Clock::now();
+    ASSERT_EQ(ringlogctlRun(*daemon_, {"--id",         id,
+                                       "--name",       "shop-web",
+                                       "--image",      "registry.example/shop:1.25",
+                                       "--label",      "com.example.App=shop",
+                                       "--log-driver", "journald",
+                                       "--log-opt",    "labels=com.example.App",
+                                       "--log-opt",    "tag={{.Name}}/{{.ID}}",
+                                       "--",           lineWriterPath(),
+                                       "--lines",      std::to_string(kEntries),
+                                       "--width",      "100"}),
+              0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    auto all = sourceEntries();
+    ASSERT_FALSE(all.empty());
+    drainAndStop(all.back()["__CURSOR"].get<std::string>());
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    int files = 0;
+    for ([[maybe_unused]] const auto& f :
+         fs::directory_iterator(dir_.path() / "collector" / "journal"))
+        ++files;
+    std::printf(
+        "%lld entries written, uploaded and on the collector in %.2f s, in %d journal files\n",
+        kEntries, secs, files);
+
+    std::vector<json> source;
+    for (auto& e : all)
+        if (e.value("CONTAINER_ID_FULL", "") == id)
+            source.push_back(std::move(e));
+    auto collected =
+        parseJsonLines(remote_->journalctl({"-o", "json", "--all", "CONTAINER_ID_FULL=" + id}));
+    ASSERT_EQ(source.size(), static_cast<size_t>(kEntries)) << "the source journal lost entries";
+    ASSERT_EQ(collected.size(), source.size()) << "entries lost or doubled on the way";
+    for (size_t i = 0; i < source.size(); ++i) {
+        SCOPED_TRACE("entry " + std::to_string(i));
+        const auto& s = source[i];
+        auto c = collected[i];
+        ASSERT_TRUE(startsWith(s["MESSAGE"].get<std::string>(),
+                               linePrefix("stdout", static_cast<long long>(i))))
+            << s["MESSAGE"];
+        ASSERT_NE(c["__CURSOR"], s["__CURSOR"]) << "the collector's cursors are its own";
+        c["__CURSOR"] = s["__CURSOR"];
+        ASSERT_EQ(c, s) << "the collector's entry differs from the source's";
+    }
+    // What a JournalBeat/fluent-bit/Vector configuration keeps (docs/scale-out.md), spelled out.
+    const auto& last = collected.back();
+    EXPECT_EQ(last["CONTAINER_ID"], id.substr(0, 12));
+    EXPECT_EQ(last["CONTAINER_ID_FULL"], id);
+    EXPECT_EQ(last["CONTAINER_NAME"], "shop-web");
+    EXPECT_EQ(last["CONTAINER_TAG"], tag);
+    EXPECT_EQ(last["SYSLOG_IDENTIFIER"], tag);
+    EXPECT_EQ(last["IMAGE_NAME"], "registry.example/shop:1.25");
+    EXPECT_EQ(last["COM_EXAMPLE_APP"], "shop");
+    EXPECT_EQ(last["CONTAINER_STREAM"], "stdout");
+    EXPECT_EQ(last["PRIORITY"], "6");
+    EXPECT_EQ(last["CONTAINER_LOG_ORDINAL"], std::to_string(kEntries));
+    EXPECT_EQ(last["CONTAINER_LOG_EPOCH"], collected.front()["CONTAINER_LOG_EPOCH"]);
+    EXPECT_TRUE(last.contains("SYSLOG_TIMESTAMP") && last.contains("_HOSTNAME") &&
+                last.contains("__REALTIME_TIMESTAMP"));
+}
+
+// **Disabled: fails** (docs/testing.md). A reader resuming on the collector by cursor, as
+// JournalBeat's `seek_position: cursor` does, should get exactly the entries after it:
+// `journalctl -D <collector> --after-cursor=<cursor of entry 50,000> CONTAINER_ID_FULL=…`. On
+// systemd 252, with the 100,000 entries in three files that journal-remote rotated while the
+// uploader followed the journal, it printed 150,000 entries (not yet understood; by hand, with
+// 100,000 entries uploaded at once into two files, it printed exactly the 50,000). The run
+// shapes of what it printed are in the failure message.
+TEST_F(JournalUploadTest, DISABLED_OnTheCollectorAfterCursorGivesExactlyTheEntriesAfterIt_Root) {
+    const std::string id = idFor("cursor");
+    upload_->start();
+    ASSERT_EQ(ringlogctlRun(*daemon_, {"--id", id, "--name", "cursor", "--log-driver", "journald",
+                                       "--", lineWriterPath(), "--lines", std::to_string(kEntries),
+                                       "--width", "100"}),
+              0);
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    auto all = sourceEntries({"--output-fields=MESSAGE"});
+    ASSERT_FALSE(all.empty());
+    drainAndStop(all.back()["__CURSOR"].get<std::string>());
+    auto collected = parseJsonLines(remote_->journalctl({"-o", "json", "CONTAINER_ID_FULL=" + id}));
+    ASSERT_EQ(collected.size(), static_cast<size_t>(kEntries));
+    const auto& source = collected;
+    const size_t half = source.size() / 2;
+    auto after = splitLines(remote_->journalctl({"-o", "json", "--all", "--after-cursor",
+                                                 collected[half - 1]["__CURSOR"].get<std::string>(),
+                                                 "CONTAINER_ID_FULL=" + id}));
+    std::string shape;  // the runs of consecutive line numbers in what came back
+    long long first = -2, prev = -2;
+    for (const auto& line : after) {
+        long long n = lineNumber(json::parse(line)["MESSAGE"].get<std::string>());
+        if (n != prev + 1) {
+            if (first >= 0)
+                shape += " [" + std::to_string(first) + ".." + std::to_string(prev) + "]";
+            first = n;
+        }
+        prev = n;
+    }
+    shape += " [" + std::to_string(first) + ".." + std::to_string(prev) + "]";
+    ASSERT_EQ(after.size(), source.size() - half) << shape;
+    EXPECT_EQ(json::parse(after.front())["__CURSOR"], collected[half]["__CURSOR"]);
+    EXPECT_EQ(json::parse(after.back())["__CURSOR"], collected.back()["__CURSOR"]);
+}
+
+// The container's lines come from the test, through `cat`, so that the test decides where the
+// uploads are when it restarts the uploader: SIGTERM while the first half flows, SIGKILL while
+// the second does, each time started again with the same --save-state file. What is true of
+// systemd-journal-upload 252, asserted exactly (docs/scale-out.md):
+// - SIGTERM: it ends the upload in progress, saves its cursor and exits 0; the next run starts
+//   AT the saved cursor, not after it: that one entry, the last of the previous run, arrives a
+//   second time; nothing is lost, nothing else doubled.
+// - SIGKILL: the collector keeps what it received after the last saved cursor, and the next run
+//   sends it again from the saved cursor's entry: a run of repeated entries, nothing lost.
+// Every ringlogd entry carries CONTAINER_ID_FULL and CONTAINER_LOG_ORDINAL: a store that keys on
+// them has each line exactly once.
+TEST_F(JournalUploadTest, AnUploaderRestartedMidwayResumesFromItsSavedCursor_Root) {
+    const std::string id = idFor("resumed");
+    // The source's entries so far are journald's own; the container's come after them.
+    auto before = sourceEntries();
+    ASSERT_FALSE(before.empty());
+    const unsigned long long base = cursorSeqnum(before.back()["__CURSOR"].get<std::string>());
+    upload_->start();
+
+    // A write into the pipe of a container that died fails (EPIPE) rather than killing the test.
+    struct IgnoreSigpipe {
+        void (*old)(int) = std::signal(SIGPIPE, SIG_IGN);
+        ~IgnoreSigpipe() { std::signal(SIGPIPE, old); }
+    } ignore_sigpipe;
+    Pipe feed;
+    SpawnOptions in;
+    in.stdin_fd = feed.read_fd;
+    Process ctl = spawn({ringlogctlPath(), "run", "--socket", daemon_->socket(), "--id", id,
+                         "--name", "resumed", "--log-driver", "journald", "--", "/bin/cat"},
+                        in);
+    feed.closeRead();
+    std::mutex m;
+    std::condition_variable cv;
+    bool second_half = false;
+    std::thread writer([&] {
+        auto write = [&](long long from, long long to) {
+            std::string batch;
+            for (long long n = from; n < to; ++n) {
+                std::string line = linePrefix("stdout", n);
+                line.resize(99, 'x');
+                batch += line + '\n';
+                if (batch.size() >= 4000 || n + 1 == to) {
+                    if (::write(feed.write_fd, batch.data(), batch.size()) !=
+                        static_cast<ssize_t>(batch.size()))
+                        return;
+                    batch.clear();
+                }
+            }
+        };
+        write(0, kEntries / 2);
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return second_half; });
+        lock.unlock();
+        write(kEntries / 2, kEntries);
+        feed.closeWrite();
+    });
+    auto release = [&] {
+        std::lock_guard<std::mutex> lock(m);
+        second_half = true;
+        cv.notify_all();
+    };
+    // However the test ends, the writer is let go and joined (a failed wait throws).
+    struct Joiner {
+        std::function<void()> release;
+        std::thread& thread;
+        ~Joiner() {
+            release();
+            if (thread.joinable())
+                thread.join();
+        }
+    } joiner{release, writer};
+
+    // SIGTERM once a tenth of the lines are uploaded, while the rest of the half still flows.
+    upload_->waitForSavedCursor(
+        [&](const std::string& c) { return cursorSeqnum(c) >= base + kEntries / 10; });
+    int term_status = upload_->kill(SIGTERM);
+    const std::string term_cursor = savedCursor(upload_->state());
+    upload_->start();
+    release();
+    // SIGKILL once six tenths are uploaded, in whatever upload is going on.
+    upload_->waitForSavedCursor(
+        [&](const std::string& c) { return cursorSeqnum(c) >= base + 6 * kEntries / 10; });
+    upload_->kill(SIGKILL);
+    const std::string kill_cursor = savedCursor(upload_->state());
+    upload_->start();
+
+    release();
+    writer.join();
+    ASSERT_EQ(ctl.wait(), 0) << daemon_->log();
+    ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+    auto all = sourceEntries({"--output-fields=MESSAGE,CONTAINER_ID_FULL"});
+    drainAndStop(all.back()["__CURSOR"].get<std::string>());
+    EXPECT_EQ(term_status, 0) << "journal-upload's exit status after SIGTERM\n" << upload_->log();
+
+    // The source entries' line numbers by cursor: where each restart resumed.
+    std::map<std::string, long long> line_at;
+    long long source_lines = 0;
+    for (const auto& e : all)
+        if (e.value("CONTAINER_ID_FULL", "") == id) {
+            EXPECT_EQ(lineNumber(e["MESSAGE"].get<std::string>()), source_lines)
+                << "the source journal";
+            line_at[e["__CURSOR"].get<std::string>()] = source_lines++;
+        }
+    ASSERT_EQ(source_lines, kEntries) << "the source journal lost lines";
+    ASSERT_EQ(line_at.count(term_cursor), 1u) << "not a container entry: " << term_cursor;
+    ASSERT_EQ(line_at.count(kill_cursor), 1u) << "not a container entry: " << kill_cursor;
+    const long long k1 = line_at[term_cursor], k2 = line_at[kill_cursor];
+    EXPECT_LT(k2, kEntries - 1) << "the SIGKILL was not mid-way";
+
+    // The collector: three runs of consecutive lines. The first from line 0 to the SIGTERM's
+    // saved cursor; the second from that same line (its one repeat) on; the third from the
+    // SIGKILL's saved cursor (at or before where the second ended) to the last line.
+    std::vector<long long> got;
+    for (const auto& line :
+         splitLines(remote_->journalctl({"-o", "cat", "CONTAINER_ID_FULL=" + id})))
+        got.push_back(lineNumber(line));
+    std::vector<std::pair<long long, long long>> runs;  // first, last
+    for (long long n : got) {
+        if (runs.empty() || n != runs.back().second + 1)
+            runs.push_back({n, n});
+        else
+            runs.back().second = n;
+    }
+    std::string shape;
+    for (const auto& [first, last] : runs)
+        shape += " [" + std::to_string(first) + ".." + std::to_string(last) + "]";
+    std::printf("restarts: SIGTERM at line %lld, SIGKILL at line %lld; the collector holds%s\n", k1,
+                k2, shape.c_str());
+    ASSERT_EQ(runs.size(), 3u) << shape;
+    EXPECT_EQ(runs[0].first, 0);
+    EXPECT_EQ(runs[0].second, k1) << "the SIGTERM's upload ended at its saved cursor" << shape;
+    EXPECT_EQ(runs[1].first, k1) << "resumed at (not after) the saved cursor" << shape;
+    EXPECT_EQ(runs[2].first, k2) << "resumed at the SIGKILL's saved cursor" << shape;
+    EXPECT_LE(k2, runs[1].second) << shape;
+    EXPECT_EQ(runs[2].second, kEntries - 1) << shape;
+    EXPECT_EQ(static_cast<long long>(got.size()), kEntries + 1 + (runs[1].second - k2 + 1));
+    std::printf("sent twice: 1 entry after the SIGTERM, %lld after the SIGKILL\n",
+                runs[1].second - k2 + 1);
+}
+
+// The syslog path: ringlogd's syslog driver sends RFC 5424 over TCP to a relay rsyslogd on the
+// node, which forwards over TCP with TLS (both sides authenticated by the test's CA) to a central
+// rsyslogd. Every line arrives at the central exactly once, in order per stream, and each record
+// there is the one the relay received: the same APP-NAME, PROCID, MSGID, structured data
+// (container id, name, image), timestamp, host, facility and severity.
+TEST(SyslogRelayChain, EveryLineOfASyslogContainerReachesTheCentralRsyslogOnceOverTls) {
+    constexpr long long kLines = 20000;
+    TempDir dir;
+    RsyslogServer central(dir.path() / "central");
+    RsyslogRelay relay(dir.path() / "relay", {central.port(Input::TlsClientAuth), central.caCert(),
+                                              central.clientCert(), central.clientKey()});
+    Daemon daemon(dir.path() / "d");
+    const std::string id = idFor("shop-api");
+    const std::string tag = "shop-api/" + id.substr(0, 12);
+    const std::string image = "registry.example/shop-api:2.0";
+    ASSERT_EQ(ringlogctlRun(daemon, {"--id",         id,
+                                     "--name",       "shop-api",
+                                     "--image",      image,
+                                     "--log-driver", "syslog",
+                                     "--log-opt",    "syslog-address=" + relay.address(),
+                                     "--log-opt",    "syslog-format=rfc5424micro",
+                                     "--log-opt",    "syslog-facility=local3",
+                                     "--log-opt",    "tag={{.Name}}/{{.ID}}",
+                                     "--log-opt",    "cache-disabled=true",
+                                     "--",           lineWriterPath(),
+                                     "--lines",      std::to_string(kLines),
+                                     "--stream",     "both"}),
+              0);
+    const std::string pid = std::to_string(daemon.pid());
+    central.waitForCount(Input::TlsClientAuth, static_cast<size_t>(kLines));
+    relay.stop();  // its queue is empty: the central has as many as were sent
+    ASSERT_EQ(daemon.stop(), 0) << daemon.log();
+    central.stop();
+    auto received = relay.records();
+    auto got = central.records(Input::TlsClientAuth);
+    ASSERT_EQ(received.size(), static_cast<size_t>(kLines)) << "the relay: lost or doubled";
+    ASSERT_EQ(got.size(), static_cast<size_t>(kLines)) << "the central: lost or doubled";
+
+    const std::string sd = "[ringlog@32473 container_id=\"" + id +
+                           "\" container_name=\"shop-api\" image_name=\"" + image + "\"]";
+    long long next_out = 0, next_err = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const auto& r = got[i];
+        const auto& x = received[i];
+        SCOPED_TRACE("record " + std::to_string(i) + ": " + r.raw.substr(0, 200));
+        const bool is_err = r.severity == "err";
+        long long& next = is_err ? next_err : next_out;
+        ASSERT_TRUE(startsWith(r.msg, linePrefix(is_err ? "stderr" : "stdout", next++)))
+            << "a line lost, doubled or out of order";
+        EXPECT_EQ(r.msg, x.msg);
+        EXPECT_EQ(r.pri, x.pri);
+        EXPECT_EQ(r.pri, 19 * 8 + (is_err ? 3 : 6));
+        EXPECT_EQ(r.timestamp, x.timestamp);
+        EXPECT_EQ(r.hostname, x.hostname);
+        EXPECT_EQ(r.app_name, tag);
+        EXPECT_EQ(r.procid, pid);
+        EXPECT_EQ(r.msgid, tag.substr(0, 32));
+        EXPECT_EQ(r.structured_data, sd);
+        EXPECT_EQ(x.app_name, r.app_name);
+        EXPECT_EQ(x.procid, r.procid);
+        EXPECT_EQ(x.msgid, r.msgid);
+        EXPECT_EQ(x.structured_data, r.structured_data);
+    }
+    EXPECT_EQ(next_out + next_err, kLines);
+    EXPECT_EQ(next_out, kLines / 2);
+}
+
+}  // namespace
+}  // namespace ringlog::test
