@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness.h"
 #include "ringlog/client.h"
 
@@ -222,6 +224,40 @@ TEST(LogFiles, EveryLineOfEveryFileArrivesOnceWithItsNameThroughRotationsAndLink
               std::string::npos)
         << log;
     EXPECT_EQ(readFile(json).find("SECRET-HARD-LINKED"), std::string::npos);
+}
+
+// journald: the file's name in CONTAINER_LOG_FILE; a piped line has none.
+TEST(LogFiles, JournaldEntriesNameTheirFileInContainerLogFile_Root) {
+    TempDir dir;
+    fs::path root = dir.path() / "pods", logs = root / "pod-1" / "applog";
+    fs::create_directories(logs);
+    {
+        int fd = ::open((logs / "app.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        writeAll(fd, "one\ntwo\n");
+        ::close(fd);
+    }
+    Journald journald(dir.path() / "journal");
+    Daemon d(dir.path() / "d", {"--log-dir-roots", root.string(), "--default-driver", "journald"},
+             {}, journald.inside());
+    const std::string id = "logfilesjournald000000000000000000000000000000000000000000000000b";
+    Pipe out;
+    attach(d, id, {"log-dir=" + logs.string()}, out.read_fd);
+    out.closeRead();
+    writeAll(out.write_fd, "piped\n");
+    out.closeWrite();
+    waitForFile(d.logPath(), [&](const std::string& t) {
+        return t.find("container " + id.substr(0, 12) + " exited") != std::string::npos;
+    });
+    std::map<std::string, std::string> file_of;
+    for (const auto& line :
+         splitLines(journald.journalctl({"-o", "json", "CONTAINER_ID_FULL=" + id}))) {
+        auto entry = nlohmann::json::parse(line);
+        file_of[entry["MESSAGE"].get<std::string>()] =
+            entry.contains("CONTAINER_LOG_FILE") ? entry["CONTAINER_LOG_FILE"].get<std::string>()
+                                                 : "(none)";
+    }
+    EXPECT_EQ(file_of, (std::map<std::string, std::string>{
+                           {"one", "app.log"}, {"two", "app.log"}, {"piped", "(none)"}}));
 }
 
 }  // namespace
