@@ -2,6 +2,9 @@
 // with the lines collected by a sink instead of a ring.
 #include "service/collect/log_dir_follower.h"
 
+#include "ringlog/client.h"
+#include "service/ingest/attach_request.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -173,6 +176,41 @@ TEST(LogDirFollower, WaitsWhileTheSinkRefusesAndLosesNothing) {
               LogDirFollower::ReadResult::kIdle);
     ASSERT_EQ(sink.lines.size(), 3u);
     EXPECT_EQ(sink.lines[2].message, "3");
+}
+
+// The encoder turns log_opts entries log-dir= and log-glob= into fields 13 and 14 and sends
+// version 2 only then; a version-1 request with them is refused.
+TEST(LogDirAttachFields, AreVersionTwoFieldsOfTheEncoderAndRefusedInVersionOne) {
+    auto encode = [](std::vector<const char*> opts) {
+        opts.push_back(nullptr);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = "c1";
+        a.log_opts = opts.data();
+        std::string buf(4096, '\0');
+        long n =
+            ringlog_attach_encode(&a, reinterpret_cast<unsigned char*>(buf.data()), buf.size());
+        buf.resize(static_cast<size_t>(n));
+        return buf;
+    };
+    std::string plain = encode({"max-size=1m"});
+    EXPECT_EQ(plain[4], 1);
+    std::string files = encode({"log-dir=/pods/a", "log-glob=*.txt", "log-dir=/pods/b"});
+    EXPECT_EQ(files[4], 2);
+    auto req = decodeAttachRequest(files);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    EXPECT_EQ(req->log_dirs, (std::vector<std::string>{"/pods/a", "/pods/b"}));
+    EXPECT_EQ(req->log_glob, "*.txt");
+    EXPECT_TRUE(req->drivers[0].log_opts.empty());
+    files[4] = 1;
+    auto old = decodeAttachRequest(files);
+    ASSERT_FALSE(old.ok());
+    EXPECT_EQ(old.error().status, RINGLOG_STATUS_BAD_REQUEST);
+    EXPECT_EQ(old.error().message,
+              "unknown field tag 13 in a version 1 request (it is of version 2)");
+    auto relative = decodeAttachRequest(encode({"log-dir=pods/a"}));
+    ASSERT_FALSE(relative.ok());
+    EXPECT_EQ(relative.error().message, "log directory \"pods/a\" is not an absolute path");
 }
 
 }  // namespace
