@@ -407,8 +407,16 @@ void FileWatcher::onReadable() {
                 continue;
             }
             auto it = watches_.find(e.wd);
-            if (it != watches_.end())
-                it->second.follower->onEvent(*it->second.dir, e.mask, name);
+            if (it == watches_.end())
+                continue;
+            if (e.mask & IN_IGNORED) {
+                // The kernel dropped the watch (its directory is gone) and may give its number
+                // to the next one: forget it here too, so that no follower removes another's.
+                it->second.dir->wd = -1;
+                watches_.erase(it);
+                continue;
+            }
+            it->second.follower->onEvent(*it->second.dir, e.mask, name);
         }
     }
 }

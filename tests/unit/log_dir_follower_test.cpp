@@ -178,6 +178,34 @@ TEST(LogDirFollower, WaitsWhileTheSinkRefusesAndLosesNothing) {
     EXPECT_EQ(sink.lines[2].message, "3");
 }
 
+// A log directory removed under its follower: what its files held is read, the watch the kernel
+// dropped is forgotten, and another follower's watch keeps working after the first one is gone.
+TEST(LogDirFollower, ADeletedDirectoryIsReadToItsEndAndLeavesOtherWatchesAlone) {
+    ScratchDir scratch;
+    fs::path root = scratch.path, gone = root / "gone", kept = root / "kept";
+    fs::create_directories(gone);
+    fs::create_directories(kept);
+    append(gone / "a.log", "last words\n");
+    FileWatcher watcher;
+    CollectingSink sink;
+    char buffer[4096];
+    auto first = std::make_unique<LogDirFollower>(watcher, "c1", openDirs(root, gone), "*.log",
+                                                  FollowLimits{}, sink);
+    fs::remove_all(gone);
+    watcher.onReadable();
+    while (first->hasPending())
+        first->readPending(buffer, sizeof buffer, SIZE_MAX);
+    LogDirFollower second(watcher, "c2", openDirs(root, kept), "*.log", FollowLimits{}, sink);
+    first.reset();
+    append(kept / "b.log", "still watched\n");
+    watcher.onReadable();
+    while (second.hasPending())
+        second.readPending(buffer, sizeof buffer, SIZE_MAX);
+    ASSERT_EQ(sink.lines.size(), 2u);
+    EXPECT_EQ(sink.lines[0].message, "last words");
+    EXPECT_EQ(sink.lines[1].message, "still watched");
+}
+
 // The encoder turns log_opts entries log-dir= and log-glob= into fields 13 and 14 and sends
 // version 2 only then; a version-1 request with them is refused.
 TEST(LogDirAttachFields, AreVersionTwoFieldsOfTheEncoderAndRefusedInVersionOne) {
