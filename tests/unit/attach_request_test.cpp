@@ -106,8 +106,8 @@ TEST(AttachRequest, RefusesAnotherProtocolVersion) {
 // Version 2 added fields and the push message; an attach of either version is the same attach.
 TEST(AttachRequest, TakesVersionOneAndTwo) {
     std::string d = encode(basic());
-    for (char v : {1, 2}) {
-        d[4] = v;
+    for (uint16_t v = 1; v <= 2; ++v) {
+        d[4] = static_cast<char>(v);
         auto r = decodeAttachRequest(d);
         ASSERT_TRUE(r.ok()) << r.error().message;
         EXPECT_EQ(r->version, v);
