@@ -512,9 +512,10 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     Attached& a =
         install(*carried, req->info, *plan, std::move(*ring), std::move(*drivers), std::move(fds));
     if (!req->log_dirs.empty())
-        spdlog::warn("container {}: its {} log directories are not followed again after a "
-                     "restart (not implemented yet, docs/log-files.md)",
-                     req->info.shortId(), req->log_dirs.size());
+        spdlog::warn(
+            "container {}: its {} log directories are not followed again after a "
+            "restart (not implemented yet, docs/log-files.md)",
+            req->info.shortId(), req->log_dirs.size());
     spdlog::info(
         "container {} name={}: taken back from the fd store ({} inputs, {} ring bytes to "
         "persist first)",

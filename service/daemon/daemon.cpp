@@ -339,9 +339,8 @@ void Daemon::afterInput(Attached& a) {
     auto& c = a.container;
     // Log files are read to their end and released once the container is detached: every pipe
     // closed (a container with pipes), `ringlogctl detach`, or a stop.
-    bool pipes_closed = !c->inputs().empty() &&
-                        std::all_of(c->inputs().begin(), c->inputs().end(),
-                                    [](const auto& in) { return in->eof; });
+    bool pipes_closed = !c->inputs().empty() && std::all_of(c->inputs().begin(), c->inputs().end(),
+                                                            [](const auto& in) { return in->eof; });
     if (a.files && !a.files->finishing && (shutting_down_ || pipes_closed)) {
         a.files->finishing = true;
         serviceFiles(a);

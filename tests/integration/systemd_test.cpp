@@ -206,8 +206,7 @@ TEST(SystemdTest, TenKillsWhileAContainerWritesToJsonFileAndK8sFileLoseNoLineInE
     BootedSystemd sd(tmp.path());
     long long written = writeThroughRestarts(
         sd, "killed", {"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}, 10,
-        loadVolume(100'000, 25'000),
-        {"--log-driver", "json-file", "--log-driver", "k8s-file"});
+        loadVolume(100'000, 25'000), {"--log-driver", "json-file", "--log-driver", "k8s-file"});
     LineAudit a = audit(sd.logFile("killed"), written);
     EXPECT_EQ(a.problem, "");
     EXPECT_EQ(a.partial, 0);
