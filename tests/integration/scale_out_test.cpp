@@ -188,9 +188,11 @@ class JournalUpload {
 
     // Waits until the saved cursor satisfies `done`, through inotify on the state's directory
     // (journal-upload writes a temporary file and renames it over the state after each upload
-    // the collector answered). Returns the cursor; throws after `timeout`.
+    // the collector answered). Returns the cursor; throws after `timeout`: 300 s, as the
+    // uploader of the debug build, beside the other tests on CI's two cores, once needed more
+    // than 60 s after the last entry was written (it had uploaded 101,208 entries by then).
     std::string waitForSavedCursor(const std::function<bool(const std::string&)>& done,
-                                   std::chrono::seconds timeout = std::chrono::seconds(60)) const {
+                                   std::chrono::seconds timeout = std::chrono::seconds(300)) const {
         int in = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (in < 0 || ::inotify_add_watch(in, dir_.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
             throw std::runtime_error(std::string("inotify: ") + std::strerror(errno));
