@@ -254,11 +254,13 @@ class JournalUploadTest : public ::testing::Test {
     std::unique_ptr<JournalUpload> upload_;
 };
 
+// **Disabled: fails under CI's load** (docs/testing.md): the uploader's saved cursor never
+// reached the source's last entry in two full debug runs; alone it passes in 83 s.
 // 100,000 entries through journal-upload as they are written: on the collector each exactly
 // once, in order, and each the source entry field for field (every CONTAINER_* field, the
 // capture time, the tag, the label, journald's trusted fields and timestamps; only __CURSOR is
 // the collector's own).
-TEST_F(JournalUploadTest, AHundredThousandEntriesArriveOnceWithEveryField_Root) {
+TEST_F(JournalUploadTest, DISABLED_AHundredThousandEntriesArriveOnceWithEveryField_Root) {
     const std::string id = idFor("shop-web");
     const std::string tag = "shop-web/" + id.substr(0, 12);
     upload_->start();
