@@ -133,24 +133,22 @@ bool Container::push(Stream stream, std::string_view message, uint8_t flags,
                      uint32_t partial_ordinal, uint64_t& partial_id) {
     RecordHeader h{};
     h.stream = static_cast<uint8_t>(stream);
-    h.flags = flags;
-    h.partial_ordinal = partial_ordinal;
-    h.sequence = next_sequence_;
-    h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;
-    if (!pushRecord(h, message))
-        return false;
-    partial_id = h.partial_id;
-    bump(counters_.bytes_in, message.size() + ((flags & kRecordNewline) ? 1 : 0));
-    return true;
+    return pushLine(h, message, flags, partial_ordinal, partial_id);
 }
 
 bool Container::pushFileLine(uint16_t source, uint64_t end_offset, std::string_view message,
                              uint8_t flags, uint32_t partial_ordinal, uint64_t& partial_id) {
     RecordHeader h{};
     h.stream = static_cast<uint8_t>(Stream::kStdout);
-    h.flags = flags;
     h.source = source;
     h.reserved2 = static_cast<uint32_t>(end_offset);
+    return pushLine(h, message, flags, partial_ordinal, partial_id);
+}
+
+// A framed line of any source into the ring: the sequence, the partial group, the byte count.
+bool Container::pushLine(RecordHeader h, std::string_view message, uint8_t flags,
+                         uint32_t partial_ordinal, uint64_t& partial_id) {
+    h.flags = flags;
     h.partial_ordinal = partial_ordinal;
     h.sequence = next_sequence_;
     h.partial_id = partial_ordinal == 1 ? next_sequence_ : partial_id;

@@ -221,6 +221,8 @@ class Container final : public RecordSink {
     void reopenIfAsked();
     uint64_t decodeBatch(const RingLog::Batch& batch, std::vector<RecordView>& scratch,
                          std::vector<uint32_t>& ends, uint64_t fresh_after) const;
+    bool pushLine(RecordHeader h, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
+                  uint64_t& partial_id);
     bool pushRecord(RecordHeader& h, std::string_view message);
     void holdInFlight(size_t sink, const WriteResult& r, size_t done,
                       std::span<const RecordView> offered);

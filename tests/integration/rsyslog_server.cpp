@@ -29,26 +29,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kRsyslogd = "/usr/sbin/rsyslogd";
 constexpr const char* kCerttool = "/usr/bin/certtool";
 
-// Free loopback ports: bound to port 0 together (so that they differ), then let go for rsyslogd.
-std::vector<int> freePorts(int type, int n) {
-    std::vector<int> fds, ports;
-    for (int i = 0; i < n; ++i) {
-        int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            throw std::runtime_error(std::string("picking a free port: ") + std::strerror(errno));
-        fds.push_back(fd);
-        ports.push_back(ntohs(a.sin_port));
-    }
-    for (int fd : fds)
-        ::close(fd);
-    return ports;
-}
-
 // The inodes of a process's sockets ("socket:[123]" in /proc/<pid>/fd).
 std::set<std::string> socketInodes(pid_t pid) {
     std::set<std::string> out;
@@ -154,6 +134,27 @@ Process launchRsyslogd(const fs::path& dir, const std::function<bool(pid_t)>& li
 void terminateRsyslogd(Process& process);
 
 }  // namespace
+
+// Free loopback ports: bound to port 0 together (so that they differ), then let go for the server
+// that listens there (rsyslogd, systemd-journal-remote).
+std::vector<int> freePorts(int type, int n) {
+    std::vector<int> fds, ports;
+    for (int i = 0; i < n; ++i) {
+        int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error(std::string("picking a free port: ") + std::strerror(errno));
+        fds.push_back(fd);
+        ports.push_back(ntohs(a.sin_port));
+    }
+    for (int fd : fds)
+        ::close(fd);
+    return ports;
+}
 
 SyslogRecord parseSyslogRecord(const std::string& line) {
     auto j = nlohmann::json::parse(line);

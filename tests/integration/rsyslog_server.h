@@ -27,6 +27,10 @@
 
 namespace ringlog::test {
 
+// `n` distinct free loopback ports of socket `type` (SOCK_STREAM, SOCK_DGRAM), for a server the
+// test starts next.
+std::vector<int> freePorts(int type, int n);
+
 // One message as rsyslogd parsed it.
 struct SyslogRecord {
     int pri = -1;

@@ -93,16 +93,7 @@ class JournalRemote {
   public:
     explicit JournalRemote(const fs::path& dir) : dir_(dir) {
         fs::create_directories(dir_ / "journal");
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            throw std::runtime_error(std::string("picking a free port: ") + std::strerror(errno));
-        ::close(fd);
-        port_ = ntohs(a.sin_port);
+        port_ = freePorts(SOCK_STREAM, 1)[0];
         std::string notify = (dir_ / "notify.sock").string();
         int ns = bindNotifySocket(notify);
         SpawnOptions o;
