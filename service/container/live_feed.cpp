@@ -78,6 +78,7 @@ LiveFeed::Batch LiveFeed::read(uint64_t from, size_t max_bytes) const {
     }
     b.next_index = from;
     b.closed = closed_ && from == end;
+    b.more = from < end;
     return b;
 }
 

@@ -49,6 +49,7 @@ class LiveFeed {
         uint64_t next_index = 0;
         uint64_t missed = 0;  // records evicted before this follower read them
         bool closed = false;  // and nothing after these
+        bool more = false;    // records after these are in the feed already (max_bytes ended it)
     };
     Batch read(uint64_t from_index, size_t max_bytes) const;
 

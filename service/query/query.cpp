@@ -171,6 +171,11 @@ void QueryStream::refill() {
             deliverLive(rec);
     if (batch.closed)
         done_ = true;
+    // The filter passed none of this share and the feed has more: come back on the next turn,
+    // as a history scan does. Waiting for the feed's news instead would wait forever once the
+    // container has drained: no news comes after that.
+    if (buffer_.empty() && batch.more && !done_)
+        yielded_ = true;
 }
 
 QueryStream::Progress QueryStream::pump() {
