@@ -161,6 +161,37 @@ bool Container::pushFileLine(uint16_t source, uint64_t end_offset, std::string_v
     return true;
 }
 
+bool Container::pushLines(Stream stream, const std::vector<PushedRecord>& records,
+                          uint64_t lines_split) {
+    if (settings_.policy == OverflowPolicy::kBlock) {
+        std::vector<uint32_t> sizes;
+        sizes.reserve(records.size());
+        for (const auto& r : records)
+            sizes.push_back(static_cast<uint32_t>(r.message.size()));
+        if (!ring_->fits(sizes))
+            return false;
+    }
+    read_time_ns_ = realtimeNs();
+    uint64_t partial_id = 0;
+    for (const auto& r : records) {
+        RecordHeader h{};
+        h.stream = static_cast<uint8_t>(stream);
+        h.flags = r.flags;
+        h.source = kSourcePushed;
+        h.partial_ordinal = r.partial_ordinal;
+        h.sequence = next_sequence_;
+        h.partial_id = r.partial_ordinal == 1  ? next_sequence_
+                       : r.partial_ordinal > 1 ? partial_id
+                                               : 0;
+        if (!pushRecord(h, r.message))
+            return false;  // not after fits(): the ring only gains room meanwhile
+        partial_id = h.partial_id;
+        bump(counters_.bytes_in, r.message.size() + ((r.flags & kRecordNewline) ? 1 : 0));
+    }
+    bump(counters_.lines_split, lines_split);
+    return true;
+}
+
 void Container::beginFileRead() {
     read_time_ns_ = realtimeNs();
 }
@@ -170,7 +201,7 @@ uint16_t Container::fileSource(std::string_view name) {
     for (size_t i = 0; i < file_names_.size(); ++i)
         if (file_names_[i] == name)
             return static_cast<uint16_t>(i + 1);
-    if (file_names_.size() + 1 >= UINT16_MAX)
+    if (file_names_.size() + 1 >= kSourcePushed)
         return 0;
     file_names_.emplace_back(name);
     return static_cast<uint16_t>(file_names_.size());
@@ -379,7 +410,7 @@ bool Container::pushBacklog() {
 }
 
 bool Container::inputFinished() const {
-    if (files_open_)
+    if (files_open_ || push_open_)
         return false;
     for (const auto& in : inputs_)
         if (!in->eof || in->framer.hasBacklog())

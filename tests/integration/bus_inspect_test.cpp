@@ -270,8 +270,10 @@ TEST_F(BusManager, DescribeDaemonNamesTheVersionDriversAndTheirOptionsToAnyone_R
         keys.push_back(key);
     EXPECT_EQ(keys, (std::vector<std::string>{"", "journald", "json-file", "k8s-file", "none",
                                               "syslog"}));
-    EXPECT_EQ(options[""], (std::vector<std::string>{"mode", "max-buffer-size", "max-write-rate",
-                                                     "reader-groups"}));
+    EXPECT_EQ(options[""],
+              (std::vector<std::string>{"mode", "max-buffer-size", "max-write-rate",
+                                        "reader-groups", "push-users", "push-groups", "push-rate",
+                                        "log-dir-max-files", "log-dir-max-rate"}));
     auto has = [&](const std::string& driver, const std::string& key) {
         const auto& v = options[driver];
         return std::find(v.begin(), v.end(), key) != v.end();
