@@ -46,7 +46,7 @@ constexpr int kWidth = 100;  // bytes per line, newline included
 struct Options {
     bool smoke = false;
     bool large = false;  // also the 10 GiB query log
-    std::string only;    // one section: ingest, memory, follow, query, journald, nonblocking
+    std::string only;    // one section: ingest, memory, follow, query, journald, nonblocking, push
     std::vector<int> containers = {1, 10, 100, 1000};  // for ingest
 };
 std::vector<std::string> g_daemon_args;
@@ -660,6 +660,77 @@ void benchNonBlocking(const fs::path& root, const Options& o) {
     d.stop();
 }
 
+// ---- push over the socket, against the same lines through a pipe ----
+
+// Child mode: pushes `n` lines like line_writer's (kWidth bytes with the newline) into container
+// `id` as fast as one connection of libringlog-client takes them, as many lines per request as
+// fit (docs/protocol.md, "Push").
+int pushLoop(const std::string& socket, const std::string& id, long long n) {
+    char err[RINGLOG_MAX_REPLY_BYTES];
+    ringlog_pusher* p = ringlog_pusher_open(socket.c_str(), err, sizeof err);
+    if (p == nullptr) {
+        std::fprintf(stderr, "push loop: %s\n", err);
+        return 1;
+    }
+    size_t per_request = (RINGLOG_MAX_REQUEST_BYTES - 8 - (8 + id.size())) / (8 + kWidth - 1);
+    std::string filler(kWidth - 1 - 17, 'x');
+    std::vector<std::string> lines(per_request);
+    std::vector<const char*> ptrs(per_request);
+    std::vector<size_t> lengths(per_request, kWidth - 1);
+    for (long long sent = 0; sent < n;) {
+        size_t k = static_cast<size_t>(std::min<long long>(per_request, n - sent));
+        for (size_t i = 0; i < k; ++i) {
+            lines[i] = linePrefix("stdout", sent + static_cast<long long>(i)) + filler;
+            ptrs[i] = lines[i].data();
+        }
+        int r = ringlog_pusher_send(p, id.c_str(), nullptr, ptrs.data(), lengths.data(), k, err,
+                                    sizeof err);
+        if (r == RINGLOG_STATUS_RETRY_LATER)
+            continue;
+        if (r != 0) {
+            std::fprintf(stderr, "push loop: %s\n", err);
+            return 1;
+        }
+        sent += static_cast<long long>(k);
+    }
+    ringlog_pusher_close(p);
+    return 0;
+}
+
+void benchPush(const fs::path& root, const Options& o) {
+    std::printf(
+        "\npush: %d-byte lines pushed over the ingest socket by one connection of "
+        "libringlog-client, as many per request as fit, into json-file (limit: the same lines "
+        "written into a pipe by line_writer, into json-file)\n",
+        kWidth);
+    long long n = o.smoke ? 20'000 : 5'000'000;
+    IngestResult piped = ingestJsonFile(root / "piped", 1, n);
+    Daemon d(root / "push", {});
+    Pipe held;  // the container ends when its pipe closes, as the piped one does
+    const char* opts[] = {"push-rate=0", nullptr};
+    attach(d, "push", held.read_fd, opts);
+    held.closeRead();
+    double cpu0 = cpuSeconds(d.pid());
+    auto t0 = Clock::now();
+    Process pusher = spawn({fs::read_symlink("/proc/self/exe").string(), "--push-loop", d.socket(),
+                            "push", std::to_string(n)});
+    if (pusher.wait() != 0)
+        throw std::runtime_error("the push loop failed");
+    held.closeWrite();
+    waitForExited(d, 1);
+    auto t1 = Clock::now();
+    tellProfileWindow(t0, t1, d.pid());
+    double pushed = static_cast<double>(n) / seconds(t0, t1);
+    double cpu = cpuSeconds(d.pid()) - cpu0;
+    size_t persisted = readJsonLog(d.logFile("push")).size();
+    row("push: lines/s over the socket, 1 connection", rate(pushed),
+        "pipe: " + rate(piped.lines_per_s), fmt("%.2f", pushed / piped.lines_per_s),
+        verdict(persisted == static_cast<size_t>(n), "every line persisted"));
+    row("push: ringlogd CPU-s per million lines", fmt("%.2f", cpu / (static_cast<double>(n) / 1e6)),
+        fmt("pipe: %.2f", piped.cpu_per_mline), "", "");
+    d.stop();
+}
+
 // ---- syslog, against a bare socket writer into the same rsyslogd ----
 
 // Child mode: sends `n` line_writer lines to rsyslogd on 127.0.0.1:`port` as the syslog driver
@@ -774,6 +845,8 @@ int main(int argc, char** argv) {
         return sendvLoop(std::atoll(argv[2]));
     if (argc == 4 && std::string(argv[1]) == "--syslog-loop")
         return syslogLoop(std::atoi(argv[2]), std::atoll(argv[3]));
+    if (argc == 5 && std::string(argv[1]) == "--push-loop")
+        return pushLoop(argv[2], argv[3], std::atoll(argv[4]));
     Options o;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -797,7 +870,7 @@ int main(int argc, char** argv) {
                          "  --smoke         tiny sizes: check that every benchmark still runs\n"
                          "  --large         also query a 10 GiB log (needs ~17 GiB of disk)\n"
                          "  --only SECTION  ingest, memory, follow, query, journald, "
-                         "nonblocking or syslog\n"
+                         "nonblocking, syslog or push\n"
                          "  --containers N[,N...]  ingest with these numbers of containers only\n"
                          "  --daemon-arg A  pass A to ringlogd in the ingest runs (repeatable)\n");
             return 2;
@@ -821,7 +894,7 @@ int main(int argc, char** argv) {
         const std::pair<const char*, void (*)(const fs::path&, const Options&)> sections[] = {
             {"ingest", benchIngest}, {"memory", benchMemory},     {"follow", benchFollowLatency},
             {"query", benchQueries}, {"journald", benchJournald}, {"nonblocking", benchNonBlocking},
-            {"syslog", benchSyslog}, {"files", benchLogFiles},
+            {"syslog", benchSyslog}, {"push", benchPush},         {"files", benchLogFiles},
         };
         for (const auto& [name, run] : sections)
             if (o.only.empty() || o.only == name)

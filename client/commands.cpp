@@ -5,6 +5,7 @@
 #include "client/inspect_command.h"
 #include "client/logs_command.h"
 #include "client/ps_command.h"
+#include "client/push_command.h"
 #include "client/run_command.h"
 #include "client/stats_command.h"
 #include "client/status_command.h"
@@ -15,6 +16,7 @@ namespace ringlogctl {
 void addCommands(CLI::App& app, const GlobalOptions& global) {
     addRunCommand(app, global);
     addAttachCommand(app, global);
+    addPushCommand(app, global);
     addLogsCommand(app, global);
     addStatusCommand(app, global);
     addDetachCommand(app, global);

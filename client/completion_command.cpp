@@ -137,15 +137,17 @@ std::vector<std::string> optionValues(const CLI::Option* opt, const State& s, Da
 
 std::vector<std::string> containerValues(const State& s, const std::string& current,
                                          Daemon& daemon) {
-    bool running_only = s.command->get_name() == "detach";
+    // push takes an attached container's full id, nothing else.
+    bool push = s.command->get_name() == "push";
+    bool running_only = push || s.command->get_name() == "detach";
     std::vector<std::string> out;
     for (const ContainerEntry& c : daemon.containers()) {
         if (running_only && c.state == "exited")
             continue;
-        if (!c.name.empty())
+        if (!c.name.empty() && !push)
             out.push_back(c.name);
         // Ids once a character of one is typed: 64 hex digits would drown the names.
-        if (!current.empty())
+        if (!current.empty() || push)
             out.push_back(c.id);
     }
     return out;

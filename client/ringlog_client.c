@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -66,12 +67,15 @@ static int put_list(unsigned char* buf, size_t buf_len, size_t* off, uint16_t ta
 }
 
 /* A log option that is a field of version 2: "log-dir=PATH" (RINGLOG_FIELD_LOG_DIR, repeatable)
- * and "log-glob=GLOB" (RINGLOG_FIELD_LOG_GLOB), docs/log-files.md. 0 for any other entry. */
+ * and "log-glob=GLOB" (RINGLOG_FIELD_LOG_GLOB), docs/log-files.md; "push-only=true"
+ * (RINGLOG_FIELD_PUSH_ONLY), docs/protocol.md "Push". 0 for any other entry. */
 static uint16_t log_files_tag(const char* entry) {
     if (strncmp(entry, "log-dir=", 8) == 0)
         return RINGLOG_FIELD_LOG_DIR;
     if (strncmp(entry, "log-glob=", 9) == 0)
         return RINGLOG_FIELD_LOG_GLOB;
+    if (strncmp(entry, "push-only=", 10) == 0)
+        return RINGLOG_FIELD_PUSH_ONLY;
     return 0;
 }
 
@@ -79,6 +83,17 @@ static int uses_log_files(const char* const* values) {
     for (; values != NULL && *values != NULL; values++)
         if (log_files_tag(*values) != 0)
             return 1;
+    return 0;
+}
+
+/* Whether the request may come without fds: log directories to follow, or push-only. */
+static int takes_no_fds(const char* const* values) {
+    for (; values != NULL && *values != NULL; values++) {
+        uint16_t tag = log_files_tag(*values);
+        if (tag == RINGLOG_FIELD_LOG_DIR ||
+            (tag == RINGLOG_FIELD_PUSH_ONLY && strcmp(*values, "push-only=false") != 0))
+            return 1;
+    }
     return 0;
 }
 
@@ -119,7 +134,7 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
         (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_MAX_BUFFER_SIZE, a->max_buffer_size)) < 0)
         return r;
     if (uses_log_files(a->log_opts))
-        put_u16(buf + 4, 2); /* log directories are of version 2 */
+        put_u16(buf + 4, 2); /* log directories and push-only are of version 2 */
     return (long)off;
 }
 
@@ -133,20 +148,8 @@ static int fail(char* err, size_t err_len, int code, const char* fmt, ...) {
     return code;
 }
 
-int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a, char* err,
-                        size_t err_len) {
-    if (socket_path == NULL)
-        socket_path = RINGLOG_DEFAULT_SOCKET;
-    /* A container whose only logs are files (log-dir= entries) may come without fds. */
-    if (a == NULL || a->id == NULL || (a->stdout_fd < 0 && !uses_log_files(a->log_opts)))
-        return fail(err, err_len, -EINVAL, "attach request needs a container id and a stdout fd");
-
-    static unsigned char request[RINGLOG_MAX_REQUEST_BYTES];
-    long len = ringlog_attach_encode(a, request, sizeof(request));
-    if (len < 0)
-        return fail(err, err_len, (int)len, "attach request is larger than the %d-byte limit",
-                    RINGLOG_MAX_REQUEST_BYTES);
-
+/* A connection to ringlogd's socket, or -errno with the reason in err. */
+static int connect_socket(const char* socket_path, char* err, size_t err_len) {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof(addr));
     addr.sun_family = AF_UNIX;
@@ -162,6 +165,57 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
         close(sock);
         return fail(err, err_len, -e, "cannot reach ringlogd at %s: %s", socket_path, strerror(e));
     }
+    return sock;
+}
+
+/* Waits for the reply to the request sent on sock: its status with its message in err, or
+ * -errno (-ECONNRESET: the connection ended without a reply, the request was not read). */
+static int read_reply(int sock, const char* socket_path, char* err, size_t err_len) {
+    struct pollfd pfd = {.fd = sock, .events = POLLIN};
+    int pr;
+    do
+        pr = poll(&pfd, 1, RINGLOG_REPLY_TIMEOUT_MS);
+    while (pr < 0 && errno == EINTR);
+    if (pr == 0)
+        return fail(err, err_len, -ETIMEDOUT, "ringlogd at %s did not answer within %d s",
+                    socket_path, RINGLOG_REPLY_TIMEOUT_MS / 1000);
+
+    unsigned char reply[RINGLOG_MAX_REPLY_BYTES + 1];
+    ssize_t n;
+    do
+        n = recv(sock, reply, sizeof(reply) - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return fail(err, err_len, -errno, "reading ringlogd's reply: %s", strerror(errno));
+    if (n == 0)
+        return fail(err, err_len, -ECONNRESET, "ringlogd at %s closed the connection unanswered",
+                    socket_path);
+    if (n < 8 || get_u32(reply) != RINGLOG_REPLY_MAGIC)
+        return fail(err, err_len, -EPROTO, "ringlogd at %s sent no valid reply", socket_path);
+    uint16_t status = get_u16(reply + 6);
+    reply[n] = '\0';
+    fail(err, err_len, 0, "%s", (const char*)reply + 8);
+    return status;
+}
+
+int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a, char* err,
+                        size_t err_len) {
+    if (socket_path == NULL)
+        socket_path = RINGLOG_DEFAULT_SOCKET;
+    /* A container whose only logs are files (log-dir= entries) or pushes (push-only=true) may
+     * come without fds. */
+    if (a == NULL || a->id == NULL || (a->stdout_fd < 0 && !takes_no_fds(a->log_opts)))
+        return fail(err, err_len, -EINVAL, "attach request needs a container id and a stdout fd");
+
+    static unsigned char request[RINGLOG_MAX_REQUEST_BYTES];
+    long len = ringlog_attach_encode(a, request, sizeof(request));
+    if (len < 0)
+        return fail(err, err_len, (int)len, "attach request is larger than the %d-byte limit",
+                    RINGLOG_MAX_REQUEST_BYTES);
+
+    int sock = connect_socket(socket_path, err, err_len);
+    if (sock < 0)
+        return sock;
 
     int fds[2] = {a->stdout_fd, a->stderr_fd};
     int nfds = a->stdout_fd < 0 ? 0 : a->stderr_fd >= 0 ? 2 : 1;
@@ -191,30 +245,117 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
                     strerror(e));
     }
 
-    struct pollfd pfd = {.fd = sock, .events = POLLIN};
-    int pr;
-    do
-        pr = poll(&pfd, 1, RINGLOG_REPLY_TIMEOUT_MS);
-    while (pr < 0 && errno == EINTR);
-    if (pr == 0) {
-        close(sock);
-        return fail(err, err_len, -ETIMEDOUT, "ringlogd at %s did not answer within %d s",
-                    socket_path, RINGLOG_REPLY_TIMEOUT_MS / 1000);
-    }
-
-    unsigned char reply[RINGLOG_MAX_REPLY_BYTES + 1];
-    ssize_t n;
-    do
-        n = recv(sock, reply, sizeof(reply) - 1, 0);
-    while (n < 0 && errno == EINTR);
-    int e = errno;
+    int status = read_reply(sock, socket_path, err, err_len);
     close(sock);
-    if (n < 0)
-        return fail(err, err_len, -e, "reading ringlogd's reply: %s", strerror(e));
-    if (n < 8 || get_u32(reply) != RINGLOG_REPLY_MAGIC)
-        return fail(err, err_len, -EPROTO, "ringlogd at %s sent no valid reply", socket_path);
-    uint16_t status = get_u16(reply + 6);
-    reply[n] = '\0';
-    fail(err, err_len, 0, "%s", (const char*)reply + 8);
     return status;
+}
+
+/* ---- Push (protocol version 2, docs/protocol.md "Push") ---- */
+
+long ringlog_push_encode(const char* id, const char* stream, const char* const* lines,
+                         const size_t* lengths, size_t n_lines, unsigned char* buf,
+                         size_t buf_len) {
+    if (id == NULL || (lines == NULL && n_lines > 0) || buf_len < 8)
+        return -EINVAL;
+    put_u32(buf, RINGLOG_REQUEST_MAGIC);
+    put_u16(buf + 4, 2);
+    put_u16(buf + 6, RINGLOG_MSG_PUSH);
+    size_t off = 8;
+    int r;
+    if ((r = put_field(buf, buf_len, &off, RINGLOG_FIELD_ID, id)) < 0 ||
+        (r = put_field(buf, buf_len, &off, RINGLOG_FIELD_STREAM, stream)) < 0)
+        return r;
+    for (size_t i = 0; i < n_lines; i++) {
+        size_t len = lengths != NULL ? lengths[i] : strlen(lines[i]);
+        if (off + 8 + len > buf_len || len > UINT32_MAX)
+            return -EMSGSIZE;
+        put_u16(buf + off, RINGLOG_FIELD_LINE);
+        put_u16(buf + off + 2, 0);
+        put_u32(buf + off + 4, (uint32_t)len);
+        memcpy(buf + off + 8, lines[i], len);
+        off += 8 + len;
+    }
+    return (long)off;
+}
+
+struct ringlog_pusher {
+    char* socket_path;
+    int sock; /* -1 until connected, and after ringlogd closed the connection */
+    unsigned char request[RINGLOG_MAX_REQUEST_BYTES];
+};
+
+struct ringlog_pusher* ringlog_pusher_open(const char* socket_path, char* err, size_t err_len) {
+    struct ringlog_pusher* p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        fail(err, err_len, -ENOMEM, "out of memory");
+        errno = ENOMEM;
+        return NULL;
+    }
+    p->socket_path = strdup(socket_path != NULL ? socket_path : RINGLOG_DEFAULT_SOCKET);
+    p->sock = p->socket_path != NULL ? connect_socket(p->socket_path, err, err_len) : -ENOMEM;
+    if (p->sock < 0) {
+        int e = -p->sock;
+        ringlog_pusher_close(p);
+        errno = e;
+        return NULL;
+    }
+    return p;
+}
+
+void ringlog_pusher_close(struct ringlog_pusher* p) {
+    if (p == NULL)
+        return;
+    if (p->sock >= 0)
+        close(p->sock);
+    free(p->socket_path);
+    free(p);
+}
+
+int ringlog_pusher_send(struct ringlog_pusher* p, const char* id, const char* stream,
+                        const char* const* lines, const size_t* lengths, size_t n_lines, char* err,
+                        size_t err_len) {
+    if (p == NULL || id == NULL)
+        return fail(err, err_len, -EINVAL, "a push needs a connection and a container id");
+    long len =
+        ringlog_push_encode(id, stream, lines, lengths, n_lines, p->request, sizeof(p->request));
+    if (len < 0)
+        return fail(err, err_len, (int)len,
+                    len == -EMSGSIZE ? "the lines do not fit one push request (%d bytes)"
+                                     : "invalid push request",
+                    RINGLOG_MAX_REQUEST_BYTES);
+    /* ringlogd closes a connection idle for 10 s: a request it never read was not taken, so it
+     * is sent again once on a new connection. A reply always comes before a close. */
+    for (int attempt = 0;; attempt++) {
+        if (p->sock < 0) {
+            p->sock = connect_socket(p->socket_path, err, err_len);
+            if (p->sock < 0) {
+                int e = p->sock;
+                p->sock = -1;
+                return e;
+            }
+        }
+        int r;
+        if (send(p->sock, p->request, (size_t)len, MSG_NOSIGNAL) < 0)
+            r = fail(err, err_len, -errno, "sending the push request to %s: %s", p->socket_path,
+                     strerror(errno));
+        else
+            r = read_reply(p->sock, p->socket_path, err, err_len);
+        int closed = r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN;
+        if (r == RINGLOG_STATUS_OK || r == RINGLOG_STATUS_RETRY_LATER)
+            return r;   /* the connection stays open for the next push */
+        close(p->sock); /* after any other reply ringlogd closes it */
+        p->sock = -1;
+        if (!closed || attempt > 0)
+            return r;
+    }
+}
+
+int ringlog_push_send(const char* socket_path, const char* id, const char* stream,
+                      const char* const* lines, size_t n_lines, char* err, size_t err_len) {
+    struct ringlog_pusher* p = ringlog_pusher_open(socket_path, err, err_len);
+    if (p == NULL)
+        return -errno;
+    int r = ringlog_pusher_send(p, id, stream, lines, NULL, n_lines, err, err_len);
+    ringlog_pusher_close(p);
+    return r;
 }

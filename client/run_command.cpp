@@ -31,6 +31,7 @@ struct AttachOptions {
     std::string log_glob;
     std::vector<std::string> command;
     bool print_id = false;
+    bool push_only = false;  // attach: no FIFOs, records come by push (docs/protocol.md)
 };
 
 void addAttachOptions(CLI::App& sub, AttachOptions& o) {
@@ -108,6 +109,8 @@ void attach(const GlobalOptions& global, const AttachOptions& o, int out_fd, int
         log_opts.push_back("log-dir=" + dir);  // fields of version 2 (client.h)
     if (!o.log_glob.empty())
         log_opts.push_back("log-glob=" + o.log_glob);
+    if (o.push_only)
+        log_opts.push_back("push-only=true");  // a field of version 2 too (client.h)
     auto labels = nullTerminated(o.labels), env = nullTerminated(o.env),
          opts = nullTerminated(log_opts);
     ringlog_attach a;
@@ -255,9 +258,15 @@ void addAttachCommand(CLI::App& app, const GlobalOptions& global) {
                     "--log-dir is given)")
         ->type_name("PATH")
         ->allow_extra_args(false);
+    sub->add_flag("--push-only", o->push_only,
+                  "No FIFOs: the container's records are pushed (ringlogctl push) until it is "
+                  "detached");
     sub->callback([o, &global] {
-        if (o->fifos.empty() && o->log_dirs.empty())
-            throw CommandError(kExitUsage, "attach: --fifo is required (or --log-dir)");
+        if (o->push_only && !o->fifos.empty())
+            throw CommandError(kExitUsage, "attach: --push-only takes no --fifo");
+        if (o->fifos.empty() && o->log_dirs.empty() && !o->push_only)
+            throw CommandError(kExitUsage,
+                               "attach: --fifo is required (or --log-dir, or --push-only)");
         if (o->fifos.size() > 2)
             throw CommandError(kExitUsage,
                                "attach: at most two --fifo paths: stdout's, then "

@@ -38,6 +38,10 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == 40);
 
+// RecordHeader::source of a record pushed over the ingest socket (docs/protocol.md, "Push"):
+// neither the pipes' (their ingest ledger and split lines are not its business) nor a log file's.
+inline constexpr uint16_t kSourcePushed = UINT16_MAX;
+
 // A record as drivers see it: a view into ring memory, valid for the duration of one write().
 struct RecordView {
     Stream stream = Stream::kStdout;

@@ -159,6 +159,29 @@ bool Container::pushLine(RecordHeader h, std::string_view message, uint8_t flags
     return true;
 }
 
+bool Container::pushLines(Stream stream, const std::vector<PushedRecord>& records,
+                          uint64_t lines_split) {
+    if (settings_.policy == OverflowPolicy::kBlock) {
+        std::vector<uint32_t> sizes;
+        sizes.reserve(records.size());
+        for (const auto& r : records)
+            sizes.push_back(static_cast<uint32_t>(r.message.size()));
+        if (!ring_->fits(sizes))
+            return false;
+    }
+    read_time_ns_ = realtimeNs();
+    uint64_t partial_id = 0;
+    for (const auto& r : records) {
+        RecordHeader h{};
+        h.stream = static_cast<uint8_t>(stream);
+        h.source = kSourcePushed;
+        if (!pushLine(h, r.message, r.flags, r.partial_ordinal, partial_id))
+            return false;  // not after fits(): the ring only gains room meanwhile
+    }
+    bump(counters_.lines_split, lines_split);
+    return true;
+}
+
 void Container::beginFileRead() {
     read_time_ns_ = realtimeNs();
 }
@@ -168,7 +191,7 @@ uint16_t Container::fileSource(std::string_view name) {
     for (size_t i = 0; i < file_names_.size(); ++i)
         if (file_names_[i] == name)
             return static_cast<uint16_t>(i + 1);
-    if (file_names_.size() + 1 >= UINT16_MAX)
+    if (file_names_.size() + 1 >= kSourcePushed)
         return 0;
     file_names_.emplace_back(name);
     return static_cast<uint16_t>(file_names_.size());
@@ -377,7 +400,7 @@ bool Container::pushBacklog() {
 }
 
 bool Container::inputFinished() const {
-    if (files_open_)
+    if (files_open_ || push_open_)
         return false;
     for (const auto& in : inputs_)
         if (!in->eof || in->framer.hasBacklog())

@@ -22,6 +22,7 @@
 #include "service/container/live_feed.h"
 #include "service/ingest/framer.h"
 #include "service/ingest/pipe_peek.h"
+#include "service/ingest/push_request.h"
 #include "service/ring/ring_log.h"
 
 namespace ringlog {
@@ -40,8 +41,13 @@ struct AttachSettings {
     OverflowPolicy policy = OverflowPolicy::kBlock;
     uint64_t max_buffer_size = 1 << 20;
     uint32_t max_line = 16 * 1024;
-    uint64_t max_write_rate = 0;        // payload bytes per second persisted, 0: unlimited
-    std::vector<gid_t> reader_gids;     // groups whose members may read the logs (reader-groups)
+    uint64_t max_write_rate = 0;     // payload bytes per second persisted, 0: unlimited
+    std::vector<gid_t> reader_gids;  // groups whose members may read the logs (reader-groups)
+    // Who may push records besides root and the user that attached it (docs/protocol.md, "Push"),
+    // and how fast: pushed bytes (each line with its '\n') per second, 0 for no limit.
+    std::vector<uid_t> push_uids;       // push-users
+    std::vector<gid_t> push_gids;       // push-groups
+    uint64_t push_rate = 0;             // push-rate
     std::vector<DriverChoice> drivers;  // at least one; the cache, if any, last
     // The driver queries read back: the first that can be read, else the cache; none (SIZE_MAX)
     // when nothing can be read.
@@ -163,6 +169,17 @@ class Container final : public RecordSink {
     // files are still being read.
     void holdInputOpen(bool held) { files_open_ = held; }
 
+    // ---- Pushed records (docs/protocol.md, "Push"): the event-loop thread, like the pipes. ----
+    // Pushes the records one push request made, all or none: false, with nothing taken, when a
+    // blocking ring has no room for all of them now.
+    bool pushLines(Stream stream, const std::vector<PushedRecord>& records, uint64_t lines_split);
+    // A push-only container: its input is not finished, though it has no pipe, while held
+    // (from its attach until it is detached or ringlogd stops).
+    void holdOpenForPushes(bool held) { push_open_ = held; }
+    bool heldOpenForPushes() const { return push_open_; }
+    // Whether pushes are taken: until the input is finished and closed (closeInput()).
+    bool takesPushes() const { return !input_closed_.load(); }
+
     // RecordSink, called by the framers.
     bool push(Stream stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
               uint64_t& partial_id) override;
@@ -269,6 +286,7 @@ class Container final : public RecordSink {
     uint64_t ring_bytes_pushed_ = 0;  // with bytes_in: the ring bytes an input byte takes
     bool blocked_ = false;
     bool files_open_ = false;
+    bool push_open_ = false;
     // The log files' names by RecordHeader::source - 1: appended by the reader, read by the
     // consumer (a deque: appending moves no element, so names handed out stay valid).
     mutable std::mutex file_names_mutex_;

@@ -4,6 +4,45 @@
 
 namespace ringlog {
 
+namespace {
+
+enum class IdKind { kUser, kGroup };
+
+// A comma-separated list of users or groups (a log option such as push-users=web,1001), each
+// a name or a number, as ids; a name that does not exist is an error.
+Result<std::vector<uint32_t>> idList(const char* key, const std::string& list, IdKind kind) {
+    std::vector<uint32_t> ids;
+    const char* what = kind == IdKind::kUser ? "user" : "group";
+    size_t start = 0;
+    while (start < list.size()) {
+        size_t end = std::min(list.find(',', start), list.size());
+        std::string name = list.substr(start, end - start);
+        start = end + 1;
+        if (name.empty())
+            continue;
+        if (kind == IdKind::kUser) {
+            if (struct passwd* p = ::getpwnam(name.c_str())) {
+                ids.push_back(p->pw_uid);
+                continue;
+            }
+        } else if (struct group* g = ::getgrnam(name.c_str())) {
+            ids.push_back(g->gr_gid);
+            continue;
+        }
+        char* rest = nullptr;
+        errno = 0;
+        unsigned long n = std::strtoul(name.c_str(), &rest, 10);
+        if (name[0] >= '0' && name[0] <= '9' && *rest == '\0' && errno == 0 && n < UINT32_MAX) {
+            ids.push_back(static_cast<uint32_t>(n));
+            continue;
+        }
+        return invalid(std::string("log option \"") + key + "\": no " + what + " \"" + name + "\"");
+    }
+    return ids;
+}
+
+}  // namespace
+
 void Daemon::acceptConnections() {
     for (;;) {
         UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -14,7 +53,7 @@ void Daemon::acceptConnections() {
                 spdlog::warn("accept: {}", errnoText(errno));
             return;
         }
-        if (connections_.size() >= kMaxPendingConnections) {
+        if (connections_.size() - push_connections_ >= kMaxPendingConnections) {
             std::string reply =
                 encodeReply(RINGLOG_STATUS_LIMIT, "too many engines connecting at once; try again");
             (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -41,6 +80,8 @@ void Daemon::acceptConnections() {
 }
 
 void Daemon::closeConnection(Connection* conn) {
+    if (conn->pusher)
+        --push_connections_;
     unwatch(conn->fd.get());
     connections_.erase(conn);
 }
@@ -56,10 +97,11 @@ bool Daemon::peerMayAttach(const Connection& conn) const {
 }
 
 void Daemon::onConnection(Connection* conn) {
-    std::vector<char> buf(RINGLOG_MAX_REQUEST_BYTES + 1);
+    // One buffer for every datagram: a push connection sends one after another.
+    request_buffer_.resize(RINGLOG_MAX_REQUEST_BYTES + 1);
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxControlFds)];
     struct iovec iov {
-        buf.data(), buf.size()
+        request_buffer_.data(), request_buffer_.size()
     };
     struct msghdr msg {};
     msg.msg_iov = &iov;
@@ -90,8 +132,12 @@ void Daemon::onConnection(Connection* conn) {
         return;
     }
 
+    std::string_view request(request_buffer_.data(), static_cast<size_t>(n));
+    // A push is for whoever the container allows (push.cpp), not only for who may attach.
+    auto header = decodeRequestHeader(request);
+    bool is_push = header && header->type == RINGLOG_MSG_PUSH;
     Result<std::string> outcome = Error{RINGLOG_STATUS_BAD_REQUEST, ""};
-    if (!peerMayAttach(*conn)) {
+    if (!is_push && !peerMayAttach(*conn)) {
         outcome = Error{RINGLOG_STATUS_PERMISSION_DENIED,
                         "permission denied: uid " + std::to_string(conn->cred.uid) +
                             " is neither root nor in group " + settings_.allowed_group};
@@ -108,7 +154,7 @@ void Daemon::onConnection(Connection* conn) {
     } else {
         // Whatever a request contains, it costs at most its own refusal.
         try {
-            outcome = attach(*conn, std::string_view(buf.data(), static_cast<size_t>(n)), fds);
+            outcome = is_push ? push(*conn, request, fds.size()) : attach(*conn, request, fds);
         } catch (const std::exception& e) {
             outcome = Error{RINGLOG_STATUS_INTERNAL, std::string("internal error: ") + e.what()};
         }
@@ -118,13 +164,23 @@ void Daemon::onConnection(Connection* conn) {
                                 : encodeReply(outcome.error().status, outcome.error().message);
     if (::send(conn->fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         spdlog::debug("reply to pid {}: {}", conn->cred.pid, errnoText(errno));
-    if (!outcome) {
+    bool retry_later = !outcome && outcome.error().status == RINGLOG_STATUS_RETRY_LATER;
+    if (!outcome && !retry_later) {
         // A misbehaving client must not flood our log: first refusals in full, then a count.
         if (auto suppressed = refusal_log_.allow()) {
-            spdlog::warn("refused attach from pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
-                         outcome.error().message,
+            spdlog::warn("refused {} from pid {} uid {}: {}{}", is_push ? "push" : "attach",
+                         conn->cred.pid, conn->cred.uid, outcome.error().message,
                          *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
         }
+    }
+    if (is_push && (outcome || retry_later) &&
+        (conn->pusher || push_connections_ < kMaxPushConnections)) {
+        // A pusher keeps its connection for the next request; idle, it is closed as any other.
+        if (!conn->pusher)
+            ++push_connections_;
+        conn->pusher = true;
+        conn->deadline = std::chrono::steady_clock::now() + kConnectionTimeout;
+        return;
     }
     closeConnection(conn);
 }
@@ -132,6 +188,8 @@ void Daemon::onConnection(Connection* conn) {
 // True when nothing can write to the container any more (every input at EOF, or hung up with
 // only buffered data left): a new attach with its id is a restart, not a duplicate.
 bool Daemon::writersGone(Container& c) {
+    if (c.heldOpenForPushes())
+        return false;  // a push-only container is there until it is detached
     for (auto& in : c.inputs()) {
         if (in->eof)
             continue;
@@ -150,8 +208,12 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     if (!decoded)
         return decoded.error();
     AttachRequest& req = *decoded;
-    // A container whose only logs are files comes without fds (docs/log-files.md).
-    if ((fds.empty() && req.log_dirs.empty()) || fds.size() > RINGLOG_MAX_FDS)
+    if (req.push_only && !fds.empty())
+        return Error{
+            RINGLOG_STATUS_BAD_FDS,
+            "a push-only attach carries no file descriptors, got " + std::to_string(fds.size())};
+    // A container whose only logs are files (docs/log-files.md) or pushes comes without fds.
+    if ((fds.empty() && req.log_dirs.empty() && !req.push_only) || fds.size() > RINGLOG_MAX_FDS)
         return Error{RINGLOG_STATUS_BAD_FDS,
                      "expected 1 or 2 file descriptors (stdout[, stderr]), got " +
                          std::to_string(fds.size())};
@@ -231,8 +293,9 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     if (plan->settings.drivers.back().cache)
         drivers += " with a local cache";
     std::string summary = fmt::format(
-        "attached {} (driver {}, {}, ring {})", req.info.shortId(), drivers, carried.mode,
-        describeSize(static_cast<int64_t>(a.container->settings().max_buffer_size)));
+        "attached {} (driver {}, {}, ring {}{})", req.info.shortId(), drivers, carried.mode,
+        describeSize(static_cast<int64_t>(a.container->settings().max_buffer_size)),
+        req.push_only ? ", push-only" : "");
     spdlog::info("container {} name={} pid={} uid={}: {}", id, req.info.name, conn.cred.pid,
                  conn.cred.uid, summary);
     return summary;
@@ -320,20 +383,32 @@ Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_l
     if (readers->empty()) {
         if (allowed_gid_)
             as.reader_gids.push_back(*allowed_gid_);
+    } else if (auto gids = idList("reader-groups", *readers, IdKind::kGroup); !gids) {
+        return gids.error();
     } else {
-        size_t start = 0;
-        while (start <= readers->size()) {
-            size_t end = std::min(readers->find(',', start), readers->size());
-            std::string name = readers->substr(start, end - start);
-            start = end + 1;
-            if (name.empty())
-                continue;
-            struct group* g = ::getgrnam(name.c_str());
-            if (g == nullptr)
-                return invalid("log option \"reader-groups\": no group \"" + name + "\"");
-            as.reader_gids.push_back(g->gr_gid);
-        }
+        as.reader_gids = std::move(*gids);
     }
+    // Who else may push records, and how fast (docs/protocol.md, "Push").
+    auto push_users = common("push-users", std::nullopt);
+    if (!push_users)
+        return push_users.error();
+    auto uids = idList("push-users", *push_users, IdKind::kUser);
+    if (!uids)
+        return uids.error();
+    as.push_uids = std::move(*uids);
+    auto push_groups = common("push-groups", std::nullopt);
+    if (!push_groups)
+        return push_groups.error();
+    auto gids = idList("push-groups", *push_groups, IdKind::kGroup);
+    if (!gids)
+        return gids.error();
+    as.push_gids = std::move(*gids);
+    auto push_rate = common("push-rate", std::nullopt);
+    if (!push_rate)
+        return push_rate.error();
+    as.push_rate =
+        push_rate->empty() ? kDefaultPushRate : static_cast<uint64_t>(*parseSize(*push_rate));
+    plan.push_only = req.push_only;
     return plan;
 }
 
@@ -431,6 +506,7 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
                                                  std::move(drivers), first_sequence);
     if (predecessor)
         container->follow(predecessor);
+    container->holdOpenForPushes(plan.push_only && !shutting_down_);
     if (plan.settings.reader < plan.descriptors.size())
         container->liveFeed()->retainUnfollowed(
             plan.descriptors[plan.settings.reader]->live_backlog);

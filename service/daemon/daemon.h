@@ -26,6 +26,7 @@
 #include "service/daemon/fd_store.h"
 #include "service/daemon/log_files.h"
 #include "service/ingest/attach_request.h"
+#include "service/ingest/push_request.h"
 
 namespace ringlog {
 
@@ -68,6 +69,7 @@ class Daemon final : private BusBackend {
         std::vector<const DriverDescriptor*> descriptors;  // one per settings.drivers entry
         std::string mode_name;
         AttachSettings settings;
+        bool push_only = false;  // no pipes: the container takes pushes until it is detached
     };
     Result<AttachPlan> planAttach(AttachRequest& req, uint32_t max_line);
     // Adds the local cache (docker's dual logging) when no chosen driver can be read back;
@@ -101,6 +103,11 @@ class Daemon final : private BusBackend {
     Result<std::string> attach(Connection& conn, std::string_view datagram,
                                std::vector<UniqueFd>& fds);
     bool peerMayAttach(const Connection& conn) const;
+    // Push requests (push.cpp, docs/protocol.md "Push"): records sent in the datagram.
+    Result<std::string> push(const Connection& conn, std::string_view datagram, size_t fds);
+    bool peerMayPush(const Connection& conn, const Attached& a) const;
+    // push-rate: nullopt when a push may go now; else in how many ms to try again.
+    std::optional<uint64_t> pushRateWait(Attached& a);
     static bool writersGone(Container& c);
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
@@ -160,6 +167,7 @@ class Daemon final : private BusBackend {
     UniqueFd signals_;           // signalfd
     std::unique_ptr<Watch> listen_watch_, wake_watch_, signal_watch_;
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
+    size_t push_connections_ = 0;  // of connections_, those kept open between pushes
     std::map<std::string, std::unique_ptr<Attached>, std::less<>> attached_;
     std::map<std::string, Exited, std::less<>> exited_;
     std::deque<std::string> exited_order_;             // oldest first, to bound exited_
@@ -169,6 +177,10 @@ class Daemon final : private BusBackend {
     std::mutex events_mutex_;
     std::vector<Event> events_;
     std::vector<char> read_buffer_;
+    std::vector<char> request_buffer_;  // one datagram from a connection, and a byte to see more
+    PushRequest push_request_;          // the push being handled, and what its lines make
+    std::string push_scratch_;
+    std::vector<PushedRecord> push_records_;
     std::optional<PipePeek> peeker_;
     bool journal_inherited_ = false;  // the discard journal came from the fd store (see PipePeek)
     FdStore fd_store_{false};

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -38,9 +39,13 @@ namespace daemon_detail {
 inline constexpr size_t kReadBufferBytes = 256 * 1024;  // per peek: a quarter of a raised pipe
 inline constexpr int kReadsPerEvent = 4;                // then let other fds have their turn
 inline constexpr size_t kMaxPendingConnections = 128;   // engines connected but not yet answered
+// Push connections kept open between pushes (docs/protocol.md, "Push"): not counted as pending;
+// beyond this many, a pusher's connection is closed after each reply (it connects again).
+inline constexpr size_t kMaxPushConnections = 1024;
 inline constexpr std::chrono::seconds kConnectionTimeout{10};
 inline constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
 inline constexpr size_t kMaxRememberedExited = 16384;
+inline constexpr uint64_t kDefaultPushRate = 64 << 20;  // push-rate: bytes per second
 inline constexpr size_t kMaxQueries = 64;  // Query streams open at once, followers included
 inline constexpr size_t kMaxFollowersPerContainer = 16;
 
@@ -59,12 +64,18 @@ inline uint64_t realtimeUs() {
 }
 
 // The options every driver accepts because the daemon handles them (docker's generic log-opts).
-inline constexpr std::array<OptionSpec, 6> kCommonOptions{{
+inline constexpr std::array<OptionSpec, 9> kCommonOptions{{
     {"mode", OptionType::kString, "", "blocking or non-blocking"},
     {"max-buffer-size", OptionType::kSize, "", "the ring's size limit"},
     {"max-write-rate", OptionType::kSize, "", "persist at most this many bytes per second"},
     {"reader-groups", OptionType::kString, "",
      "comma-separated groups whose members may read the logs"},
+    {"push-users", OptionType::kString, "",
+     "comma-separated users who may push records (besides root and the attaching user)"},
+    {"push-groups", OptionType::kString, "",
+     "comma-separated groups whose members may push records"},
+    {"push-rate", OptionType::kSize, "",
+     "bytes per second that may be pushed (default 64m; 0: no limit)"},
     {"log-dir-max-files", OptionType::kInteger, "", "log files followed at once (default 64)"},
     {"log-dir-max-rate", OptionType::kSize, "",
      "bytes per second read from the log files (default: unlimited)"},
@@ -96,6 +107,7 @@ struct Daemon::Connection {
     std::vector<gid_t> groups;
     std::chrono::steady_clock::time_point deadline;
     Watch watch{Watch::kConnection};
+    bool pusher = false;  // kept open after a push: counted in push_connections_
 };
 
 struct Daemon::Attached {
@@ -110,6 +122,9 @@ struct Daemon::Attached {
     // records are persisted so that what is left in them is counted, not guessed.
     std::vector<std::pair<Stream, UniqueFd>> held_pipes;
     std::unique_ptr<ContainerFiles> files;  // its log directories' files, while followed
+    // push-rate's token bucket, in bytes (docs/protocol.md, "Push"); may go into debt.
+    double push_tokens = 0;
+    std::chrono::steady_clock::time_point push_refilled{};
 };
 
 }  // namespace ringlog

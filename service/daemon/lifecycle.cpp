@@ -155,6 +155,7 @@ void Daemon::beginShutdown() {
     for (auto& a : draining_)
         all.push_back(a.get());
     for (Attached* a : all) {
+        a->container->holdOpenForPushes(false);  // pushes end with the connections
         for (auto& in : a->container->inputs()) {
             if (in->eof)
                 continue;

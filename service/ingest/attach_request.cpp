@@ -120,40 +120,76 @@ static std::optional<std::string> takeLogFilesField(uint16_t tag, std::string_vi
     return std::nullopt;
 }
 
-Result<AttachRequest> decodeAttachRequest(std::string_view d) {
+Result<RequestHeader> decodeRequestHeader(std::string_view d) {
     if (d.size() < 8)
         return bad("request is " + std::to_string(d.size()) +
                    " bytes, shorter than the 8-byte header");
     if (u32(d.data()) != RINGLOG_REQUEST_MAGIC)
-        return bad("not a ringlogd attach request (bad magic)");
-    uint16_t version = u16(d.data() + 4), type = u16(d.data() + 6);
-    if (version < RINGLOG_PROTOCOL_MIN_VERSION || version > RINGLOG_PROTOCOL_VERSION)
+        return bad("not a ringlogd request (bad magic)");
+    RequestHeader h{u16(d.data() + 4), u16(d.data() + 6)};
+    if (h.version < RINGLOG_PROTOCOL_MIN_VERSION || h.version > RINGLOG_PROTOCOL_VERSION)
         return Error{RINGLOG_STATUS_UNSUPPORTED,
-                     "protocol version " + std::to_string(version) +
+                     "protocol version " + std::to_string(h.version) +
                          " is not supported (this ringlogd speaks versions " +
                          std::to_string(RINGLOG_PROTOCOL_MIN_VERSION) + " to " +
                          std::to_string(RINGLOG_PROTOCOL_VERSION) + ")"};
-    if (type != RINGLOG_MSG_ATTACH)
+    if (h.type == RINGLOG_MSG_PUSH && h.version < 2)
         return Error{RINGLOG_STATUS_UNSUPPORTED,
-                     "message type " + std::to_string(type) + " is not supported"};
+                     "message type 2 (push) needs protocol version 2, the request is of version " +
+                         std::to_string(h.version)};
+    if (h.type != RINGLOG_MSG_ATTACH && h.type != RINGLOG_MSG_PUSH)
+        return Error{RINGLOG_STATUS_UNSUPPORTED,
+                     "message type " + std::to_string(h.type) + " is not supported"};
+    return h;
+}
+
+Result<bool> RequestFields::next(uint16_t& tag, std::string_view& value) {
+    if (pos_ >= d_.size())
+        return false;
+    if (d_.size() - pos_ < 8)
+        return bad("truncated field header at byte " + std::to_string(pos_));
+    tag = u16(d_.data() + pos_);
+    uint32_t len = u32(d_.data() + pos_ + 4);
+    if (u16(d_.data() + pos_ + 2) != 0)
+        return bad("field at byte " + std::to_string(pos_) + " has non-zero reserved bits");
+    if (len > d_.size() - pos_ - 8)
+        return bad("field at byte " + std::to_string(pos_) + " runs past the end of the request");
+    value = d_.substr(pos_ + 8, len);
+    pos_ += 8 + len;
+    return true;
+}
+
+std::string printableValue(std::string_view value) {
+    return printable(value);
+}
+
+Result<AttachRequest> decodeAttachRequest(std::string_view d) {
+    auto header = decodeRequestHeader(d);
+    if (!header)
+        return header.error();
+    uint16_t version = header->version;
+    if (header->type != RINGLOG_MSG_ATTACH)
+        return Error{RINGLOG_STATUS_UNSUPPORTED,
+                     "message type " + std::to_string(header->type) + " is not an attach"};
 
     AttachRequest req;
     req.version = version;
-    bool have_id = false, have_name = false, have_image = false, have_driver = false;
+    bool have_id = false, have_name = false, have_image = false, have_driver = false,
+         have_push_only = false;
     size_t log_opt_count = 0;
-    size_t pos = 8;
-    while (pos < d.size()) {
-        if (d.size() - pos < 8)
-            return bad("truncated field header at byte " + std::to_string(pos));
-        uint16_t tag = u16(d.data() + pos);
-        uint32_t len = u32(d.data() + pos + 4);
-        if (u16(d.data() + pos + 2) != 0)
-            return bad("field at byte " + std::to_string(pos) + " has non-zero reserved bits");
-        if (len > d.size() - pos - 8)
-            return bad("field at byte " + std::to_string(pos) +
-                       " runs past the end of the request");
-        std::string_view value = d.substr(pos + 8, len);
-        pos += 8 + len;
+    RequestFields fields(d);
+    uint16_t tag = 0;
+    std::string_view value;
+    for (;;) {
+        auto more = fields.next(tag, value);
+        if (!more)
+            return more.error();
+        if (!*more)
+            break;
+        // Fields of a later version than the request's are unknown to it.
+        if (version < 2 && tag >= RINGLOG_FIELD_PUSH_ONLY && tag <= RINGLOG_FIELD_LOG_GLOB)
+            return bad("unknown field tag " + std::to_string(tag) + " in a version " +
+                       std::to_string(version) + " request (it is of version 2)");
         auto once = [&](bool& seen, const char* what) -> std::optional<Error> {
             if (seen)
                 return bad(std::string(what) + " is given twice");
@@ -223,10 +259,15 @@ Result<AttachRequest> decodeAttachRequest(std::string_view d) {
                 break;
             case RINGLOG_FIELD_LOG_DIR:
             case RINGLOG_FIELD_LOG_GLOB:
-                if (version < 2)
-                    return bad("unknown field tag " + std::to_string(tag) + " in a version " +
-                               std::to_string(version) + " request (it is of version 2)");
                 problem = takeLogFilesField(tag, value, req);
+                break;
+            case RINGLOG_FIELD_PUSH_ONLY:
+                if (auto e = once(have_push_only, "push-only"))
+                    return *e;
+                if (value.empty() || value == "true")
+                    req.push_only = true;
+                else if (value != "false")
+                    problem = "push-only \"" + printable(value) + "\" is not true or false";
                 break;
             default:
                 return bad("unknown field tag " + std::to_string(tag));

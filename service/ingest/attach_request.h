@@ -25,6 +25,8 @@ struct AttachRequest {
     std::vector<DriverRequest> drivers{1};
     std::optional<std::string> mode;
     std::optional<std::string> max_buffer_size;
+    // Version 2: no fds, the container's records are pushed (docs/protocol.md, "Push").
+    bool push_only = false;
     // Version 2: log directories whose files are followed (docs/log-files.md), and which files.
     std::vector<std::string> log_dirs;
     std::optional<std::string> log_glob;
@@ -41,6 +43,29 @@ struct AttachLimits {
     static constexpr size_t kMaxDrivers = 4;
     static constexpr size_t kMaxLogDirs = 16;
 };
+
+// What every request starts with (docs/protocol.md): magic, a version this ringlogd speaks, and
+// a message type of that version (push: version 2 and later).
+struct RequestHeader {
+    uint16_t version = 0;
+    uint16_t type = 0;
+};
+Result<RequestHeader> decodeRequestHeader(std::string_view datagram);
+
+// The fields after the header, one at a time: next() gives the next tag and value, false at the
+// end of the datagram, or a BAD_REQUEST for a truncated or malformed field.
+class RequestFields {
+  public:
+    explicit RequestFields(std::string_view datagram) : d_(datagram) {}
+    Result<bool> next(uint16_t& tag, std::string_view& value);
+
+  private:
+    std::string_view d_;
+    size_t pos_ = 8;
+};
+
+// A value as an error message may quote it: control characters escaped, at most 64 bytes.
+std::string printableValue(std::string_view value);
 
 Result<AttachRequest> decodeAttachRequest(std::string_view datagram);
 

@@ -491,6 +491,41 @@ uint64_t RingLog::producerRoom() const {
     return room;
 }
 
+bool RingLog::fits(std::span<const uint32_t> message_sizes) const {
+    if (policy_ != OverflowPolicy::kBlock)
+        return true;
+    std::lock_guard lock(mutex_);
+    uint32_t cur = arena_->producer_cell;
+    uint64_t left = geometry_.cell_size - cell(cur).committed.load(std::memory_order_relaxed);
+    // The cells advanceProducerLocked() would move to: the free ones after the producer's, then
+    // new ones while the ring and the budget allow.
+    uint64_t cells = 0;
+    for (uint32_t c = cell(cur).next; c != cur && c != arena_->consumer_cell &&
+                                      cell(c).state == static_cast<uint32_t>(CellState::kFree);
+         c = cell(c).next)
+        ++cells;
+    for (uint64_t in_use = arena_->cells_in_use; in_use < geometry_.max_cells; ++in_use) {
+        bool budgeted = budget_ != nullptr && budget_->limit != 0 && in_use >= 2;
+        uint64_t grown = in_use - arena_->cells_in_use + 1;
+        if (budgeted &&
+            budget_->used.load(std::memory_order_relaxed) + grown * geometry_.cell_size >
+                budget_->limit)
+            break;
+        ++cells;
+    }
+    for (uint32_t size : message_sizes) {
+        uint32_t need = recordSpace(size);
+        if (need > left) {
+            if (cells == 0)
+                return false;
+            --cells;
+            left = geometry_.cell_size;
+        }
+        left -= need;
+    }
+    return true;
+}
+
 bool RingLog::take(Batch& batch) {
     std::lock_guard lock(mutex_);
     for (;;) {

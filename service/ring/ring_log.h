@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -125,6 +126,10 @@ class RingLog {
     // producer's cell, free cells after it, cells the ring may still add); UINT64_MAX for a
     // drop-oldest ring, which never reports kFull.
     uint64_t producerRoom() const;
+    // Producer. Whether records of these message sizes, pushed now in this order, would all be
+    // taken (push() would report kFull for none): exact, as the room only grows meanwhile.
+    // Always true for a drop-oldest ring.
+    bool fits(std::span<const uint32_t> message_sizes) const;
 
     // Consumer. take() hands out the oldest unpersisted records, or returns false when there are
     // none. After persisting the records in [batch.begin, upto), release() retires them; it

@@ -272,7 +272,8 @@ TEST_F(BusManager, DescribeDaemonNamesTheVersionDriversAndTheirOptionsToAnyone_R
                                               "syslog"}));
     EXPECT_EQ(options[""],
               (std::vector<std::string>{"mode", "max-buffer-size", "max-write-rate",
-                                        "reader-groups", "log-dir-max-files", "log-dir-max-rate"}));
+                                        "reader-groups", "push-users", "push-groups", "push-rate",
+                                        "log-dir-max-files", "log-dir-max-rate"}));
     auto has = [&](const std::string& driver, const std::string& key) {
         const auto& v = options[driver];
         return std::find(v.begin(), v.end(), key) != v.end();

@@ -80,7 +80,8 @@ TEST(MultiDriver, TheSameDriverTwiceOrConflictingDaemonOptionsAreRefused) {
     EXPECT_EQ(
         refusal({"--log-driver", "json-file", "--log-driver", "none", "--log-opt", "max-size=1m"}),
         "ringlogctl: unknown log option \"max-size\" for driver none (known: mode, "
-        "max-buffer-size, max-write-rate, reader-groups, log-dir-max-files, log-dir-max-rate)\n");
+        "max-buffer-size, max-write-rate, reader-groups, push-users, push-groups, push-rate, "
+        "log-dir-max-files, log-dir-max-rate)\n");
     ASSERT_EQ(daemon.stop(), 0) << daemon.log();
 }
 

@@ -70,6 +70,11 @@ TEST_F(RinglogctlCompletion, TheEngineCompletesCommandsOptionsContainersDriversA
     EXPECT_EQ(complete({"run", "--log-opt", "mo"}), "mode=\n") << "every driver's options";
     EXPECT_EQ(complete({"run", "--mode", ""}), "blocking\nnon-blocking\n");
     EXPECT_EQ(complete({"logs", "--stream", ""}), "stdout\nstderr\n");
+    EXPECT_EQ(complete({"push", "--stream", ""}), "stdout\nstderr\n");
+    EXPECT_EQ(complete({"push", ""}),
+              "f00d00000000000000000000000000000000000000000000000000000000beef\n")
+        << "push takes a full id, never a name";
+    EXPECT_EQ(complete({"attach", "--push"}), "--push-only\n");
     EXPECT_EQ(complete({"completion", ""}), "bash\nzsh\nfish\n");
     EXPECT_EQ(complete({"run", "--", "l"}), "") << "CMD: the shell completes files";
     EXPECT_EQ(complete({"__"}), "") << "hidden commands are not offered";

@@ -36,7 +36,8 @@ TEST(RinglogctlErrors, UsageErrorsNameTheProblemAndExit125) {
          "ringlogctl: --mode: fast not in {blocking,non-blocking}\nSee 'ringlogctl run --help'.\n"},
         {{"run", "--socket", "/x"},
          "ringlogctl: run: no command given (ringlogctl run [OPTIONS] [--] CMD [ARGS...])\n"},
-        {{"attach", "--id", "x"}, "ringlogctl: attach: --fifo is required (or --log-dir)\n"},
+        {{"attach", "--id", "x"},
+         "ringlogctl: attach: --fifo is required (or --log-dir, or --push-only)\n"},
         {{"status"}, "ringlogctl: CONTAINER is required\nSee 'ringlogctl status --help'.\n"},
     };
     for (const auto& row : rows) {

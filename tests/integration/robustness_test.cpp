@@ -183,7 +183,7 @@ TEST(Robustness, BadClientsGetAnErrorReplyAndTheDaemonKeepsServing_Root) {
     Pipe p;
     Reply garbage = sendRaw(d.socket(), "GET / HTTP/1.1\r\n\r\n", {p.read_fd});
     EXPECT_EQ(garbage.status, RINGLOG_STATUS_BAD_REQUEST);
-    EXPECT_EQ(garbage.message, "not a ringlogd attach request (bad magic)");
+    EXPECT_EQ(garbage.message, "not a ringlogd request (bad magic)");
 
     Reply no_fds = sendRaw(d.socket(), attachRequest("nofds"), {});
     EXPECT_EQ(no_fds.status, RINGLOG_STATUS_BAD_FDS);

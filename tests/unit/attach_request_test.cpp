@@ -88,7 +88,7 @@ TEST(AttachRequest, RefusesGarbageWithABadRequest) {
     auto r = decodeAttachRequest("hello, ringlogd");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().status, RINGLOG_STATUS_BAD_REQUEST);
-    EXPECT_EQ(r.error().message, "not a ringlogd attach request (bad magic)");
+    EXPECT_EQ(r.error().message, "not a ringlogd request (bad magic)");
 }
 
 TEST(AttachRequest, RefusesAnotherProtocolVersion) {

@@ -229,6 +229,58 @@ TEST(RingLog, BlockingRingsStopGrowingAtTwoCellsOnceTheSharedBudgetIsSpent) {
     EXPECT_EQ(d->stats().cells_in_use, 6u) << "non-blocking rings grow to their own limit";
 }
 
+// A push request is taken whole or not at all (docs/protocol.md, "Push"): fits() must say
+// exactly whether push() would take every record, whatever the cells hold and wherever the
+// producer and the consumer are. Two rings made alike: one is asked, the other pushed.
+TEST(RingLog, FitsSaysExactlyWhetherABlockingRingTakesEveryRecord) {
+    uint64_t state = 42;
+    auto random = [&](uint64_t n) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (state >> 33) % n;
+    };
+    int fitted = 0, refused = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        RingBudget budget;
+        budget.limit = trial % 3 == 0 ? 3 * 4096 : 0;
+        auto g = RingGeometry::forLimits(5 * 4096, 1024);
+        ASSERT_TRUE(g.ok());
+        auto asked = std::move(*RingLog::create("asked", *g, OverflowPolicy::kBlock));
+        auto pushed = std::move(*RingLog::create("pushed", *g, OverflowPolicy::kBlock));
+        asked->shareBudget(&budget);
+        RingBudget budget2;
+        budget2.limit = budget.limit;
+        pushed->shareBudget(&budget2);
+        uint64_t seq = 0;
+        // The same history for both: records of random sizes, some persisted.
+        uint64_t before = random(40);
+        for (uint64_t i = 0; i < before; ++i) {
+            std::string m(random(1000), 'h');
+            RingLog::PushResult a = asked->push(header(seq), m);
+            ASSERT_EQ(a, pushed->push(header(seq), m));
+            ++seq;
+            if (random(4) == 0) {
+                consumeBatch(*asked);
+                consumeBatch(*pushed);
+            }
+        }
+        std::vector<uint32_t> sizes(random(24));
+        for (auto& size : sizes)
+            size = static_cast<uint32_t>(random(1001));
+        bool fits = asked->fits(sizes);
+        bool all = true;
+        for (uint32_t size : sizes)
+            all = all &&
+                  pushed->push(header(seq++), std::string(size, 'p')) == RingLog::PushResult::kOk;
+        ASSERT_EQ(fits, all) << "trial " << trial;
+        (fits ? fitted : refused)++;
+    }
+    EXPECT_GT(fitted, 50);
+    EXPECT_GT(refused, 20);
+    auto d = makeRing(OverflowPolicy::kDropOldest);
+    std::vector<uint32_t> huge(1000, 1000);
+    EXPECT_TRUE(d->fits(huge)) << "a drop-oldest ring takes everything";
+}
+
 TEST(RingLog, LivesInAMemfd) {
     auto ring = makeRing(OverflowPolicy::kBlock);
     char path[64], target[256];

@@ -34,11 +34,14 @@ struct ringlog_attach {
                                     "log-driver=NAME" adds a driver, whose options are the
                                     entries after it (docs/protocol.md); entries
                                     "log-dir=PATH" and "log-glob=GLOB" name log files to
-                                    follow (docs/log-files.md; sent as protocol version 2) */
+                                    follow (docs/log-files.md), "push-only=true" attaches
+                                    a container without fds that takes pushes (below); these
+                                    are sent as protocol version 2 */
     const char* mode;            /* optional: "blocking" or "non-blocking" */
     const char* max_buffer_size; /* optional: e.g. "4m" */
     int stdout_fd;               /* required: read end of the container's stdout (-1 with
-                                    a log-dir entry: a container whose logs are files) */
+                                    a log-dir entry: a container whose logs are files, or
+                                    with push-only=true) */
     int stderr_fd;               /* optional (-1): read end of stderr; without it every
                                     line is attributed to stdout */
 };
@@ -55,6 +58,41 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* at
 /* Encodes the request datagram into buf. Returns its length, or -EMSGSIZE/-EINVAL.
  * Exposed for tests and for engines that manage the socket themselves. */
 long ringlog_attach_encode(const struct ringlog_attach* attach, unsigned char* buf, size_t buf_len);
+
+/* ---- Push: records sent in the request itself (protocol version 2, docs/protocol.md "Push").
+ *
+ * Each of n_lines lines becomes a record of `stream` ("stdout" or "stderr"; NULL: stdout) of
+ * the attached container `id` (its full id; a prefix is not enough), in the order given and
+ * after whatever the container wrote before; a line needs no '\n' (one at its end is dropped),
+ * one with a '\n' inside or longer than the container's max-line is split as piped output is.
+ * All of them are taken or none: 0 when ringlogd took them; RINGLOG_STATUS_RETRY_LATER when it
+ * took none and the caller should try again after a pause (a blocking container's ring is
+ * full, or its push rate is spent); another positive ringlog_status for a refusal (who may push
+ * is root, the user that attached the container, and the users and groups of its push-users
+ * and push-groups log options); -errno for a local failure (-EMSGSIZE: the lines do not fit
+ * one request of RINGLOG_MAX_REQUEST_BYTES, 8 bytes per field beside the header). err holds
+ * ringlogd's message or the local one.
+ *
+ * Attaching a container that only pushes: log_opts entry "push-only=true" and no fds (the
+ * request is then sent as version 2). It takes pushes until it is detached. */
+int ringlog_push_send(const char* socket_path, const char* id, const char* stream,
+                      const char* const* lines, size_t n_lines, char* err, size_t err_len);
+
+/* The same over one connection kept for many pushes: the way to push fast. open() connects
+ * (NULL, with errno and err set, when it cannot); send() pushes as ringlog_push_send() does,
+ * `lengths` giving each line's length (lines may then hold NUL bytes) or NULL for C strings,
+ * and connects again when ringlogd closed the idle connection (after 10 s). Not for use by
+ * two threads at once. */
+struct ringlog_pusher;
+struct ringlog_pusher* ringlog_pusher_open(const char* socket_path, char* err, size_t err_len);
+int ringlog_pusher_send(struct ringlog_pusher* pusher, const char* id, const char* stream,
+                        const char* const* lines, const size_t* lengths, size_t n_lines, char* err,
+                        size_t err_len);
+void ringlog_pusher_close(struct ringlog_pusher* pusher);
+
+/* Encodes a push request into buf. Returns its length, or -EMSGSIZE/-EINVAL. */
+long ringlog_push_encode(const char* id, const char* stream, const char* const* lines,
+                         const size_t* lengths, size_t n_lines, unsigned char* buf, size_t buf_len);
 
 #ifdef __cplusplus
 }
