@@ -35,7 +35,7 @@
 #define RINGLOG_PROTOCOL_VERSION 2
 #define RINGLOG_PROTOCOL_MIN_VERSION 1
 #define RINGLOG_MSG_ATTACH 1
-#define RINGLOG_MSG_PUSH 2 /* reserved (version 2): records sent in the datagram, no fds */
+#define RINGLOG_MSG_PUSH 2 /* version 2: records sent in the datagram, no fds */
 
 #define RINGLOG_MAX_REQUEST_BYTES 65536
 #define RINGLOG_MAX_REPLY_BYTES 4096
@@ -52,7 +52,7 @@ enum ringlog_field_tag {
     RINGLOG_FIELD_MODE = 7,            /* "blocking" or "non-blocking" */
     RINGLOG_FIELD_MAX_BUFFER_SIZE = 8, /* e.g. "1m" */
     RINGLOG_FIELD_ENV = 9,             /* "KEY=value", repeated, for the env log-opt */
-    /* Version 2. Tags 10-12 are reserved for the push API, not taken by ringlogd yet. */
+    /* Version 2. */
     RINGLOG_FIELD_PUSH_ONLY = 10, /* attach: no fds, the container's records are pushed */
     RINGLOG_FIELD_STREAM = 11,    /* push: "stdout" or "stderr" */
     RINGLOG_FIELD_LINE = 12,      /* push: one record's message, repeated */
