@@ -236,6 +236,10 @@ std::vector<std::string> Journald::inside() const {
     return {"/usr/bin/nsenter", "-t", std::to_string(holder_.pid), "-m", "--"};
 }
 
+fs::path Journald::journalDirectory() const {
+    return fs::path("/proc") / std::to_string(holder_.pid) / "root/run/log/journal";
+}
+
 void Journald::start() {
     std::string notify = (dir_ / "journald-notify.sock").string();
     int ns = bindNotifySocket(notify);

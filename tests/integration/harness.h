@@ -78,6 +78,9 @@ class Journald {
     void kill();
     // journalctl inside the namespace, after journald has processed what it was sent.
     std::string journalctl(const std::vector<std::string>& args);
+    // The namespace's /run/log/journal as seen from the host (through the holder's root), for
+    // reading its files with sd-journal without a process inside.
+    fs::path journalDirectory() const;
 
   private:
     fs::path dir_;
