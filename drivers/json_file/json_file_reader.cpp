@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "drivers/docker/json_encoding.h"
 #include "drivers/files/line_source.h"
 #include "drivers/files/rotation.h"
 #include "service/base/unique_fd.h"
@@ -190,6 +191,73 @@ std::optional<size_t> stringAt(std::string_view s, size_t pos, std::string_view&
     return end;
 }
 
+// docker's attrs, an object of strings, as docker's encoder writes it, into `out`; false (and
+// `out` cleared) for any other value. What the file held is not copied: attrs go into every
+// query's JSON as they are, where a damaged log must not put invalid JSON or another shape.
+bool canonicalAttrs(std::string_view value, std::string& out) {
+    out.assign("{");
+    thread_local std::string text;
+    size_t pos = 0;
+    auto ws = [&] {
+        while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t' ||
+                                      value[pos] == '\r' || value[pos] == '\n'))
+            ++pos;
+    };
+    // One string at `pos`, re-encoded; false if there is none.
+    auto string = [&] {
+        if (pos >= value.size() || value[pos] != '"')
+            return false;
+        text.clear();
+        auto end = decodeString(value, pos, text);
+        if (!end)
+            return false;
+        pos = *end;
+        json::appendDockerString(out, text);
+        return true;
+    };
+    auto fail = [&] {
+        out.clear();
+        return false;
+    };
+    ws();
+    if (pos >= value.size() || value[pos] != '{')
+        return fail();
+    ++pos;
+    ws();
+    if (pos < value.size() && value[pos] == '}')
+        ++pos;
+    else
+        for (;;) {
+            ws();
+            if (!string())
+                return fail();
+            ws();
+            if (pos >= value.size() || value[pos] != ':')
+                return fail();
+            ++pos;
+            out.push_back(':');
+            ws();
+            if (!string())
+                return fail();
+            ws();
+            if (pos < value.size() && value[pos] == ',') {
+                ++pos;
+                out.push_back(',');
+                continue;
+            }
+            if (pos < value.size() && value[pos] == '}') {
+                ++pos;
+                break;
+            }
+            return fail();
+        }
+    ws();
+    if (pos != value.size())
+        return fail();
+    out.push_back('}');
+    return true;
+}
+
 }  // namespace
 
 std::optional<std::string> parseJsonFileLine(std::string_view line, StoredRecord& r) {
@@ -256,7 +324,7 @@ std::optional<std::string> parseJsonFileLine(std::string_view line, StoredRecord
             if (!end)
                 return "bad value of \"" + std::string(key) + "\"";
             if (key == "attrs")
-                r.attrs.assign(line.substr(pos, *end - pos));
+                canonicalAttrs(line.substr(pos, *end - pos), r.attrs);
             pos = *end;
         }
         ws();

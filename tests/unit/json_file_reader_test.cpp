@@ -139,13 +139,37 @@ TEST(JsonFileLine, KeepsARecordWhoseBytesAreNotUtf8) {
     EXPECT_EQ(lone->message, "\xed\xa0\xbdx");  // the lone surrogate as WTF-8
 }
 
-TEST(JsonFileLine, KeepsAttrsVerbatimAndSkipsFieldsItDoesNotKnow) {
+TEST(JsonFileLine, KeepsAttrsAsDockerWritesThemAndSkipsFieldsItDoesNotKnow) {
     auto r = parseJsonFileLine(withTime(
-        R"( "x" : {"a":[1,{"b":null}]}, "log":"m", "attrs" : { "tag" : "\u003cx\u003e" } , "y":-1.5e3,"z":true,)"));
+        R"( "x" : {"a":[1,{"b":null}]}, "log":"m", "attrs" : { "tag" : "<x\u003e" , "e":""} , "y":-1.5e3,"z":true,)"));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->message, "m");
-    EXPECT_EQ(r->attrs, R"({ "tag" : "\u003cx\u003e" })");
+    EXPECT_EQ(r->attrs, R"({"tag":"\u003cx\u003e","e":""})");
     EXPECT_EQ(r->time_ns, kT0);
+}
+
+// attrs go into every query's JSON as they are read: a hand-edited or damaged log must not put
+// invalid JSON (or JSON of another shape) there. docker's attrs are an object of strings; any
+// other value is dropped, and the record is kept, as the decoder keeps records with raw bytes.
+TEST(JsonFileLine, AttrsThatAreNotAnObjectOfStringsAreDroppedAndTheRecordKept) {
+    for (std::string_view attrs :
+         {R"({])", R"({"a":1})", R"({"a" "b"})", R"({"a":"b",})", R"({"a":"b"]})", R"([1])",
+          R"({"a":{"b":"c"}})", R"({"a":"b" "c":"d"})", R"({"a":nul})", R"(true)", R"(null)",
+          R"({"a":"\x"})", R"({,})", R"({"a":"b"}})"}) {
+        std::string line = withTime(R"("log":"m\n","attrs":)" + std::string(attrs) + ",");
+        auto r = parseJsonFileLine(line);
+        if (!r.ok())
+            continue;  // the line itself does not parse (the damage reaches past attrs)
+        EXPECT_EQ(r->message, "m") << line;
+        EXPECT_EQ(r->attrs, "") << line;
+    }
+    // Raw bytes that are not UTF-8 come out as docker's encoder writes them: valid JSON.
+    auto raw = parseJsonFileLine(withTime("\"log\":\"m\",\"attrs\":{\"k\":\"caf\xe9\"},"));
+    ASSERT_TRUE(raw.ok());
+    EXPECT_EQ(raw->attrs, R"({"k":"caf\ufffd"})");
+    auto empty = parseJsonFileLine(withTime(R"("log":"m","attrs":{ },)"));
+    ASSERT_TRUE(empty.ok());
+    EXPECT_EQ(empty->attrs, "{}");
 }
 
 TEST(JsonFileLine, AcceptsSurroundingWhitespaceAndACarriageReturn) {
