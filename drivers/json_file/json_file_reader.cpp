@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -207,6 +208,20 @@ bool canonicalAttrs(std::string_view value, std::string& out) {
     auto string = [&] {
         if (pos >= value.size() || value[pos] != '"')
             return false;
+        // What docker writes is mostly plain ASCII that its encoder leaves as it is: copied
+        // whole. Decoding and encoding every attrs string slowed reading a log by a fifth.
+        size_t close = value.find('"', pos + 1);
+        if (close != std::string_view::npos) {
+            std::string_view body = value.substr(pos + 1, close - pos - 1);
+            bool plain = std::all_of(body.begin(), body.end(), [](char c) {
+                return c >= 0x20 && c < 0x7f && c != '\\' && c != '<' && c != '>' && c != '&';
+            });
+            if (plain) {
+                out.append(value.substr(pos, close - pos + 1));
+                pos = close + 1;
+                return true;
+            }
+        }
         text.clear();
         auto end = decodeString(value, pos, text);
         if (!end)
