@@ -389,17 +389,17 @@ Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_l
         as.reader_gids = std::move(*gids);
     }
     // Who else may push records, and how fast (docs/protocol.md, "Push").
-    auto push_users = common("push-users", std::nullopt);
-    if (!push_users)
-        return push_users.error();
-    auto uids = idList("push-users", *push_users, IdKind::kUser);
+    auto ids = [&](const char* key, IdKind kind) -> Result<std::vector<uint32_t>> {
+        auto list = common(key, std::nullopt);
+        if (!list)
+            return list.error();
+        return idList(key, *list, kind);
+    };
+    auto uids = ids("push-users", IdKind::kUser);
     if (!uids)
         return uids.error();
     as.push_uids = std::move(*uids);
-    auto push_groups = common("push-groups", std::nullopt);
-    if (!push_groups)
-        return push_groups.error();
-    auto gids = idList("push-groups", *push_groups, IdKind::kGroup);
+    auto gids = ids("push-groups", IdKind::kGroup);
     if (!gids)
         return gids.error();
     as.push_gids = std::move(*gids);

@@ -179,6 +179,20 @@ TEST_F(PushTest, AnAllowedUsersLinesLandInOrderBetweenThePipedOnes_Root) {
         << d_->log();
 }
 
+// Who may push is checked at attach: a user or group that does not exist is named.
+TEST_F(PushTest, AnUnknownPushUserOrGroupIsRefusedAtAttachByName_Root) {
+    Pipe out;
+    std::string refusal;
+    EXPECT_EQ(attach(*d_, "4f2c0e1d2b3a5566", out.read_fd, -1, {"push-users=12345,nosuchuser"},
+                     "blocking", &refusal),
+              RINGLOG_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(refusal, "log option \"push-users\": no user \"nosuchuser\"");
+    EXPECT_EQ(attach(*d_, "4f2c0e1d2b3a5566", out.read_fd, -1, {"push-groups=nosuchgroup"},
+                     "blocking", &refusal),
+              RINGLOG_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(refusal, "log option \"push-groups\": no group \"nosuchgroup\"");
+}
+
 // Whoever may not push to a container gets one answer whether it exists or not; root, who may
 // see every container, is told it is not attached.
 TEST_F(PushTest, OthersAreRefusedAlikeWhetherTheIdExistsOrNot_Root) {
