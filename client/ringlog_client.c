@@ -185,6 +185,13 @@ static int read_reply(int sock, const char* socket_path, char* err, size_t err_l
     do
         n = recv(sock, reply, sizeof(reply) - 1, 0);
     while (n < 0 && errno == EINTR);
+    /* ringlogd refused the connection (LIMIT) and closed it with the request unread: the kernel
+     * reports that first, once, and the reply sent before the close comes next. */
+    if (n < 0 && errno == ECONNRESET) {
+        n = recv(sock, reply, sizeof(reply) - 1, MSG_DONTWAIT);
+        if (n <= 0)
+            errno = ECONNRESET;
+    }
     if (n < 0)
         return fail(err, err_len, -errno, "reading ringlogd's reply: %s", strerror(errno));
     if (n == 0)
@@ -196,6 +203,21 @@ static int read_reply(int sock, const char* socket_path, char* err, size_t err_l
     reply[n] = '\0';
     fail(err, err_len, 0, "%s", (const char*)reply + 8);
     return status;
+}
+
+/* The request could not be sent (errno says why). ringlogd may have refused the connection
+ * before reading anything (LIMIT) and hung up: its reply is still there to read, and says more
+ * than "Broken pipe". */
+static int reply_before_hang_up(int sock, const char* socket_path, const char* what, char* err,
+                                size_t err_len) {
+    int e = errno;
+    if (e == EPIPE || e == ECONNRESET) {
+        int status = read_reply(sock, socket_path, err, err_len);
+        if (status >= 0)
+            return status;
+    }
+    return fail(err, err_len, -e, "sending the %s request to %s: %s", what, socket_path,
+                strerror(e));
 }
 
 int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a, char* err,
@@ -238,14 +260,9 @@ int ringlog_attach_send(const char* socket_path, const struct ringlog_attach* a,
         memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
     }
 
-    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-        int e = errno;
-        close(sock);
-        return fail(err, err_len, -e, "sending the attach request to %s: %s", socket_path,
-                    strerror(e));
-    }
-
-    int status = read_reply(sock, socket_path, err, err_len);
+    int status = sendmsg(sock, &msg, MSG_NOSIGNAL) < 0
+                     ? reply_before_hang_up(sock, socket_path, "attach", err, err_len)
+                     : read_reply(sock, socket_path, err, err_len);
     close(sock);
     return status;
 }
@@ -334,12 +351,9 @@ int ringlog_pusher_send(struct ringlog_pusher* p, const char* id, const char* st
                 return e;
             }
         }
-        int r;
-        if (send(p->sock, p->request, (size_t)len, MSG_NOSIGNAL) < 0)
-            r = fail(err, err_len, -errno, "sending the push request to %s: %s", p->socket_path,
-                     strerror(errno));
-        else
-            r = read_reply(p->sock, p->socket_path, err, err_len);
+        int r = send(p->sock, p->request, (size_t)len, MSG_NOSIGNAL) < 0
+                    ? reply_before_hang_up(p->sock, p->socket_path, "push", err, err_len)
+                    : read_reply(p->sock, p->socket_path, err, err_len);
         int closed = r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN;
         if (r == RINGLOG_STATUS_OK || r == RINGLOG_STATUS_RETRY_LATER)
             return r;   /* the connection stays open for the next push */

@@ -24,6 +24,15 @@ constexpr uint32_t kDirEvents = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_MOD
 constexpr size_t kMaxRefusalsRemembered = 1024;
 constexpr size_t kRefusalsLoggedPerMinute = 20;
 
+// The file's birth time (statx), 0 where its file system keeps none. `name` empty: `fd` itself.
+int64_t birthTime(int fd, const std::string& name) {
+    struct statx stx {};
+    int flags = name.empty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
+    if (::statx(fd, name.c_str(), flags, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME))
+        return 0;
+    return stx.stx_btime.tv_sec * 1'000'000'000LL + stx.stx_btime.tv_nsec;
+}
+
 std::string withoutTrailingSlashes(std::string path) {
     while (path.size() > 1 && path.back() == '/')
         path.pop_back();
@@ -85,12 +94,22 @@ struct LogDirFollower::File final : RecordSink {
           fd(std::move(fd_)),
           dev(st.st_dev),
           ino(st.st_ino),
+          birth_ns(birthTime(fd.get(), "")),
           framer(*this, Stream::kStdout, f.limits_.max_line) {}
     bool push(Stream, std::string_view message, uint8_t flags, uint32_t partial_ordinal,
               uint64_t& partial_id) override {
         uint64_t end = framed + message.size() + ((flags & kRecordNewline) ? 1 : 0);
-        if (!follower.sink_.pushFileLine(source, end, message, flags, partial_ordinal, partial_id))
+        FileRegistry* registry = slot ? follower.registry_ : nullptr;
+        if (registry != nullptr)
+            registry->willPush(*slot, end, follower.sink_.nextSequence());
+        if (!follower.sink_.pushFileLine(source, end, message, flags, partial_ordinal,
+                                         partial_id)) {
+            if (registry != nullptr)
+                registry->notPushed(*slot);
             return false;
+        }
+        if (registry != nullptr)
+            registry->pushed(*slot, end);
         framed = end;
         return true;
     }
@@ -102,31 +121,38 @@ struct LogDirFollower::File final : RecordSink {
     UniqueFd fd;
     dev_t dev;
     ino_t ino;
+    int64_t birth_ns;
     uint16_t source = 0;
-    uint64_t read = 0;    // bytes read from the file (framed, or in the framer)
-    uint64_t framed = 0;  // bytes in records handed to the sink
+    std::optional<uint32_t> slot;  // in the registry, if there is one
+    uint64_t read = 0;             // bytes read from the file (framed, or in the framer)
+    uint64_t framed = 0;           // bytes in records handed to the sink
     Framer framer;
 };
 
 struct LogDirFollower::Dir {
     std::string path;
-    std::string label;  // prefixed to file names when a container has several directories
+    uint16_t index = 0;  // in the attach request's list
+    std::string label;   // prefixed to file names when a container has several directories
     UniqueFd fd;
     int wd = -1;
     std::vector<std::unique_ptr<File>> files;
+    std::vector<FileRegistry::Resume> resume;  // files an earlier instance followed, not seen yet
 };
 
 LogDirFollower::LogDirFollower(FileWatcher& watcher, std::string container,
                                std::vector<std::pair<std::string, UniqueFd>> dirs, std::string glob,
-                               FollowLimits limits, FileLineSink& sink)
+                               FollowLimits limits, FileLineSink& sink, FileRegistry* registry,
+                               std::vector<FileRegistry::Resume> resume)
     : watcher_(watcher),
       container_(std::move(container)),
       glob_(std::move(glob)),
       limits_(limits),
-      sink_(sink) {
+      sink_(sink),
+      registry_(registry) {
     for (auto& [path, fd] : dirs) {
         auto d = std::make_unique<Dir>();
         d->path = path;
+        d->index = static_cast<uint16_t>(dirs_.size());
         if (dirs.size() > 1) {
             std::string trimmed = withoutTrailingSlashes(path);
             d->label = trimmed.substr(trimmed.rfind('/') + 1) + "/";
@@ -144,8 +170,26 @@ LogDirFollower::LogDirFollower(FileWatcher& watcher, std::string container,
             watcher_.watches_[d->wd] = {this, d.get()};
         dirs_.push_back(std::move(d));
     }
-    for (auto& d : dirs_)
+    if (registry_ == nullptr)
+        resume.clear();  // offsets without a registry to keep them in: nothing to resume
+    for (auto& r : resume) {
+        if (r.dir < dirs_.size())
+            dirs_[r.dir]->resume.push_back(std::move(r));
+        else
+            registry_->release(r.slot);
+    }
+    for (auto& d : dirs_) {
         rescan(*d);
+        // What is not there under any name was deleted or moved away while no ringlogd ran.
+        for (const auto& r : d->resume) {
+            spdlog::warn(
+                "container {}: log file {} (device {}, inode {}) is no longer in {}: what was "
+                "written to it after byte {} is not read",
+                container_, r.name, r.identity.dev, r.identity.ino, d->path, r.offset);
+            registry_->release(r.slot);
+        }
+        d->resume.clear();
+    }
 }
 
 LogDirFollower::~LogDirFollower() {
@@ -218,32 +262,102 @@ void LogDirFollower::consider(Dir& dir, const std::string& name) {
             markPending(*f);
             return;
         }
+    if (resumeIfKnown(dir, name, st))
+        return;
     if (::fnmatch(glob_.c_str(), name.c_str(), FNM_PERIOD) != 0)
         return;
+    File* file = open(dir, name, st);
+    if (file == nullptr)
+        return;
+    file->source = sink_.fileSource(file->name);
+    if (registry_ != nullptr)
+        file->slot =
+            registry_->claim(dir.index, {file->dev, file->ino, file->birth_ns}, file->source, 0);
+    spdlog::debug("container {}: following log file {}/{}", container_, dir.path, name);
+}
+
+// A file an earlier instance followed, found by device and inode under whatever name it has now
+// (a rename rotation may have made it one the glob does not match): read on from its offset.
+bool LogDirFollower::resumeIfKnown(Dir& dir, const std::string& name, const struct stat& st) {
+    auto it = std::find_if(dir.resume.begin(), dir.resume.end(), [&](const auto& r) {
+        return r.identity.dev == static_cast<uint64_t>(st.st_dev) &&
+               r.identity.ino == static_cast<uint64_t>(st.st_ino);
+    });
+    if (it == dir.resume.end())
+        return false;
+    FileRegistry::Resume r = std::move(*it);
+    dir.resume.erase(it);
+    if (std::string why = whyNotTheSame(dir, name, r); !why.empty()) {
+        // The file was deleted and its inode number given to a new one: that is a new file.
+        spdlog::warn(
+            "container {}: log file {} is gone: {}/{} has its inode number but {}; what was "
+            "written to the old file after byte {} is not read",
+            container_, r.name, dir.path, name, why, r.offset);
+        registry_->release(r.slot);
+        return false;
+    }
+    File* file = open(dir, name, st, r.name);
+    if (file == nullptr) {
+        registry_->release(r.slot);
+        return true;
+    }
+    file->source = r.source;
+    file->slot = r.slot;
+    file->read = file->framed = r.offset;
+    spdlog::info("container {}: log file {} followed again from byte {} (now {}/{})", container_,
+                 file->name, r.offset, dir.path, name);
+    return true;
+}
+
+// Why the file named `name`, of the device and inode of `r`, is another file than `r` was ("":
+// it is the same): another birth time, or other first bytes than those read from it.
+std::string LogDirFollower::whyNotTheSame(const Dir& dir, const std::string& name,
+                                          const FileRegistry::Resume& r) {
+    int64_t born = birthTime(dir.fd.get(), name);
+    if (r.identity.birth_ns != 0 && born != 0)
+        return born == r.identity.birth_ns ? "" : "another birth time";
+    if (r.head.empty())
+        return "";
+    UniqueFd fd = openBeneath(dir.fd.get(), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    std::string head(r.head.size(), '\0');
+    ssize_t n = fd ? ::pread(fd.get(), head.data(), head.size(), 0) : -1;
+    // Shorter than what was read of it: truncated (copytruncate), and read again from 0.
+    if (n < 0 || r.head.compare(0, static_cast<size_t>(n), head, 0, static_cast<size_t>(n)) != 0)
+        return "other first bytes";
+    return "";
+}
+
+// Opens `name` to follow it, if it is safe to read; nullptr (the refusal logged) if not.
+LogDirFollower::File* LogDirFollower::open(Dir& dir, const std::string& name, struct stat st,
+                                           std::string record_name) {
+    auto refused = [&](const std::string& why) -> File* {
+        refuse(dir, name, why);
+        return nullptr;
+    };
     if (S_ISLNK(st.st_mode))
-        return refuse(dir, name, "it is a symlink (never followed)");
+        return refused("it is a symlink (never followed)");
     if (!S_ISREG(st.st_mode))
-        return refuse(dir, name, "it is not a regular file");
+        return refused("it is not a regular file");
     if (st.st_nlink > 1)
-        return refuse(dir, name,
-                      "it has " + std::to_string(st.st_nlink) +
-                          " hard links (it may be a host file linked into the directory)");
+        return refused("it has " + std::to_string(st.st_nlink) +
+                       " hard links (it may be a host file linked into the directory)");
     if (filesOpen() >= limits_.max_files)
-        return refuse(dir, name,
-                      "the container follows " + std::to_string(limits_.max_files) +
-                          " files already (log-dir-max-files)");
+        return refused("the container follows " + std::to_string(limits_.max_files) +
+                       " files already (log-dir-max-files)");
     UniqueFd fd = openBeneath(dir.fd.get(), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     if (!fd)
-        return refuse(dir, name, "opening it: " + errnoText(errno));
+        return refused("opening it: " + errnoText(errno));
     // What was checked by name must be what was opened.
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1)
-        return refuse(dir, name, "it changed while being opened");
-    auto file = std::make_unique<File>(*this, dir, dir.label + name, std::move(fd), st);
+        return refused("it changed while being opened");
+    if (record_name.empty())
+        record_name = dir.label + name;
+    auto file = std::make_unique<File>(*this, dir, std::move(record_name), std::move(fd), st);
     file->current_name = name;
-    file->source = sink_.fileSource(file->name);
-    spdlog::debug("container {}: following log file {}/{}", container_, dir.path, name);
-    markPending(*file);
+    File* opened = file.get();
     dir.files.push_back(std::move(file));
+    markPending(*opened);
+    return opened;
 }
 
 void LogDirFollower::markPending(File& file) {
@@ -316,6 +430,8 @@ bool LogDirFollower::readFile(File& file, char* buffer, size_t buffer_size, size
             return false;
         file.read = 0;
         file.framed = 0;
+        if (registry_ != nullptr && file.slot)
+            registry_->rewind(*file.slot);
     }
     while (budget > 0) {
         ssize_t n = ::pread(file.fd.get(), buffer, std::min(buffer_size, budget),
@@ -329,6 +445,9 @@ bool LogDirFollower::readFile(File& file, char* buffer, size_t buffer_size, size
             pending_.erase(&file);
             return true;
         }
+        if (registry_ != nullptr && file.slot && file.read < FileRegistry::kHeadBytes)
+            registry_->recordHead(*file.slot, file.read,
+                                  std::string_view(buffer, static_cast<size_t>(n)));
         file.read += static_cast<uint64_t>(n);
         budget -= static_cast<size_t>(n);
         if (limits_.max_rate != 0)
@@ -368,6 +487,8 @@ bool LogDirFollower::release(Dir& dir, File& file, const char* why) {
     }
     spdlog::debug("container {}: log file {} read to its end and released ({})", container_,
                   file.name, why);
+    if (registry_ != nullptr && file.slot)
+        registry_->release(*file.slot);
     pending_.erase(&file);
     std::erase_if(dir.files, [&](const auto& f) { return f.get() == &file; });
     return true;

@@ -9,12 +9,17 @@
 // readPending(), on the event loop, within a budget per call, so one busy file cannot hold up the
 // other containers. Nothing here polls, and nothing runs on another thread.
 //
+// Restarts: with a FileRegistry, each file's offset is kept where a restart or a kill of ringlogd
+// finds it (file_registry.h); a follower made with the registry's resume points reads each such
+// file on from there, found by device and inode whatever its name is now.
+//
 // Safety: a directory is opened beneath one of the configured roots without following a symlink
 // (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS); a file beneath its directory the same way with
 // O_NOFOLLOW | O_NONBLOCK, and refused unless it is a regular file with one link (a hard link
 // planted by the container could name a host file). Each refusal is logged once per file.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -29,6 +34,7 @@
 #include "service/base/error.h"
 #include "service/base/log_limiter.h"
 #include "service/base/unique_fd.h"
+#include "service/collect/file_registry.h"
 #include "service/ingest/framer.h"
 
 namespace ringlog {
@@ -44,6 +50,8 @@ class FileLineSink {
                               uint8_t flags, uint32_t partial_ordinal, uint64_t& partial_id) = 0;
     // A read begins: the records read next get the clock's time.
     virtual void beginFileRead() = 0;
+    // The sequence the next record pushed gets (for the registry).
+    virtual uint64_t nextSequence() const = 0;
 };
 
 struct FollowLimits {
@@ -61,9 +69,13 @@ class FileWatcher;
 class LogDirFollower {
   public:
     // `container`: the short id, for the daemon's log. `dirs`: opened with openLogDirectory.
+    // `registry` (may be null: nothing kept across restarts) and `resume`: the files an earlier
+    // instance followed, read on from their offsets; one not found in its directory is reported
+    // and its slot released.
     LogDirFollower(FileWatcher& watcher, std::string container,
                    std::vector<std::pair<std::string, UniqueFd>> dirs, std::string glob,
-                   FollowLimits limits, FileLineSink& sink);
+                   FollowLimits limits, FileLineSink& sink, FileRegistry* registry = nullptr,
+                   std::vector<FileRegistry::Resume> resume = {});
     ~LogDirFollower();
     LogDirFollower(const LogDirFollower&) = delete;
     LogDirFollower& operator=(const LogDirFollower&) = delete;
@@ -94,6 +106,10 @@ class LogDirFollower {
     void rescan(Dir& dir);
     File* findByName(Dir& dir, std::string_view name);
     void consider(Dir& dir, const std::string& name);
+    bool resumeIfKnown(Dir& dir, const std::string& name, const struct stat& st);
+    std::string whyNotTheSame(const Dir& dir, const std::string& name,
+                              const FileRegistry::Resume& r);
+    File* open(Dir& dir, const std::string& name, struct stat st, std::string record_name = {});
     bool release(Dir& dir, File& file, const char* why);
     void refuse(const Dir& dir, const std::string& name, const std::string& why);
     bool readFile(File& file, char* buffer, size_t buffer_size, size_t& budget);
@@ -105,6 +121,7 @@ class LogDirFollower {
     std::string glob_;
     FollowLimits limits_;
     FileLineSink& sink_;
+    FileRegistry* registry_;
     std::vector<std::unique_ptr<Dir>> dirs_;
     std::set<File*> pending_;
     std::set<std::string> refused_;  // "<dir>/<name>": each refusal logged once

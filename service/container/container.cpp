@@ -197,6 +197,12 @@ uint16_t Container::fileSource(std::string_view name) {
     return static_cast<uint16_t>(file_names_.size());
 }
 
+void Container::restoreFileNames(std::vector<std::string> names) {
+    std::lock_guard lock(file_names_mutex_);
+    file_names_.assign(std::make_move_iterator(names.begin()),
+                       std::make_move_iterator(names.end()));
+}
+
 // Pushes a record of either kind: its time, its sequence, the counters.
 bool Container::pushRecord(RecordHeader& h, std::string_view message) {
     // The time the bytes were read, nudged to be later than the previous record's, so times

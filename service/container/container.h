@@ -160,6 +160,9 @@ class Container final : public RecordSink {
     // The index records of the log file `name` carry (RecordHeader::source, from 1), made on
     // first use; 0 once the table is full (the records then carry no name).
     uint16_t fileSource(std::string_view name);
+    // Taken back from the fd store: the names (by index from 1) the ring's records refer to, as
+    // the earlier instance kept them (FileRegistry). Before the consumer reads the ring.
+    void restoreFileNames(std::vector<std::string> names);
     // A line of a log file, framed as a piped line; `end_offset`: the file's offset after it.
     bool pushFileLine(uint16_t source, uint64_t end_offset, std::string_view message, uint8_t flags,
                       uint32_t partial_ordinal, uint64_t& partial_id);

@@ -53,15 +53,19 @@ void Daemon::acceptConnections() {
                 spdlog::warn("accept: {}", errnoText(errno));
             return;
         }
-        if (connections_.size() - push_connections_ >= kMaxPendingConnections) {
-            std::string reply =
-                encodeReply(RINGLOG_STATUS_LIMIT, "too many engines connecting at once; try again");
-            (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            continue;
-        }
         auto conn = std::make_unique<Connection>();
         socklen_t len = sizeof(conn->cred);
         ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &conn->cred, &len);
+        if (std::string limit = pendingLimit(conn->cred.uid); !limit.empty()) {
+            std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, limit);
+            (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (auto suppressed = refusal_log_.allow())
+                spdlog::warn(
+                    "refused a connection of pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
+                    limit,
+                    *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
+            continue;
+        }
         std::vector<gid_t> groups(64);
         socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
         if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0 &&
@@ -75,13 +79,43 @@ void Daemon::acceptConnections() {
         conn->deadline = std::chrono::steady_clock::now() + kConnectionTimeout;
         conn->watch.connection = conn.get();
         watch(conn->fd.get(), &conn->watch, EPOLLIN);
+        ++pending_by_uid_[conn->cred.uid];
         connections_.emplace(conn.get(), std::move(conn));
     }
+}
+
+// Why a new connection of `uid` is refused ("": it is not): one user cannot take every place for
+// connections that sent nothing yet, and root's engines always have a share of their own.
+std::string Daemon::pendingLimit(uid_t uid) const {
+    size_t pending = connections_.size() - push_connections_;
+    if (uid == 0)
+        return pending < kMaxPendingConnections
+                   ? ""
+                   : std::to_string(pending) +
+                         " connections sent no request yet (pending-connections); try again";
+    auto mine = pending_by_uid_.find(uid);
+    if (mine != pending_by_uid_.end() && mine->second >= kMaxPendingPerUser)
+        return "uid " + std::to_string(uid) + " has " + std::to_string(mine->second) +
+               " connections that sent no request yet (pending-connections-per-user); try again";
+    if (pending >= kMaxPendingConnections - kPendingReservedForRoot)
+        return std::to_string(pending) +
+               " connections sent no request yet, the rest are root's (pending-connections); "
+               "try again";
+    return "";
+}
+
+// A connection is counted as pending until it becomes a pusher's (or closes).
+void Daemon::stopCountingAsPending(const Connection& conn) {
+    auto it = pending_by_uid_.find(conn.cred.uid);
+    if (it != pending_by_uid_.end() && --it->second == 0)
+        pending_by_uid_.erase(it);
 }
 
 void Daemon::closeConnection(Connection* conn) {
     if (conn->pusher)
         --push_connections_;
+    else
+        stopCountingAsPending(*conn);
     unwatch(conn->fd.get());
     connections_.erase(conn);
 }
@@ -127,7 +161,11 @@ void Daemon::onConnection(Connection* conn) {
             foreign_control = true;
         }
     }
-    if (n <= 0) {  // the engine hung up without a request
+    // SOCK_SEQPACKET: 0 bytes is either a hang-up or an empty datagram, which gets its reply.
+    struct pollfd hung_up {
+        conn->fd.get(), POLLRDHUP, 0
+    };
+    if (n < 0 || (n == 0 && ::poll(&hung_up, 1, 0) == 1)) {  // gone without a request
         closeConnection(conn);
         return;
     }
@@ -141,6 +179,9 @@ void Daemon::onConnection(Connection* conn) {
         outcome = Error{RINGLOG_STATUS_PERMISSION_DENIED,
                         "permission denied: uid " + std::to_string(conn->cred.uid) +
                             " is neither root nor in group " + settings_.allowed_group};
+    } else if (n == 0) {
+        outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
+                        "empty request: a request is an 8-byte header and its fields"};
     } else if (msg.msg_flags & MSG_TRUNC) {
         outcome =
             Error{RINGLOG_STATUS_BAD_REQUEST,
@@ -176,8 +217,10 @@ void Daemon::onConnection(Connection* conn) {
     if (is_push && (outcome || retry_later) &&
         (conn->pusher || push_connections_ < kMaxPushConnections)) {
         // A pusher keeps its connection for the next request; idle, it is closed as any other.
-        if (!conn->pusher)
+        if (!conn->pusher) {
             ++push_connections_;
+            stopCountingAsPending(*conn);
+        }
         conn->pusher = true;
         conn->deadline = std::chrono::steady_clock::now() + kConnectionTimeout;
         return;
@@ -232,6 +275,19 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         if ((fl & O_ACCMODE) == O_WRONLY)
             return Error{RINGLOG_STATUS_BAD_FDS,
                          std::string("the ") + which + " fd is write-only: pass the read end"};
+        if (S_ISFIFO(st.st_mode) && (fl & O_ACCMODE) == O_RDWR) {
+            // Through it ringlogd would hold a writer of the FIFO itself and never see the
+            // container end: it reads the FIFO through a read-only open of its own instead.
+            std::string self = "/proc/self/fd/" + std::to_string(fds[i].get());
+            UniqueFd read_only(::open(self.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+            if (!read_only)
+                return Error{RINGLOG_STATUS_BAD_FDS,
+                             std::string("the ") + which +
+                                 " fd is a FIFO open for reading and writing, and ringlogd "
+                                 "cannot open it read-only itself (" +
+                                 errnoText(errno) + "): pass it opened O_RDONLY | O_NONBLOCK"};
+            fds[i] = std::move(read_only);
+        }
     }
     if (shutting_down_)
         return Error{RINGLOG_STATUS_SHUTTING_DOWN, "ringlogd is shutting down"};
@@ -490,7 +546,7 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
         // Restarted while its previous run's last lines are being persisted: it waits for them.
         predecessor = it->second->container;
         if (it->second->files) {  // a container of log files only: detached by the restart
-            it->second->files->finishing = true;
+            finishLogFiles(*it->second);
             serviceFiles(*it->second);
         }
         first_sequence = predecessor->nextSequence();
@@ -546,10 +602,44 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
     return ref;
 }
 
+// The log files of a container taken back from the fd store: its registry (the names its ring's
+// records refer to, and where each file is read up to) and its directories, opened again beneath
+// today's roots. nullopt: nothing to follow or name.
+std::optional<LogFilesPlan> Daemon::adoptLogFiles(const AttachRequest& req, const AttachPlan& plan,
+                                                  UniqueFd stored, uint64_t serial) {
+    const std::string id = req.info.shortId();
+    if (!stored) {
+        if (!req.log_dirs.empty())
+            spdlog::warn(
+                "container {}: its {} log directories are not followed again: the earlier "
+                "instance left no registry of its files in the fd store; attach it again",
+                id, req.log_dirs.size());
+        return std::nullopt;
+    }
+    auto registry = FileRegistry::adopt(std::move(stored));
+    if (!registry) {
+        spdlog::error("container {}: {}: its log files are not followed again", id,
+                      registry.error().message);
+        fd_store_.remove(serial, "files");
+        return std::nullopt;
+    }
+    LogFilesPlan files;
+    if (!req.log_dirs.empty()) {
+        auto planned = planLogFiles(req, plan);
+        if (planned)
+            files = std::move(*planned);
+        else
+            spdlog::error("container {}: its log files are not followed again: {}", id,
+                          planned.error().message);
+    }
+    files.registry = std::move(*registry);
+    return files;
+}
+
 void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     auto forget = [&](const std::string& why) {
         spdlog::error("stored container {}: {}; its stored fds are dropped", serial, why);
-        for (const char* what : {"ring", "stdout", "stderr"})
+        for (const char* what : {"ring", "stdout", "stderr", "files"})
             fd_store_.remove(serial, what);
     };
     if (!stored.ring)
@@ -567,6 +657,7 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     if (!req)
         return forget("its attach request: " + req.error().message);
     uint64_t buffered = (*ring)->stats().bytes_buffered;
+    uint64_t ring_last_sequence = (*ring)->producerState().last_sequence;
     // As decided at attach time, whatever the configuration says now.
     for (size_t i = 0; i < req->drivers.size() && i < carried->drivers.size(); ++i)
         req->drivers[i].name = carried->drivers[i];
@@ -585,13 +676,11 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     fds.push_back(std::move(stored.stdout_fd));
     fds.push_back(std::move(stored.stderr_fd));
     next_serial_ = std::max(next_serial_, serial + 1);
-    Attached& a =
-        install(*carried, req->info, *plan, std::move(*ring), std::move(*drivers), std::move(fds));
-    if (!req->log_dirs.empty())
-        spdlog::warn(
-            "container {}: its {} log directories are not followed again after a "
-            "restart (not implemented yet, docs/log-files.md)",
-            req->info.shortId(), req->log_dirs.size());
+    auto files = adoptLogFiles(*req, *plan, std::move(stored.files), serial);
+    if (files)
+        files->ring_last_sequence = ring_last_sequence;
+    Attached& a = install(*carried, req->info, *plan, std::move(*ring), std::move(*drivers),
+                          std::move(fds), files ? &*files : nullptr);
     spdlog::info(
         "container {} name={}: taken back from the fd store ({} inputs, {} ring bytes to "
         "persist first)",

@@ -342,8 +342,15 @@ void Daemon::afterInput(Attached& a) {
     bool pipes_closed = !c->inputs().empty() && std::all_of(c->inputs().begin(), c->inputs().end(),
                                                             [](const auto& in) { return in->eof; });
     if (a.files && !a.files->finishing && (shutting_down_ || pipes_closed)) {
-        a.files->finishing = true;
-        serviceFiles(a);
+        if (shutting_down_ && stop_.pipes_outlive_us && a.files->registry) {
+            // A restart: the next instance reads on from where the registry says, so the stop
+            // waits for no file. (An incomplete last line stays in its file, not cut in two.)
+            a.files.reset();
+            c->holdInputOpen(false);
+        } else {
+            finishLogFiles(a);
+            serviceFiles(a);
+        }
     }
     if (!c->blocked() && c->inputFinished())
         c->closeInput();
@@ -438,7 +445,7 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     if (done != nullptr && !shutting_down_) {
         // Finished for good: nothing of it is needed by a later instance. (At shutdown the
         // container may be running still: its fds stay for the next instance.)
-        for (const char* what : {"ring", "stdout", "stderr"})
+        for (const char* what : {"ring", "stdout", "stderr", "files"})
             fd_store_.remove(done->serial, what);
     }
     auto drained = std::find_if(draining_.begin(), draining_.end(),

@@ -89,7 +89,10 @@ class Daemon final : private BusBackend {
     // the follower started for an installed container; its files read, and released once it is
     // detached.
     Result<LogFilesPlan> planLogFiles(const AttachRequest& req, const AttachPlan& plan);
+    std::optional<LogFilesPlan> adoptLogFiles(const AttachRequest& req, const AttachPlan& plan,
+                                              UniqueFd stored, uint64_t serial);
     void startLogFiles(Attached& a, LogFilesPlan plan);
+    void finishLogFiles(Attached& a);
     void serviceFiles(Attached& a);
     void serviceFilesPending();
     int filesTimeout(int timeout) const;
@@ -111,6 +114,8 @@ class Daemon final : private BusBackend {
     static bool writersGone(Container& c);
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
+    std::string pendingLimit(uid_t uid) const;
+    void stopCountingAsPending(const Connection& conn);
     void serviceInput(Attached& a, Container::Input& input);
     void setWatchMode(Attached& a, Container::Input& input, Container::Input::WatchMode mode);
     void afterInput(Attached& a);
@@ -167,7 +172,8 @@ class Daemon final : private BusBackend {
     UniqueFd signals_;           // signalfd
     std::unique_ptr<Watch> listen_watch_, wake_watch_, signal_watch_;
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
-    size_t push_connections_ = 0;  // of connections_, those kept open between pushes
+    size_t push_connections_ = 0;             // of connections_, those kept open between pushes
+    std::map<uid_t, size_t> pending_by_uid_;  // the others (no request answered yet), by user
     std::map<std::string, std::unique_ptr<Attached>, std::less<>> attached_;
     std::map<std::string, Exited, std::less<>> exited_;
     std::deque<std::string> exited_order_;             // oldest first, to bound exited_

@@ -38,7 +38,11 @@ namespace daemon_detail {
 
 inline constexpr size_t kReadBufferBytes = 256 * 1024;  // per peek: a quarter of a raised pipe
 inline constexpr int kReadsPerEvent = 4;                // then let other fds have their turn
-inline constexpr size_t kMaxPendingConnections = 128;   // engines connected but not yet answered
+// Connections that sent no request yet (docs/security.md, "Limits"): in all, of which a share
+// only root's (engines), and one other user's; beyond, a connection is refused at once (LIMIT).
+inline constexpr size_t kMaxPendingConnections = 1024;
+inline constexpr size_t kPendingReservedForRoot = 256;
+inline constexpr size_t kMaxPendingPerUser = 64;
 // Push connections kept open between pushes (docs/protocol.md, "Push"): not counted as pending;
 // beyond this many, a pusher's connection is closed after each reply (it connects again).
 inline constexpr size_t kMaxPushConnections = 1024;

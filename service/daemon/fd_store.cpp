@@ -165,7 +165,7 @@ PassedFds takePassedFds() {
         uint64_t serial = dot == std::string::npos ? 0 : std::strtoull(name.c_str(), &end, 10);
         std::string what = dot == std::string::npos ? "" : name.substr(dot + 1);
         bool ours = serial != 0 && end == name.c_str() + dot &&
-                    (what == "ring" || what == "stdout" || what == "stderr");
+                    (what == "ring" || what == "stdout" || what == "stderr" || what == "files");
         if (name == kSettingsName) {
             out.settings = readMemfd(fd.get());
             continue;
@@ -182,7 +182,10 @@ PassedFds takePassedFds() {
             continue;
         }
         auto& c = out.containers[serial];
-        (what == "ring" ? c.ring : what == "stdout" ? c.stdout_fd : c.stderr_fd) = std::move(fd);
+        (what == "ring"     ? c.ring
+         : what == "stdout" ? c.stdout_fd
+         : what == "stderr" ? c.stderr_fd
+                            : c.files) = std::move(fd);
     }
     std::free(names);
     return out;

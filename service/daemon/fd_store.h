@@ -1,11 +1,13 @@
 // FdStore: what ringlogd keeps in systemd's file descriptor store, so that a restart, an upgrade
 // or a crash loses nothing (docs/reliability.md).
 //
-// Each attached container has a serial number and up to three stored fds, named
+// Each attached container has a serial number and up to four stored fds, named
 //   "<serial>.ring"    the ring's memfd: unpersisted records, producer state, and the container's
 //                      metadata (CarriedContainer), so fds and metadata cannot disagree;
 //   "<serial>.stdout"  the read ends of its pipes: while ringlogd is down, systemd's copy keeps
-//   "<serial>.stderr"  them open, so writers never get EPIPE, and their data waits in the pipe.
+//   "<serial>.stderr"  them open, so writers never get EPIPE, and their data waits in the pipe;
+//   "<serial>.files"   a container with log directories: its FileRegistry (where each file is
+//                      read up to, and the names its ring's records refer to).
 // and, once, "settings": a memfd with the settings in effect ("key = value" lines), for a next
 // instance that cannot load the configuration (see lookAtPreviousInstance()), and
 // "discard-journal.r", "discard-journal.w": the pipe that makes taking lines out of a container's
@@ -48,7 +50,7 @@ Result<CarriedContainer> decodeCarried(std::string_view text);
 // and the stored fds by container serial.
 struct PassedFds {
     struct Stored {
-        UniqueFd ring, stdout_fd, stderr_fd;
+        UniqueFd ring, stdout_fd, stderr_fd, files;
     };
     std::vector<UniqueFd> sockets;
     std::map<uint64_t, Stored> containers;

@@ -38,21 +38,68 @@ Result<LogFilesPlan> Daemon::planLogFiles(const AttachRequest& req, const Attach
     return files;
 }
 
+uint16_t ContainerFiles::fileSource(std::string_view name) {
+    uint16_t source = container.fileSource(name);
+    if (registry && source != 0 && !registry->recordName(source, name) && !names_full_reported) {
+        names_full_reported = true;
+        spdlog::warn(
+            "container {}: its file registry has no room for the name {}: after a restart its "
+            "records not yet persisted carry no file name",
+            container.info().shortId(), name);
+    }
+    return source;
+}
+
 void Daemon::startLogFiles(Attached& a, LogFilesPlan plan) {
-    if (plan.dirs.empty())
+    Container& c = *a.container;
+    // Before the consumer reads the ring: its records name their files by these indices.
+    if (plan.registry)
+        c.restoreFileNames(plan.registry->names());
+    if (plan.dirs.empty()) {
+        if (plan.registry)
+            fd_store_.remove(a.serial, "files");
         return;
+    }
     if (!file_watcher_) {
         file_watcher_ = std::make_unique<FileWatcher>();
         file_watch_ = std::make_unique<Watch>(Watch{Watch::kFiles});
         if (file_watcher_->fd() >= 0)
             watch(file_watcher_->fd(), file_watch_.get(), EPOLLIN);
     }
-    Container& c = *a.container;
     a.files = std::make_unique<ContainerFiles>(c);
+    std::vector<FileRegistry::Resume> resume;
+    if (plan.registry) {
+        resume = plan.registry->resumePoints(plan.ring_last_sequence);
+        a.files->registry = std::move(plan.registry);
+    } else if (fd_store_.enabled()) {
+        auto registry =
+            FileRegistry::create(c.info().shortId(), static_cast<uint32_t>(plan.limits.max_files));
+        if (!registry) {
+            spdlog::warn(
+                "container {}: where its log files are read up to is not kept across a restart "
+                "of ringlogd: {}",
+                c.info().shortId(), registry.error().message);
+        } else {
+            fd_store_.keep(a.serial, "files", (*registry)->memfd());
+            a.files->registry = std::move(*registry);
+        }
+    }
     a.files->follower = std::make_unique<LogDirFollower>(
-        *file_watcher_, c.info().shortId(), std::move(plan.dirs), plan.glob, plan.limits, *a.files);
+        *file_watcher_, c.info().shortId(), std::move(plan.dirs), plan.glob, plan.limits, *a.files,
+        a.files->registry.get(), std::move(resume));
     a.files->follower->context = &a;
     c.holdInputOpen(true);
+    // Detached while the earlier instance read its files to their end: this one finishes that.
+    if (a.files->registry && a.files->registry->finishing())
+        finishLogFiles(a);
+}
+
+// The container is detached: its files are read to their end and released (serviceFiles). The
+// registry says so, for a next instance that takes the container back before that is done.
+void Daemon::finishLogFiles(Attached& a) {
+    a.files->finishing = true;
+    if (a.files->registry)
+        a.files->registry->markFinishing();
 }
 
 // Reads what the files have for the ring, as serviceInput reads a pipe; once the container is
@@ -71,6 +118,7 @@ void Daemon::serviceFiles(Attached& a) {
         spdlog::info("container {}: its log files are read to their end and released",
                      c->info().shortId());
         a.files.reset();
+        fd_store_.remove(a.serial, "files");
         c->holdInputOpen(false);
         if (c->inputFinished())
             c->closeInput();

@@ -225,7 +225,7 @@ std::optional<Error> Daemon::detach(const std::string& id) {
     fd_store_.remove(a.serial, "stderr");
     spdlog::info("container {} detached on request", a.container->info().shortId());
     if (a.files)
-        a.files->finishing = true;          // read to their end, then released (afterInput)
+        finishLogFiles(a);                  // read to their end, then released (afterInput)
     a.container->holdOpenForPushes(false);  // a push-only container: no more pushes
     if (!a.container->blocked() && !a.container->pushBacklog())
         a.container->setBlocked(true);

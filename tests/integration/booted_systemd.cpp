@@ -1,5 +1,6 @@
 #include "booted_systemd.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -235,6 +236,16 @@ pid_t BootedSystemd::waitForRinglogd(pid_t not_pid) {
     std::string status;
     systemctl({"status", "ringlogd.service"}, &status);
     throw std::runtime_error("ringlogd.service did not come back:\n" + status);
+}
+
+void BootedSystemd::waitUntilAttached(int n) {
+    std::string want = std::to_string(n) + " containers attached";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!startsWith(property("ringlogd.service", "StatusText"), want)) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+            << "still: " << property("ringlogd.service", "StatusText");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 std::string BootedSystemd::console() const {

@@ -40,6 +40,9 @@ class BootedSystemd {
     std::string property(const std::string& unit, const std::string& name);
     // Waits until ringlogd.service is active with a main PID other than `not_pid`; returns it.
     pid_t waitForRinglogd(pid_t not_pid = 0);
+    // Waits until ringlogd's STATUS says `n` containers are attached (0: it finished persisting
+    // them); a test failure after 120 s.
+    void waitUntilAttached(int n);
 
     // Paths inside the namespaces.
     static std::string ringlogctl() { return "/run/ringlogd-test/bin/ringlogctl"; }

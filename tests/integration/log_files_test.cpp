@@ -1,7 +1,8 @@
 // Log-file collection (docs/log-files.md) through the real ringlogd: a container's log directory
 // with files written by three writers, one rotated by rename and one by copytruncate while they
-// write, one created late; every line arrives exactly once with its file name. Planted links are
-// not read, and the daemon's log says so.
+// write, one created late; every line arrives exactly once with its file name, also through kills
+// and a restart of ringlogd under systemd. Planted links are not read, and the daemon's log says
+// so.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -14,10 +15,12 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "booted_systemd.h"
 #include "harness.h"
 #include "ringlog/client.h"
 
@@ -103,6 +106,22 @@ size_t countOf(const std::string& text, const std::string& what) {
     for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
         ++n;
     return n;
+}
+
+// Of the lines 0…lines-1 of files a, b and c: how many `seen` (line → times) lacks, and how many
+// it has more than once.
+std::pair<size_t, size_t> missingAndDoubled(const std::map<std::string, int>& seen,
+                                            long long lines) {
+    size_t missing = 0, doubled = 0;
+    for (char f : {'a', 'b', 'c'})
+        for (long long n = 0; n < lines; ++n) {
+            auto it = seen.find(fileLine(f, n) + "\n");
+            if (it == seen.end())
+                ++missing;
+            else if (it->second != 1)
+                ++doubled;
+        }
+    return {missing, doubled};
 }
 
 void attach(const Daemon& d, const std::string& id, const std::vector<std::string>& opts,
@@ -199,15 +218,7 @@ TEST(LogFiles, EveryLineOfEveryFileArrivesOnceWithItsNameThroughRotationsAndLink
         ++seen[r.log];
     }
     EXPECT_EQ(piped, 1u);
-    size_t missing = 0, doubled = 0;
-    for (char f : {'a', 'b', 'c'})
-        for (long long n = 0; n < kLines; ++n) {
-            auto it = seen.find(fileLine(f, n) + "\n");
-            if (it == seen.end())
-                ++missing;
-            else if (it->second != 1)
-                ++doubled;
-        }
+    auto [missing, doubled] = missingAndDoubled(seen, kLines);
     EXPECT_EQ(missing, 0u);
     EXPECT_EQ(doubled, 0u);
     EXPECT_EQ(records.size(), static_cast<size_t>(3 * kLines + 1));
@@ -258,6 +269,111 @@ TEST(LogFiles, JournaldEntriesNameTheirFileInContainerLogFile_Root) {
     }
     EXPECT_EQ(file_of, (std::map<std::string, std::string>{
                            {"one", "app.log"}, {"two", "app.log"}, {"piped", "(none)"}}));
+}
+
+// The journal of ringlogd.service under `sd`, as text.
+std::string ringlogdJournal(BootedSystemd& sd) {
+    std::string journal;
+    sd.run({"/usr/bin/journalctl", "--no-pager", "-q", "-o", "cat", "-u", "ringlogd.service"},
+           &journal);
+    return journal;
+}
+
+// Under systemd, ringlogd killed with SIGKILL four times and restarted once while it reads the
+// three files of the first test (a rotated by rename, b by copytruncate, c created late), some
+// of those in the middle of the rotations: every line still arrives exactly once, with its file's
+// name, because each next instance reads on from the offsets in the container's registry (its
+// memfd in systemd's fd store) whatever the files are called by then.
+TEST(SystemdTest, LogFilesLoseAndRepeatNoLineThroughKillsAndARestart_Root) {
+    constexpr long long kFileLines = loadVolume(100'000, 25'000);
+    TempDir tmp;
+    const std::string pod_path = "pods/pod-1/volumes/kubernetes.io~empty-dir/applog-web";
+    fs::path logs = tmp.path() / pod_path;
+    fs::create_directories(logs);
+    BootedSystemd sd(tmp.path(), BootedSystemd::withConfigFile(
+                                     tmp.path(), "log-dir-roots = /run/ringlogd-test/pods\n") +
+                                     "\nRestartSec=100ms");
+    const std::string id = "filekills000000000000000000000000000000000000000000000000000000a";
+
+    Pipe a_paused, a_resume;
+    Process a = startWriter(logs / "a.log", 'a', 0, kFileLines, kFileLines / 3 + 25,
+                            a_paused.write_fd, a_resume.read_fd);
+    ASSERT_EQ(readSome(a_paused.read_fd, 1).size(), 1u);
+    std::string out;
+    ASSERT_EQ(sd.run({BootedSystemd::ringlogctl(), "attach", "--id", id, "--log-dir",
+                      "/run/ringlogd-test/" + pod_path},
+                     &out),
+              0)
+        << out;
+    pid_t pid = sd.waitForRinglogd();
+    Process b1 = startWriter(logs / "b.log", 'b', 0, kFileLines / 2);
+    Process c = startWriter(logs / "c.log", 'c', 0, kFileLines);
+
+    // Each stop once the json-file holds about `share` of all the lines (at once if it does).
+    fs::path json = sd.logFile(id);
+    std::string at_each_stop;
+    auto stopAt = [&](double share, const std::vector<std::string>& how) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        const double record_bytes = 150;  // {"log":"a-000000001-aaa…\n",…,"time":"…"}
+        auto wanted = static_cast<uintmax_t>(share * 3 * kFileLines * record_bytes);
+        std::error_code ec;
+        while (fs::file_size(json, ec) < wanted && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        at_each_stop += " " + std::to_string(fs::file_size(json, ec) / 1024) + " KiB";
+        ASSERT_EQ(sd.systemctl(how), 0) << how[0];
+        pid = sd.waitForRinglogd(pid);
+    };
+    const std::vector<std::string> kill{"kill", "--kill-who=main", "-s", "KILL",
+                                        "ringlogd.service"};
+    stopAt(0.05, kill);
+    fs::rename(logs / "a.log", logs / "a.log.1");
+    char go = 1;
+    ASSERT_EQ(::write(a_resume.write_fd, &go, 1), 1);
+    stopAt(0.15, kill);
+    stopAt(0.25, {"restart", "ringlogd.service"});
+
+    EXPECT_EQ(b1.wait(), 0);
+    waitForFile(json, [&](const std::string& t) {
+        return countOf(t, "\"log_file\":\"b.log\"") == static_cast<size_t>(kFileLines / 2);
+    });
+    fs::copy_file(logs / "b.log", logs / "b.log.1");
+    ASSERT_EQ(::truncate((logs / "b.log").c_str(), 0), 0);
+    stopAt(0, kill);  // whether the killed one saw the truncation or not, the next one does
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (ringlogdJournal(sd).find("log file b.log was truncated") == std::string::npos) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no truncation seen";
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    Process b2 = startWriter(logs / "b.log", 'b', kFileLines / 2, kFileLines);
+    stopAt(0.7, kill);
+
+    EXPECT_EQ(a.wait(), 0);
+    EXPECT_EQ(b2.wait(), 0);
+    EXPECT_EQ(c.wait(), 0);
+    ASSERT_EQ(sd.run({BootedSystemd::ringlogctl(), "detach", id}, &out), 0) << out;
+    sd.waitUntilAttached(0);
+
+    std::map<std::string, int> seen;
+    size_t records = 0, misnamed = 0;
+    for (const auto& r : readJsonLog(json)) {
+        ++records;
+        ++seen[r.log];
+        if (r.log.size() < 2 || r.attrs != "{\"log_file\":\"" + r.log.substr(0, 1) + ".log\"}")
+            ++misnamed;
+    }
+    auto [missing, doubled] = missingAndDoubled(seen, kFileLines);
+    std::string journal = ringlogdJournal(sd);
+    EXPECT_EQ(missing, 0u) << journal;
+    EXPECT_EQ(doubled, 0u) << journal;
+    EXPECT_EQ(misnamed, 0u);
+    EXPECT_EQ(records, static_cast<size_t>(3 * kFileLines));
+    // Each next instance read on from the registry (not from the start, not from the end).
+    size_t resumed = countOf(journal, "followed again from byte");
+    EXPECT_GE(resumed, 5u) << journal;
+    std::printf(
+        "3 files x %lld lines, 4 kill -9 and 1 restart of ringlogd (json-file at%s): 0 lost, "
+        "0 twice; %zu files followed again from their offsets\n",
+        kFileLines, at_each_stop.c_str(), resumed);
 }
 
 }  // namespace

@@ -6,13 +6,16 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "harness.h"
 #include "ringlog/client.h"
@@ -243,6 +246,45 @@ TEST(Robustness, BadClientsGetAnErrorReplyAndTheDaemonKeepsServing_Root) {
     EXPECT_EQ(readJsonLog(d.logFile("fresh")).size(), 1u);
 }
 
+// A 0-byte datagram is a request too (SOCK_SEQPACKET keeps it apart from a hang-up): it gets
+// the reply every malformed request gets.
+TEST(Robustness, AnEmptyDatagramGetsAnErrorReply) {
+    TempDir dir;
+    Daemon d(dir.path());
+    Reply empty = sendRaw(d.socket(), "", {});
+    EXPECT_EQ(empty.status, RINGLOG_STATUS_BAD_REQUEST);
+    EXPECT_EQ(empty.message, "empty request: a request is an 8-byte header and its fields");
+}
+
+// An engine may open a FIFO O_RDWR (so that opening it does not wait for a writer). ringlogd
+// reads it through a read-only open of its own: it holds no writer, and the container ends when
+// the container's writers are gone.
+TEST(Robustness, AFifoPassedOpenForReadingAndWritingEndsWithItsWriters) {
+    TempDir dir;
+    Daemon d(dir.path());
+    fs::path fifo = dir.path() / "stdout.fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    int read_write = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(read_write, 0);
+    ASSERT_GE(writer, 0);
+    std::string message;
+    ASSERT_EQ(attach(d, "rdwr", read_write, &message), 0) << message;
+    ::close(read_write);
+    ASSERT_EQ(::write(writer, "only line\n", 10), 10);
+    ::close(writer);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (readFile(d.logPath()).find("container rdwr exited") == std::string::npos) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+            << "the container did not end with its writer:\n"
+            << readFile(d.logPath());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto records = readJsonLog(d.logFile("rdwr"));
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].log, "only line\n");
+}
+
 // Forks a child that drops to uid 65534 with the given gid and attaches; returns the status.
 int attachAs(const Daemon& d, const char* id, gid_t gid) {
     pid_t pid = fork();
@@ -262,6 +304,89 @@ int attachAs(const Daemon& d, const char* id, gid_t gid) {
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// 1,000 connections that send nothing, from one unprivileged user (128 of them used to keep every
+// engine from attaching for 10 s): beyond the user's 64 they are refused at once with LIMIT, which
+// the user's client reports as such (not as "Broken pipe"), and root attaches 100 containers
+// meanwhile, each within a second.
+TEST(Robustness, AUsersIdleConnectionsDoNotHoldUpRootsAttaches_Root) {
+    ASSERT_EQ(getuid(), 0u) << "this test drops privileges: run it as root";
+    TempDir dir;
+    fs::permissions(dir.path(), fs::perms::all);
+    Daemon d(dir.path(), {"--socket-mode", "0666"});
+    Pipe report, done;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit files {
+            4096, 4096
+        };
+        if (setrlimit(RLIMIT_NOFILE, &files) != 0 || setgroups(0, nullptr) != 0 ||
+            setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(100);
+        std::vector<struct pollfd> conns;
+        for (int i = 0; i < 1000; ++i) {
+            int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+            struct sockaddr_un addr {};
+            addr.sun_family = AF_UNIX;
+            std::strncpy(addr.sun_path, d.socket().c_str(), sizeof(addr.sun_path) - 1);
+            if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+                _exit(101);
+            conns.push_back({s, POLLIN, 0});
+        }
+        // Refused ones get their reply at once: counted once no more come for half a second.
+        int answered = -1;
+        for (int stable = 0; stable < 5;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            int n = ::poll(conns.data(), conns.size(), 0);
+            stable = n == answered ? stable + 1 : 0;
+            answered = n;
+        }
+        std::string first_refusal;
+        for (const auto& c : conns)
+            if (c.revents != 0 && first_refusal.empty())
+                first_refusal = readSome(c.fd, 4096).substr(8);
+        int fds[2];
+        if (::pipe(fds) != 0)
+            _exit(102);
+        ringlog_attach a;
+        ringlog_attach_init(&a);
+        a.id = "one-more";
+        a.stdout_fd = fds[0];
+        char err[512] = "";
+        int status = ringlog_attach_send(d.socket().c_str(), &a, err, sizeof err);
+        std::string line = std::to_string(1000 - answered) + "|" + first_refusal + "|" +
+                           std::to_string(status) + "|" + err + "\n";
+        (void)!::write(report.write_fd, line.data(), line.size());
+        char b;
+        (void)!::read(done.read_fd, &b, 1);
+        _exit(0);
+    }
+    report.closeWrite();
+    std::string line = readLine(report.read_fd);
+    std::string limit =
+        "uid 65534 has 64 connections that sent no request yet "
+        "(pending-connections-per-user); try again";
+    EXPECT_EQ(line,
+              "64|" + limit + "|" + std::to_string(RINGLOG_STATUS_LIMIT) + "|" + limit + "\n");
+
+    double slowest = 0;
+    for (int i = 0; i < 100; ++i) {
+        Pipe p;
+        std::string id = "root-" + std::to_string(i), message;
+        auto start = std::chrono::steady_clock::now();
+        EXPECT_EQ(attach(d, id.c_str(), p.read_fd, &message), 0) << id << ": " << message;
+        slowest = std::max(
+            slowest,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    EXPECT_LT(slowest, 1.0) << "seconds for root's slowest attach";
+    std::printf("root's 100 attaches beside 1,000 idle connections of uid 65534: slowest %.3f s\n",
+                slowest);
+    ASSERT_EQ(::write(done.write_fd, "d", 1), 1);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_EQ(status, 0);
 }
 
 TEST(Robustness, OnlyRootAndTheAllowedGroupMayAttach_Root) {

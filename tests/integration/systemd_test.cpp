@@ -57,17 +57,6 @@ LineAudit audit(const fs::path& json_file, long long expected) {
     return audit(lines, expected);
 }
 
-// Waits until ringlogd's STATUS says `n` containers are attached (0: it finished persisting them).
-void waitUntilAttached(BootedSystemd& sd, int n) {
-    std::string want = std::to_string(n) + " containers attached";
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (!startsWith(sd.property("ringlogd.service", "StatusText"), want)) {
-        ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-            << "still: " << sd.property("ringlogd.service", "StatusText");
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
-
 // A container writing as fast as it can until told to stop, in write()s of random sizes that end
 // anywhere in a line (so a restart or a kill often finds half a line in the pipe).
 std::unique_ptr<StoppableWriter> startWriter(BootedSystemd& sd, const std::string& id,
@@ -106,7 +95,7 @@ TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
     Pipe go;
     Process writer = startWaitingWriter(sd, "first", 3, go);
     sd.waitForRinglogd();
-    waitUntilAttached(sd, 1);
+    sd.waitUntilAttached(1);
     std::string status;
     sd.systemctl({"status", "ringlogd.service"}, &status);
     EXPECT_NE(status.find("Active: active (running)"), std::string::npos) << status;  // READY=1
@@ -117,7 +106,7 @@ TEST(SystemdTest, TheFirstAttachStartsRinglogdThroughItsSocket_Root) {
 
     ASSERT_EQ(::write(go.write_fd, "g", 1), 1);
     EXPECT_EQ(writer.wait(), 0);
-    waitUntilAttached(sd, 0);
+    sd.waitUntilAttached(0);
     EXPECT_EQ(sd.property("ringlogd.service", "NFileDescriptorStore"), "3")
         << "a finished container's fds are removed from the store";
     LineAudit a = audit(sd.logFile("first"), 3);
@@ -166,7 +155,7 @@ long long writeThroughRestarts(BootedSystemd& sd, const std::string& id,
     EXPECT_EQ(w.process.wait(), 0) << "the writer got an error writing its pipe";
     long long written = std::atoll(readLine(w.count.read_fd).c_str());
     EXPECT_GE(written, every * times);
-    waitUntilAttached(sd, 0);
+    sd.waitUntilAttached(0);
     std::string restarts = sd.property("ringlogd.service", "NRestarts");
     if (restarts != (restart[0] == "kill" ? std::to_string(times) : "0"))
         ADD_FAILURE() << "NRestarts=" << restarts << " after " << times << " " << restart[0]
@@ -256,7 +245,7 @@ TEST(SystemdTest, AContainerThatExitsWhileRinglogdIsDownHasItsLastLinesPersisted
     Pipe go;
     Process writer = startWaitingWriter(sd, "orphan", 10000, go);
     pid_t pid = sd.waitForRinglogd();
-    waitUntilAttached(sd, 1);
+    sd.waitUntilAttached(1);
     ASSERT_EQ(sd.systemctl({"kill", "--kill-who=main", "-s", "KILL", "ringlogd.service"}), 0);
     while (sd.property("ringlogd.service", "ActiveState") == "active")
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -266,7 +255,7 @@ TEST(SystemdTest, AContainerThatExitsWhileRinglogdIsDownHasItsLastLinesPersisted
     EXPECT_EQ(writer.wait(), 0) << "the writer got an error writing its pipe";
     EXPECT_NE(sd.property("ringlogd.service", "ActiveState"), "active");
     sd.waitForRinglogd(pid);
-    waitUntilAttached(sd, 0);
+    sd.waitUntilAttached(0);
     LineAudit a = audit(sd.logFile("orphan"), 10000);
     EXPECT_EQ(a.in_order, 10000) << a.problem;
     EXPECT_EQ(a.duplicates, 0);
@@ -364,7 +353,7 @@ KillRun killsWhileContainersWrite(BootedSystemd& sd, const std::string& run,
     }
     for (auto& c : containers)
         EXPECT_EQ(c.wait(), 0) << "a writer got an error writing its pipe";
-    waitUntilAttached(sd, 0);
+    sd.waitUntilAttached(0);
     EXPECT_EQ(std::stoll(sd.property("ringlogd.service", "NRestarts")),
               std::stoll(nrestarts_before) + kills)
         << "ringlogd also ended by itself\n"
@@ -458,7 +447,7 @@ TEST(SystemdTest, ReloadKeepsTheServiceAndItsContainerAndAppliesTheNewDefaults_R
     auto writer = startWriter(sd, "reloaded", 20000, {});
     StoppableWriter& w = *writer;
     pid_t pid = sd.waitForRinglogd();
-    waitUntilAttached(sd, 1);
+    sd.waitUntilAttached(1);
     ASSERT_EQ(readSome(w.progress.read_fd, 2).size(), 2u) << "the writer did not get going";
 
     std::ofstream(tmp.path() / "ringlogd.conf")
@@ -493,7 +482,7 @@ TEST(SystemdTest, ReloadKeepsTheServiceAndItsContainerAndAppliesTheNewDefaults_R
     ASSERT_EQ(::write(w.stop.write_fd, "x", 1), 1);
     EXPECT_EQ(w.process.wait(), 0) << "the writer never got an error";
     long long written = std::stoll(readLine(w.count.read_fd));
-    waitUntilAttached(sd, 0);
+    sd.waitUntilAttached(0);
     LineAudit a = audit(sd.logFile("reloaded"), written);
     EXPECT_EQ(a.in_order, written) << a.problem;
     EXPECT_EQ(a.duplicates, 0);

@@ -49,6 +49,8 @@ struct CollectingSink final : FileLineSink {
         return true;
     }
     void beginFileRead() override {}
+    uint64_t nextSequence() const override { return first_sequence + lines.size(); }
+    uint64_t first_sequence = 1;
     std::vector<std::string> names;
     std::vector<CollectedLine> lines;
     bool refuse = false;
@@ -64,6 +66,25 @@ std::vector<std::pair<std::string, UniqueFd>> openDirs(const fs::path& root, con
     std::vector<std::pair<std::string, UniqueFd>> dirs;
     dirs.emplace_back(dir.string(), std::move(*fd));
     return dirs;
+}
+
+// Reads what inotify reported until the follower has nothing pending.
+void readAll(FileWatcher& watcher, LogDirFollower& follower) {
+    char buffer[4096];
+    watcher.onReadable();
+    while (follower.hasPending())
+        ASSERT_NE(follower.readPending(buffer, sizeof buffer, SIZE_MAX),
+                  LogDirFollower::ReadResult::kBlocked);
+}
+
+// "file:message:end offset" of each line the sink got, sorted: files are read in no particular
+// order among them, each one's lines in order.
+std::vector<std::string> linesOf(const CollectingSink& sink) {
+    std::vector<std::string> got;
+    for (const auto& l : sink.lines)
+        got.push_back(l.file + ":" + l.message + ":" + std::to_string(l.end_offset));
+    std::sort(got.begin(), got.end());
+    return got;
 }
 
 TEST(OpenLogDirectory, TakesOnlyADirectoryStrictlyUnderARootWithoutSymlinks) {
@@ -101,34 +122,101 @@ TEST(LogDirFollower, ReadsFilesThereAndNewOnesOnceEvenRenamedAndAgainAfterATrunc
     FileWatcher watcher;
     CollectingSink sink;
     LogDirFollower follower(watcher, "c", openDirs(root, dir), "*.log", FollowLimits{}, sink);
-    char buffer[4096];
-    auto readAll = [&] {
-        watcher.onReadable();
-        while (follower.hasPending())
-            ASSERT_NE(follower.readPending(buffer, sizeof buffer, SIZE_MAX),
-                      LogDirFollower::ReadResult::kBlocked);
-    };
-    readAll();
+    readAll(watcher, follower);
     append(dir / "b.log", "b1\n");
-    readAll();
+    readAll(watcher, follower);
     // Renamed, then written to through the name it has now: the same file.
     fs::rename(dir / "a.log", dir / "a.log.1");
     append(dir / "a.log.1", "a3\n");
     append(dir / "a.log", "new a1\n");
-    readAll();
+    readAll(watcher, follower);
     // copytruncate.
     ASSERT_EQ(::truncate((dir / "b.log").c_str(), 0), 0);
-    readAll();
+    readAll(watcher, follower);
     append(dir / "b.log", "b2\n");
-    readAll();
-    std::vector<std::string> got;
-    for (const auto& l : sink.lines)
-        got.push_back(l.file + ":" + l.message + ":" + std::to_string(l.end_offset));
-    // Files are read in no particular order among them; each one's lines in order.
-    std::sort(got.begin(), got.end());
-    EXPECT_EQ(got, (std::vector<std::string>{"a.log:a1:3", "a.log:a2:6", "a.log:a3:9",
-                                             "a.log:new a1:7", "b.log:b1:3", "b.log:b2:3"}));
+    readAll(watcher, follower);
+    EXPECT_EQ(linesOf(sink),
+              (std::vector<std::string>{"a.log:a1:3", "a.log:a2:6", "a.log:a3:9", "a.log:new a1:7",
+                                        "b.log:b1:3", "b.log:b2:3"}));
     EXPECT_EQ(follower.filesOpen(), 3u);  // a.log.1, the new a.log, b.log
+}
+
+// A follower with a registry is destroyed as a killed ringlogd's would be (its half-read last line
+// unframed); meanwhile a.log is rotated by rename and written to, gone.log deleted, b.log made.
+// The next follower, from the registry, reads on: every line once, with the name it had.
+TEST(LogDirFollower, ANextFollowerReadsOnFromTheRegistryWhateverTheFilesAreCalledNow) {
+    ScratchDir scratch;
+    fs::path root = scratch.path, dir = root / "logs";
+    fs::create_directories(dir);
+    append(dir / "a.log", "a1\na2\n");
+    append(dir / "gone.log", "g1\n");
+    auto registry = FileRegistry::create("c", 4);
+    ASSERT_TRUE(registry.ok()) << registry.error().message;
+    CollectingSink before;
+    {
+        FileWatcher watcher;
+        LogDirFollower follower(watcher, "c", openDirs(root, dir), "*.log", FollowLimits{}, before,
+                                registry->get());
+        readAll(watcher, follower);
+        append(dir / "a.log", "a3-begun");
+        readAll(watcher, follower);
+    }
+    for (auto& name : before.names)
+        ASSERT_TRUE(
+            (*registry)->recordName(static_cast<uint16_t>(&name - &before.names[0] + 1), name));
+    append(dir / "a.log", "-ended\na4\n");
+    fs::rename(dir / "a.log", dir / "a.log.1");
+    fs::remove(dir / "gone.log");
+    append(dir / "b.log", "b1\n");
+
+    auto adopted = FileRegistry::adopt(UniqueFd(::fcntl((*registry)->memfd(), F_DUPFD_CLOEXEC, 0)));
+    ASSERT_TRUE(adopted.ok()) << adopted.error().message;
+    CollectingSink after;
+    after.names = (*adopted)->names();
+    after.first_sequence = before.nextSequence();
+    FileWatcher watcher;
+    LogDirFollower follower(watcher, "c", openDirs(root, dir), "*.log", FollowLimits{}, after,
+                            adopted->get(), (*adopted)->resumePoints(before.lines.size()));
+    readAll(watcher, follower);
+    EXPECT_EQ(linesOf(before),
+              (std::vector<std::string>{"a.log:a1:3", "a.log:a2:6", "gone.log:g1:3"}));
+    EXPECT_EQ(linesOf(after),
+              (std::vector<std::string>{"a.log:a3-begun-ended:21", "a.log:a4:24", "b.log:b1:3"}));
+    // gone.log's slot is free; a.log (as a.log.1) and b.log have theirs.
+    EXPECT_EQ((*adopted)->resumePoints(after.nextSequence()).size(), 2u);
+}
+
+// Where the file system keeps no birth time, a file's first bytes tell a file that kept its inode
+// (read on from its offset) from a new one that was given the inode number (read from 0).
+TEST(LogDirFollower, WithoutABirthTimeTheFirstBytesTellAFileFromOneWithItsInodeNumber) {
+    ScratchDir scratch;
+    fs::path root = scratch.path, dir = root / "logs";
+    fs::create_directories(dir);
+    append(dir / "same.log", "s1\ns2\n");
+    append(dir / "new.log", "n1\n");
+    auto registry = FileRegistry::create("c", 4);
+    ASSERT_TRUE(registry.ok()) << registry.error().message;
+    FileRegistry& reg = **registry;
+    ASSERT_TRUE(reg.recordName(1, "same.log") && reg.recordName(2, "old.log"));
+    auto remember = [&](const fs::path& file, uint16_t source, const std::string& head) {
+        struct stat st;
+        ASSERT_EQ(::stat(file.c_str(), &st), 0);
+        auto slot = reg.claim(0, {st.st_dev, st.st_ino, 0}, source, 0);
+        ASSERT_TRUE(slot.has_value());
+        reg.recordHead(*slot, 0, head);
+        reg.willPush(*slot, head.size(), source);
+        reg.pushed(*slot, head.size());
+    };
+    remember(dir / "same.log", 1, "s1\n");
+    remember(dir / "new.log", 2, "o1\n");  // old.log's inode number, now new.log's
+    CollectingSink sink;
+    sink.names = reg.names();
+    sink.first_sequence = 3;
+    FileWatcher watcher;
+    LogDirFollower follower(watcher, "c", openDirs(root, dir), "*.log", FollowLimits{}, sink, &reg,
+                            reg.resumePoints(2));
+    readAll(watcher, follower);
+    EXPECT_EQ(linesOf(sink), (std::vector<std::string>{"new.log:n1:3", "same.log:s2:6"}));
 }
 
 TEST(LogDirFollower, RefusesLinksAndNonRegularFilesAndCutsALineWithoutNewlineAtMaxLine) {
