@@ -259,8 +259,8 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     using Manager_adaptor::emitContainerExited;
 
   private:
-    // Id prefixes resolve among the containers the caller may read: a prefix tells nobody about
-    // containers they could not list.
+    // Ids, prefixes and names resolve among the containers the caller may read: a key tells
+    // nobody about containers they could not list.
     ContainerView find(const std::string& id_or_name, const Caller& caller) {
         auto found = backend_.findContainer(
             id_or_name, [&](const ContainerView& c) { return mayRead(caller, c); });
@@ -271,12 +271,10 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
         return std::move(*found.found);
     }
 
+    // A container the caller may not read is, to the caller, one that does not exist: the same
+    // error, word for word (find() looks among the readable ones only).
     ContainerView readable(const std::string& id_or_name) {
-        Caller caller = callerOf(getObject());
-        ContainerView c = find(id_or_name, caller);
-        if (!mayRead(caller, c))
-            throw sdbus::Error(kAccessDenied, "you may not read container " + c.info.shortId());
-        return c;
+        return find(id_or_name, callerOf(getObject()));
     }
 
     std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
@@ -504,10 +502,14 @@ Result<std::unique_ptr<BusApi>> BusApi::connect(BusBackend& backend) {
 BusApi::BusApi(BusBackend& backend, std::unique_ptr<sdbus::IConnection> connection)
     : backend_(backend),
       connection_(std::move(connection)),
-      manager_(std::make_unique<Manager>(*connection_, backend)) {}
+      manager_(std::make_unique<Manager>(*connection_, backend)),
+      containers_node_(sdbus::createObject(*connection_, kContainerPrefix)) {
+    containers_node_->addObjectManager();
+}
 
 BusApi::~BusApi() {
     objects_.clear();
+    containers_node_.reset();
     manager_.reset();
 }
 

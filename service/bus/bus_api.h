@@ -20,7 +20,8 @@
 
 namespace sdbus {
 class IConnection;
-}
+class IObject;
+}  // namespace sdbus
 
 namespace ringlog {
 
@@ -61,7 +62,7 @@ class BusBackend {
   public:
     virtual ~BusBackend() = default;
     virtual std::vector<ContainerView> listContainers() = 0;
-    // By full id; then an id prefix, among the containers `visible` accepts only (several
+    // Among the containers `visible` accepts only: by full id; then an id prefix (several
     // matches: ambiguous); then a name (the attached container with it, then an exited one).
     virtual ContainerLookup findContainer(
         std::string_view id_or_name, const std::function<bool(const ContainerView&)>& visible) = 0;
@@ -111,6 +112,10 @@ class BusApi {
     BusBackend& backend_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<Manager> manager_;
+    // /org/ringlog/Log1/container, there whether or not any container is: the manager's
+    // introspection must not tell a user that containers exist (docs/security.md). Its
+    // ObjectManager (GetManagedObjects) is root's, as the containers' properties are.
+    std::unique_ptr<sdbus::IObject> containers_node_;
     std::map<std::string, std::unique_ptr<ContainerObject>> objects_;
 };
 

@@ -436,9 +436,9 @@ Result<Daemon::AttachPlan> Daemon::planAttach(AttachRequest& req, uint32_t max_l
     auto readers = common("reader-groups", std::nullopt);
     if (!readers)
         return readers.error();
+    // None given: root and the attaching user only. (Being allowed to attach containers is not
+    // being allowed to read everyone's: their env attrs may hold secrets, docs/dbus.md.)
     if (readers->empty()) {
-        if (allowed_gid_)
-            as.reader_gids.push_back(*allowed_gid_);
     } else if (auto gids = idList("reader-groups", *readers, IdKind::kGroup); !gids) {
         return gids.error();
     } else {

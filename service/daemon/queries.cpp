@@ -48,11 +48,11 @@ std::vector<ContainerView> Daemon::listContainers() {
 ContainerLookup Daemon::findContainer(std::string_view key,
                                       const std::function<bool(const ContainerView&)>& visible) {
     ContainerLookup out;
-    if (auto it = attached_.find(key); it != attached_.end()) {
+    if (auto it = attached_.find(key); it != attached_.end() && visible(viewOf(*it->second))) {
         out.found = viewOf(*it->second);
         return out;
     }
-    if (auto it = exited_.find(key); it != exited_.end()) {
+    if (auto it = exited_.find(key); it != exited_.end() && visible(it->second.view)) {
         out.found = it->second.view;
         return out;
     }
@@ -68,12 +68,12 @@ ContainerLookup Daemon::findContainer(std::string_view key,
         return out;
     }
     for (const auto& [id, a] : attached_)
-        if (a->container->info().name == key) {
+        if (a->container->info().name == key && visible(viewOf(*a))) {
             out.found = viewOf(*a);
             return out;
         }
     for (const auto& [id, e] : exited_)
-        if (e.view.info.name == key) {
+        if (e.view.info.name == key && visible(e.view)) {
             out.found = e.view;
             return out;
         }

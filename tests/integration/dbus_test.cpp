@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-bus.h>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -289,24 +290,108 @@ TEST_F(DbusApi, SinceAndUntilReturnExactlyTheRecordsInTheRange) {
     EXPECT_NE(range.out.find(numbered(10, 20)), std::string::npos);
 }
 
-TEST_F(DbusApi, AUserOutsideTheAllowedGroupIsDeniedAndGetsNoBytesAMemberReads_Root) {
-    runContainer("secret", {"/bin/echo", "classified"});
-    Output denied = logs({"secret"}, 65534, 12345);
-    EXPECT_EQ(denied.status, 1);
-    EXPECT_EQ(denied.out, "");
-    EXPECT_EQ(denied.err,
-              "ringlogctl: you may not read container secret:"
-              " only root, the user that attached it and the members of its "
-              "reader groups (--log-opt reader-groups=GROUP) may\n");
-    Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
-                          "org.ringlog.Log1.Manager", "ListContainers"},
-                         65534, 12345);
-    EXPECT_EQ(list.out, "a(sssssso) 0\n") << "containers one may not read are not listed";
+// By default only root and the attaching user read a container: not even members of the group
+// allowed to attach (nogroup here); a reader group chosen at attach reads.
+TEST_F(DbusApi, OnlyRootTheAttachingUserAndTheChosenReaderGroupsRead_Root) {
     struct group* nogroup = getgrnam("nogroup");
     ASSERT_NE(nogroup, nullptr);
-    Output member = logs({"secret"}, 65534, static_cast<int>(nogroup->gr_gid));
+    const int nogroup_gid = static_cast<int>(nogroup->gr_gid);
+    runContainer("secret", {"/bin/echo", "classified"});
+    for (int gid : {12345, nogroup_gid}) {
+        Output denied = logs({"secret"}, 65534, gid);
+        EXPECT_EQ(denied.status, 1);
+        EXPECT_EQ(denied.out, "");
+        EXPECT_EQ(denied.err,
+                  "ringlogctl: no container \"secret\" (`ringlogctl ps -a` lists the containers "
+                  "you may read)\n");
+        Output list = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
+                              "org.ringlog.Log1.Manager", "ListContainers"},
+                             65534, gid);
+        EXPECT_EQ(list.out, "a(sssssso) 0\n") << "containers one may not read are not listed";
+    }
+    runContainer("shared", {"/bin/echo", "for nogroup"}, {"--log-opt", "reader-groups=nogroup"});
+    Output member = logs({"shared"}, 65534, nogroup_gid);
     EXPECT_EQ(member.status, 0) << member.err;
-    EXPECT_EQ(member.out, "classified\n");
+    EXPECT_EQ(member.out, "for nogroup\n");
+}
+
+// A user who may not read a container learns nothing of it: every reply an unprivileged user
+// gets about a container that exists (root's, running; root's, exited; by id and by name) is byte
+// for byte the reply about one that does not (the asked key aside), `busctl tree` is the same with
+// and without other users' containers, and no signal names them. (Issue 18: the tree listed every
+// id, and "you may not read container" told existing names from made-up ones.)
+TEST_F(DbusApi, AUserLearnsNothingOfAContainerItMayNotRead_Root) {
+    const int nobody = 65534, no_group = 12345;
+    // dbus-daemon's refusals name the caller's connection and pid, which differ from call to call.
+    auto normalized = [](const std::string& text) {
+        return std::regex_replace(std::regex_replace(text, std::regex(R"(:1\.\d+)"), ":1.N"),
+                                  std::regex(R"(pid=\d+)"), "pid=N");
+    };
+    auto tree = [&] {
+        CommandOutput o = busctl({"tree", "org.ringlog.Log1"}, nobody, no_group);
+        return normalized(std::to_string(o.status) + "|" + o.out + "|" + o.err);
+    };
+    std::string tree_before = tree();
+    std::thread monitor_thread;
+    CommandOutput monitor;
+    monitor_thread = std::thread([&] {
+        monitor = run({"/usr/bin/timeout", "4", "/usr/bin/dbus-monitor", "--system",
+                       "sender='org.ringlog.Log1'"},
+                      nobody, no_group);
+    });
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the monitor's match is in place
+    Pipe running;
+    attachPipe("secretrunning", running);
+    runContainer("secretexited", {"/bin/true"});  // named web-secretexited
+    monitor_thread.join();
+    EXPECT_EQ(monitor.out.find("secret"), std::string::npos)
+        << "a signal named another user's container:\n"
+        << monitor.out;
+    EXPECT_EQ(tree(), tree_before);
+
+    auto path = [](const std::string& key) {
+        char* encoded = nullptr;
+        EXPECT_GE(sd_bus_path_encode("/org/ringlog/Log1/container", key.c_str(), &encoded), 0);
+        std::string out = encoded;
+        free(encoded);
+        return out;
+    };
+    // Every way to ask about `key`, the replies with `key` (and its object path) taken out.
+    auto ask = [&](const std::string& key) {
+        std::string replies;
+        auto add = [&](const CommandOutput& o) {
+            replies += std::to_string(o.status) + "|" + o.out + "|" + o.err + "\n";
+        };
+        const std::string manager = "org.ringlog.Log1.Manager";
+        add(logs({key}, nobody, no_group));
+        for (const char* method : {"GetContainer", "Inspect"})
+            add(busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1", manager, method, "s", key},
+                       nobody, no_group));
+        add(busctl(
+            {"call", "org.ringlog.Log1", "/org/ringlog/Log1", manager, "Query", "sa{sv}", key, "0"},
+            nobody, no_group));
+        add(busctl({"introspect", "org.ringlog.Log1", path(key)}, nobody, no_group));
+        add(busctl(
+            {"get-property", "org.ringlog.Log1", path(key), "org.ringlog.Log1.Container", "Name"},
+            nobody, no_group));
+        add(busctl({"call", "org.ringlog.Log1", path(key), "org.freedesktop.DBus.Peer", "Ping"},
+                   nobody, no_group));
+        add(busctl({"call", "org.ringlog.Log1", path(key), manager, "ListContainers"}, nobody,
+                   no_group));
+        std::string out = normalized(replies);
+        for (const std::string& asked : {path(key), key})
+            for (size_t at; (at = out.find(asked)) != std::string::npos;)
+                out.replace(at, asked.size(), "KEY");
+        return out;
+    };
+    EXPECT_EQ(ask("secretrunning"), ask("notanyone4me"));
+    EXPECT_EQ(ask("secretexited"), ask("notanyone4u"));
+    EXPECT_EQ(ask("web-secretexited"), ask("web-notanyone4u"));
+    EXPECT_EQ(ask("secret"), ask("nosuch")) << "a prefix";
+    // And the denial itself says nothing either way.
+    std::string denied = ask("notanyone4u");
+    EXPECT_EQ(denied.find("may not read"), std::string::npos) << denied;
+    running.closeWrite();
 }
 
 TEST_F(DbusApi, OnlyRootDetaches_Root) {
@@ -465,9 +550,8 @@ TEST_F(DbusApi, ReaderGroupsChosenAtAttachDecideWhoElseMayRead_Root) {
     EXPECT_EQ(other.out, "")
         << "the daemon's allowed group does not read a container that chose others";
     EXPECT_EQ(other.err,
-              "ringlogctl: you may not read container grp:"
-              " only root, the user that attached it and the members of its "
-              "reader groups (--log-opt reader-groups=GROUP) may\n");
+              "ringlogctl: no container \"grp\" (`ringlogctl ps -a` lists the containers you may "
+              "read)\n");
     SpawnOptions o;
     o.stderr_file = (dir_.path() / "grp.err").string();
     EXPECT_EQ(

@@ -48,16 +48,21 @@ class RinglogctlInfo : public PrivateBusTest {
     // web: 2 lines written; db: 1 line, exited; cache: a 2000-byte line written, which puts its
     // 1-byte/s write rate 2000 s into debt, then 3000 lines into a 64 KiB non-blocking ring:
     // most are dropped, the rest wait.
-    void threeContainers() {
-        attach(kWeb, "web", "nginx:1", web_, {}, {"tier=front"});
+    // `readers`: log options for who else may read them (by default root and the attacher).
+    void threeContainers(std::vector<const char*> readers = {}) {
+        auto with = [&](std::vector<const char*> opts) {
+            opts.insert(opts.end(), readers.begin(), readers.end());
+            return opts;
+        };
+        attach(kWeb, "web", "nginx:1", web_, with({}), {"tier=front"});
         ASSERT_EQ(::write(web_.write_fd, "hello\nworld\n", 12), 12);
         ASSERT_TRUE(waitForCounter(kWeb, "LinesWritten", 2));
-        attach(kDb, "db", "postgres:16", db_);
+        attach(kDb, "db", "postgres:16", db_, with({}));
         ASSERT_EQ(::write(db_.write_fd, "ready\n", 6), 6);
         db_.closeWrite();
         ASSERT_TRUE(waitForCounter(kDb, "ExitedAt", 1));
-        attach(kCache, "cache", "redis:7", cache_, {"mode=non-blocking", "max-write-rate=1"}, {},
-               "64k");
+        attach(kCache, "cache", "redis:7", cache_, with({"mode=non-blocking", "max-write-rate=1"}),
+               {}, "64k");
         std::string first(1999, 'x');
         first += '\n';
         ASSERT_EQ(::write(cache_.write_fd, first.data(), first.size()),
@@ -337,7 +342,7 @@ TEST_F(RinglogctlInfo, DetachPrintsEachContainerItDetachedAndNamesTheOthers) {
 // status and ps go through Inspect, which a reader who is not root may call (the containers'
 // properties are root's).
 TEST_F(RinglogctlInfo, StatusAndPsServeAReaderWhoIsNotRoot) {
-    threeContainers();
+    threeContainers({"reader-groups=nogroup"});
     struct group* nogroup = getgrnam("nogroup");
     ASSERT_NE(nogroup, nullptr);
     int gid = static_cast<int>(nogroup->gr_gid);
