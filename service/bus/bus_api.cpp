@@ -358,8 +358,9 @@ class BusApi::Manager final : public sdbus::AdaptorInterfaces<org::ringlog::Log1
     sdbus::UnixFd query(const std::string& id_or_name,
                         const std::map<std::string, sdbus::Variant>& options) {
         QueryOptions q = parseQueryOptions(options);
-        ContainerView c = readable(id_or_name);
-        auto fd = backend_.startQuery(c, q);
+        Caller caller = callerOf(getObject());
+        ContainerView c = find(id_or_name, caller);
+        auto fd = backend_.startQuery(c, q, caller.uid);
         if (!fd) {
             const Error& e = fd.error();
             throw sdbus::Error(e.status == RINGLOG_STATUS_LIMIT              ? kLimitsExceeded

@@ -67,9 +67,9 @@ class BusBackend {
     virtual ContainerLookup findContainer(
         std::string_view id_or_name, const std::function<bool(const ContainerView&)>& visible) = 0;
     virtual DaemonDescription describeDaemon() = 0;
-    // Starts streaming; returns the read end of the pipe.
-    virtual Result<UniqueFd> startQuery(const ContainerView& container,
-                                        const QueryOptions& options) = 0;
+    // Starts streaming for `caller`; returns the read end of the pipe.
+    virtual Result<UniqueFd> startQuery(const ContainerView& container, const QueryOptions& options,
+                                        uid_t caller) = 0;
     virtual std::optional<Error> detach(const std::string& id) = 0;
     // Asks the container's drivers to reopen their files; `done` is called later, on the loop.
     virtual void reopen(const std::string& id, std::function<void(std::optional<Error>)> done) = 0;

@@ -228,6 +228,28 @@ void Daemon::onConnection(Connection* conn) {
     closeConnection(conn);
 }
 
+// A ring the limits do not allow: one larger than max-ring-size, or one that takes the rings of
+// the containers attached (and still draining) past total-ring-size. Checked at attach only: a
+// container taken back after a restart keeps the ring it has.
+std::optional<Error> Daemon::ringSizeLimit(uint64_t ring) const {
+    auto size = [](uint64_t n) { return describeSize(static_cast<int64_t>(n)); };
+    if (ring > settings_.max_ring_size)
+        return Error{RINGLOG_STATUS_LIMIT, "max-buffer-size " + size(ring) +
+                                               " is more than a container's ring may hold "
+                                               "(max-ring-size " +
+                                               size(settings_.max_ring_size) + ")"};
+    uint64_t rings = 0;
+    for (const auto& [id, a] : attached_)
+        rings += a->container->settings().max_buffer_size;
+    for (const auto& a : draining_)
+        rings += a->container->settings().max_buffer_size;
+    if (rings + ring > settings_.total_ring_size)
+        return Error{RINGLOG_STATUS_LIMIT,
+                     "the attached containers' rings may hold " + size(rings) + "; " + size(ring) +
+                         " more would pass total-ring-size " + size(settings_.total_ring_size)};
+    return std::nullopt;
+}
+
 // True when nothing can write to the container any more (every input at EOF, or hung up with
 // only buffered data left): a new attach with its id is a restart, not a duplicate.
 bool Daemon::writersGone(Container& c) {
@@ -302,6 +324,8 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
     auto plan = planAttach(req, settings_.max_line);
     if (!plan)
         return plan.error();
+    if (auto limit = ringSizeLimit(plan->settings.max_buffer_size))
+        return *limit;
     auto log_files = planLogFiles(req, *plan);
     if (!log_files)
         return log_files.error();

@@ -38,6 +38,11 @@ const std::vector<SettingDoc> kSettingDocs = {
      ReloadEffect::kNewContainers},
     {"max-containers", "4096", "containers attached at once; more are refused",
      ReloadEffect::kNewContainers},
+    {"max-ring-size", "256m", "the largest max-buffer-size an attach may ask for",
+     ReloadEffect::kNewContainers},
+    {"total-ring-size", "8g",
+     "the attached containers' max-buffer-size together; an attach past it is refused",
+     ReloadEffect::kNewContainers},
     {"pipe-size", "1m",
      "raise each attached pipe to this size (F_SETPIPE_SZ): how much a container may write "
      "while ringlogd restarts before it waits; 0 leaves pipes as they are",
@@ -107,6 +112,10 @@ std::vector<std::pair<std::string, std::string>> describeSettings(const Settings
             v = std::to_string(s.max_line);
         else if (key == "max-containers")
             v = std::to_string(s.max_containers);
+        else if (key == "max-ring-size")
+            v = std::to_string(s.max_ring_size);
+        else if (key == "total-ring-size")
+            v = std::to_string(s.total_ring_size);
         else if (key == "pipe-size")
             v = std::to_string(s.pipe_size);
         else if (key == "blocking-ring-budget")
@@ -234,6 +243,11 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
         if (!v || *v < 1 || *v > 1'000'000)
             return badValue(key, value, "a number from 1 to 1000000");
         s.max_containers = static_cast<uint32_t>(*v);
+    } else if (key == "max-ring-size" || key == "total-ring-size") {
+        auto v = parseSize(value);
+        if (!v || *v < (64 << 10))
+            return badValue(key, value, "a size of at least 64k, such as 256m");
+        (key == "max-ring-size" ? s.max_ring_size : s.total_ring_size) = static_cast<uint64_t>(*v);
     } else if (key == "pipe-size") {
         auto v = parseSize(value);
         if (!v || *v < 0 || *v > (1 << 30))

@@ -26,6 +26,8 @@ struct Settings {
     uint64_t default_max_buffer_size = 1 << 20;
     uint32_t max_line = 16 * 1024;
     uint32_t max_containers = 4096;
+    uint64_t max_ring_size = 256 << 20;     // the largest max-buffer-size an attach may ask
+    uint64_t total_ring_size = 8ULL << 30;  // all attached containers' max-buffer-size
     uint32_t pipe_size = 1 << 20;
     uint64_t blocking_ring_budget = 64 << 20;
     uint32_t consumer_threads = 2;

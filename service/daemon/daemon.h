@@ -115,6 +115,7 @@ class Daemon final : private BusBackend {
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     std::string pendingLimit(uid_t uid) const;
+    std::optional<Error> ringSizeLimit(uint64_t ring) const;
     void stopCountingAsPending(const Connection& conn);
     void serviceInput(Attached& a, Container::Input& input);
     void setWatchMode(Attached& a, Container::Input& input, Container::Input::WatchMode mode);
@@ -154,8 +155,8 @@ class Daemon final : private BusBackend {
         std::string_view id_or_name,
         const std::function<bool(const ContainerView&)>& visible) override;
     DaemonDescription describeDaemon() override;
-    Result<UniqueFd> startQuery(const ContainerView& container,
-                                const QueryOptions& options) override;
+    Result<UniqueFd> startQuery(const ContainerView& container, const QueryOptions& options,
+                                uid_t caller) override;
     std::optional<Error> detach(const std::string& id) override;
     void reopen(const std::string& id, std::function<void(std::optional<Error>)> done) override;
 

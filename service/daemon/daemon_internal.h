@@ -50,7 +50,8 @@ inline constexpr std::chrono::seconds kConnectionTimeout{10};
 inline constexpr size_t kMaxControlFds = 8;  // room to see that a client sent too many, then refuse
 inline constexpr size_t kMaxRememberedExited = 16384;
 inline constexpr uint64_t kDefaultPushRate = 64 << 20;  // push-rate: bytes per second
-inline constexpr size_t kMaxQueries = 64;  // Query streams open at once, followers included
+inline constexpr size_t kMaxQueries = 64;         // Query streams open at once, followers included
+inline constexpr size_t kMaxQueriesPerUser = 32;  // of those, one non-root uid's
 inline constexpr size_t kMaxFollowersPerContainer = 16;
 
 // The gid of the group allowed to attach; none (only root may) if it does not exist.
@@ -103,6 +104,7 @@ struct Daemon::Query {
     QueryStream stream;
     Watch watch{Watch::kQuery};
     bool waiting_for_data = false;  // caught up with a live feed: not watched for EPOLLOUT
+    uid_t uid = 0;                  // who asked (queries-per-user)
 };
 
 struct Daemon::Connection {

@@ -102,7 +102,8 @@ DaemonDescription Daemon::describeDaemon() {
     return d;
 }
 
-Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options) {
+Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& options,
+                                    uid_t caller) {
     auto refuse = [&](std::string message) -> Error {
         ++queries_refused_;
         if (query_limit_log_.allow())
@@ -111,7 +112,16 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
         return Error{RINGLOG_STATUS_LIMIT, std::move(message)};
     };
     if (queries_.size() >= kMaxQueries)
-        return refuse("too many queries running (" + std::to_string(kMaxQueries) + "); try again");
+        return refuse(std::to_string(queries_.size()) +
+                      " queries are running (queries); try again");
+    if (caller != 0) {
+        size_t mine = 0;
+        for (const auto& [q, owned] : queries_)
+            mine += q->uid == caller;
+        if (mine >= kMaxQueriesPerUser)
+            return refuse("uid " + std::to_string(caller) + " has " + std::to_string(mine) +
+                          " queries running (queries-per-user); try again");
+    }
     const DriverChoice* readable = c.settings.readable();
     const DriverDescriptor* d = readable != nullptr ? findDriver(readable->name) : nullptr;
     if (d == nullptr || d->open_reader == nullptr) {
@@ -136,7 +146,7 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
             followers += q->stream.feed() == feed.get();
         if (followers >= kMaxFollowersPerContainer)
             return refuse("container " + c.info.shortId() + " has " + std::to_string(followers) +
-                          " followers already");
+                          " followers already (followers-per-container)");
         position = feed->follow();
         if (d->live_backlog > 0) {
             // History to whatever the reader sees; the feed, from its backlog on, fills in
@@ -168,6 +178,7 @@ Result<UniqueFd> Daemon::startQuery(const ContainerView& c, const QueryOptions& 
         QueryStream(std::move(*reader), options.format, options.filter, std::move(write_end),
                     std::move(feed), position.next_index, std::move(reopen), d->live_backlog > 0));
     q->watch.query = q.get();
+    q->uid = caller;
     watch(q->stream.fd(), &q->watch, EPOLLOUT);
     queries_.emplace(q.get(), std::move(q));
     return read_end;

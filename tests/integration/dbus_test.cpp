@@ -394,6 +394,66 @@ TEST_F(DbusApi, AUserLearnsNothingOfAContainerItMayNotRead_Root) {
     running.closeWrite();
 }
 
+// The query limits, each hit in turn with the error that names it, as ringlogctl shows it: one
+// user's 32 queries (queries-per-user), a container's 16 followers (followers-per-container), 64
+// queries in all (queries). A `ringlogctl logs -f` runs two (stdout's and stderr's). Each refused
+// client gets its error and the others keep streaming.
+TEST_F(DbusApi, QueryLimitsPerUserPerContainerAndInAllEachGiveTheirNamedError_Root) {
+    struct group* nogroup = getgrnam("nogroup");
+    ASSERT_NE(nogroup, nullptr);
+    const int nobody = 65534, nogroup_gid = static_cast<int>(nogroup->gr_gid);
+    std::vector<Pipe> containers(4);
+    for (size_t i = 0; i < containers.size(); ++i) {
+        std::string id = "lim" + std::to_string(i);
+        attachPipe(id.c_str(), containers[i], {"reader-groups=nogroup"});
+        ASSERT_EQ(::write(containers[i].write_fd, "x\n", 2), 2);
+    }
+    ASSERT_TRUE(waitForCounter("lim3", "LinesWritten", 1));
+    struct Follower {
+        Pipe out;
+        Process process;
+    };
+    std::vector<std::unique_ptr<Follower>> followers;
+    // A follower of `id` as `uid`, once it has its first line (its query is running).
+    auto follow = [&](const std::string& id, int uid, int gid) {
+        auto f = std::make_unique<Follower>();
+        SpawnOptions o;
+        o.stdout_fd = f->out.write_fd;
+        o.env = {{"DBUS_SYSTEM_BUS_ADDRESS", bus_->address()}};
+        o.uid = uid;
+        o.gid = gid;
+        o.die_with_test = true;
+        f->process = spawn({ringlogctlPath(), "logs", "-f", id}, o);
+        f->out.closeWrite();
+        EXPECT_EQ(readLine(f->out.read_fd), "x\n") << "follower " << followers.size();
+        followers.push_back(std::move(f));
+    };
+    auto refused = [&](const std::string& id, int uid, int gid) {
+        Output o = logs({"-f", id}, uid, gid);
+        return std::to_string(o.status) + " " + o.err;
+    };
+    for (const char* id : {"lim0", "lim1"})
+        for (int i = 0; i < 8; ++i)
+            follow(id, nobody, nogroup_gid);
+    EXPECT_EQ(refused("lim2", nobody, nogroup_gid),
+              "1 ringlogctl: uid 65534 has 32 queries running (queries-per-user); try again\n");
+    EXPECT_EQ(refused("lim0", -1, -1),
+              "1 ringlogctl: container lim0 has 16 followers already (followers-per-container)\n");
+    for (const char* id : {"lim2", "lim3"})
+        for (int i = 0; i < 8; ++i)
+            follow(id, -1, -1);
+    EXPECT_EQ(refused("lim1", -1, -1),
+              "1 ringlogctl: 64 queries are running (queries); try again\n");
+    // The others stream on.
+    ASSERT_EQ(::write(containers[2].write_fd, "y\n", 2), 2);
+    for (size_t i = 16; i < 24; ++i)
+        EXPECT_EQ(readLine(followers[i]->out.read_fd), "y\n") << "follower " << i;
+    for (auto& f : followers)
+        ::kill(f->process.pid, SIGTERM);
+    for (auto& f : followers)
+        f->process.wait();
+}
+
 TEST_F(DbusApi, OnlyRootDetaches_Root) {
     Pipe p;
     attachPipe("detachme", p);

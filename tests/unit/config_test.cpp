@@ -161,6 +161,8 @@ TEST(Config, EverySettingSaysWhenAReloadPutsItInEffect) {
                                                           {"default-max-buffer-size", "2m"},
                                                           {"max-line", "32k"},
                                                           {"max-containers", "7"},
+                                                          {"max-ring-size", "1g"},
+                                                          {"total-ring-size", "16g"},
                                                           {"pipe-size", "64k"},
                                                           {"blocking-ring-budget", "8m"},
                                                           {"consumer-threads", "5"},
