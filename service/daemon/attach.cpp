@@ -630,7 +630,8 @@ Daemon::Attached& Daemon::install(const CarriedContainer& carried, const Contain
 // records refer to, and where each file is read up to) and its directories, opened again beneath
 // today's roots. nullopt: nothing to follow or name.
 std::optional<LogFilesPlan> Daemon::adoptLogFiles(const AttachRequest& req, const AttachPlan& plan,
-                                                  UniqueFd stored, uint64_t serial) {
+                                                  UniqueFd stored, uint64_t serial,
+                                                  uint64_t ring_last_sequence) {
     const std::string id = req.info.shortId();
     if (!stored) {
         if (!req.log_dirs.empty())
@@ -657,14 +658,14 @@ std::optional<LogFilesPlan> Daemon::adoptLogFiles(const AttachRequest& req, cons
                           planned.error().message);
     }
     files.registry = std::move(*registry);
+    files.ring_last_sequence = ring_last_sequence;
     return files;
 }
 
 void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     auto forget = [&](const std::string& why) {
         spdlog::error("stored container {}: {}; its stored fds are dropped", serial, why);
-        for (const char* what : {"ring", "stdout", "stderr", "files"})
-            fd_store_.remove(serial, what);
+        fd_store_.removeContainer(serial);
     };
     if (!stored.ring)
         return forget("no ring was stored with it");
@@ -700,9 +701,7 @@ void Daemon::adoptStored(PassedFds::Stored stored, uint64_t serial) {
     fds.push_back(std::move(stored.stdout_fd));
     fds.push_back(std::move(stored.stderr_fd));
     next_serial_ = std::max(next_serial_, serial + 1);
-    auto files = adoptLogFiles(*req, *plan, std::move(stored.files), serial);
-    if (files)
-        files->ring_last_sequence = ring_last_sequence;
+    auto files = adoptLogFiles(*req, *plan, std::move(stored.files), serial, ring_last_sequence);
     Attached& a = install(*carried, req->info, *plan, std::move(*ring), std::move(*drivers),
                           std::move(fds), files ? &*files : nullptr);
     spdlog::info(

@@ -445,8 +445,7 @@ void Daemon::onDrained(const std::shared_ptr<Container>& c) {
     if (done != nullptr && !shutting_down_) {
         // Finished for good: nothing of it is needed by a later instance. (At shutdown the
         // container may be running still: its fds stay for the next instance.)
-        for (const char* what : {"ring", "stdout", "stderr", "files"})
-            fd_store_.remove(done->serial, what);
+        fd_store_.removeContainer(done->serial);
     }
     auto drained = std::find_if(draining_.begin(), draining_.end(),
                                 [&](const auto& a) { return a->container == c; });

@@ -90,7 +90,8 @@ class Daemon final : private BusBackend {
     // detached.
     Result<LogFilesPlan> planLogFiles(const AttachRequest& req, const AttachPlan& plan);
     std::optional<LogFilesPlan> adoptLogFiles(const AttachRequest& req, const AttachPlan& plan,
-                                              UniqueFd stored, uint64_t serial);
+                                              UniqueFd stored, uint64_t serial,
+                                              uint64_t ring_last_sequence);
     void startLogFiles(Attached& a, LogFilesPlan plan);
     void finishLogFiles(Attached& a);
     void serviceFiles(Attached& a);

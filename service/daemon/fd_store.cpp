@@ -206,6 +206,11 @@ void FdStore::remove(uint64_t serial, std::string_view what) {
     removeName(fdName(serial, what));
 }
 
+void FdStore::removeContainer(uint64_t serial) {
+    for (const char* what : {"ring", "stdout", "stderr", "files"})
+        remove(serial, what);
+}
+
 void FdStore::removeName(const std::string& name) {
     if (!enabled_)
         return;

@@ -90,6 +90,8 @@ class FdStore {
     bool enabled() const { return enabled_; }
     void keep(uint64_t serial, std::string_view what, int fd);
     void remove(uint64_t serial, std::string_view what);
+    // Every fd stored for the container: ring, pipes and file registry.
+    void removeContainer(uint64_t serial);
     void removeName(const std::string& name);
     // Replaces the stored "settings" memfd with one holding `text`.
     void keepSettings(const std::string& text);
