@@ -26,6 +26,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -243,6 +244,45 @@ class JournalRemote {
     }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
     std::string log() const { return readFile(dir_ / "journal-remote.log"); }
+
+    // Waits, while no uploader runs, until journal-remote has read every byte the uploaders
+    // gone sent it. One killed with SIGKILL leaves what it sent in the sockets (its send queue
+    // still goes out), which journal-remote went on reading after the next uploader had
+    // connected, interleaving the two (seen in CI). journal-remote does not close such a
+    // connection (its request never ended: CLOSE-WAIT for good), so what is waited for is each
+    // connection closed by its uploader (its FIN came after the last byte) with nothing left
+    // in its receive queue.
+    void waitUntilUploadsGoneAreRead(Clock::time_point deadline) const {
+        for (;;) {
+            std::string unread;
+            std::istringstream tcp(readFile("/proc/" + std::to_string(process_.pid) + "/net/tcp"));
+            std::string line;
+            std::getline(tcp, line);  // the header
+            while (std::getline(tcp, line)) {
+                // "N: local:port remote:port state tx_queue:rx_queue ...", in hexadecimal
+                std::istringstream fields(line);
+                std::string slot, local, remote, state, queues;
+                fields >> slot >> local >> remote >> state >> queues;
+                const auto port_at = local.rfind(':'), rx_at = queues.find(':');
+                if (port_at == std::string::npos || rx_at == std::string::npos ||
+                    std::stoi(local.substr(port_at + 1), nullptr, 16) != port_)
+                    continue;
+                const bool listening_or_gone = state == "0A" || state == "06";
+                const bool closed_by_its_uploader = state == "08";  // CLOSE-WAIT
+                if (listening_or_gone)
+                    continue;
+                if (!closed_by_its_uploader || std::stoul(queues.substr(rx_at + 1), nullptr, 16))
+                    unread += " " + remote + " in state " + state + " with " +
+                              queues.substr(rx_at + 1) + " (hex) bytes unread";
+            }
+            if (unread.empty())
+                return;
+            if (Clock::now() > deadline)
+                throw std::runtime_error("journal-remote has not read what killed uploads sent:" +
+                                         unread);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
     std::string journalctl(const std::vector<std::string>& args) const {
         return collectorJournalctl(dir_, args);
     }
@@ -610,6 +650,7 @@ TEST_F(JournalUploadTest, AnUploaderRestartedMidwayResumesFromItsSavedCursor_Roo
         [&](const std::string& c) { return cursorSeqnum(c) >= base + 6 * kEntries / 10; });
     upload_->kill(SIGKILL);
     const std::string kill_cursor = savedCursor(upload_->state());
+    remote_->waitUntilUploadsGoneAreRead(deadline_);
     upload_->start();
 
     release();
