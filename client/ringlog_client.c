@@ -138,7 +138,10 @@ long ringlog_attach_encode(const struct ringlog_attach* a, unsigned char* buf, s
     return (long)off;
 }
 
-static int fail(char* err, size_t err_len, int code, const char* fmt, ...) {
+/* printf's format attribute: the compiler checks every caller's format and arguments (and clang's
+ * -Wformat-nonliteral accepts fmt passed on to vsnprintf). */
+__attribute__((format(printf, 4, 5))) static int fail(char* err, size_t err_len, int code,
+                                                      const char* fmt, ...) {
     if (err != NULL && err_len > 0) {
         va_list ap;
         va_start(ap, fmt);

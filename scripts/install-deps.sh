@@ -22,6 +22,8 @@ packages=(
   bash-completion zsh fish tmux
   # formatting check; the layout check (tests/layout) is Python
   clang-format python3
+  # the fuzzers (tests/fuzz): clang and its libFuzzer runtime
+  clang libclang-rt-14-dev
   # the Debian packages and their test (tests/packaging/deb_test.sh)
   debhelper dpkg-dev lintian git
 )

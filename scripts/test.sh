@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds and runs every test: a debug build, an ASan+UBSan build, and
-# the ring's concurrency tests under ThreadSanitizer. Needs root: some tests drop privileges or
-# force socket buffer sizes (their names end in _Root).
+# Installs what is needed, builds and runs every test: a debug build, an ASan+UBSan build, the
+# fuzzers (clang, ASan+UBSan, bounded in time) and the ring's concurrency tests under
+# ThreadSanitizer. Needs root: some tests drop privileges or force socket buffer sizes (their
+# names end in _Root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,11 @@ for preset in debug asan; do
   step "$preset tests"
   ctest --preset "$preset" -j "$jobs"
 done
+step "fuzz build (clang, ASan+UBSan) and fuzzers, 45 s each"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+ctest --preset fuzz -j "$jobs"
+tests/fuzz/run.sh 45
 step "benchmarks, smoke mode (do they still run? the figures come from bench/run.sh)"
 build/debug/bench/ringlog-bench --smoke
 step "tsan build (ring log concurrency)"

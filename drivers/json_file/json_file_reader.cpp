@@ -421,9 +421,12 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
         if (ec != std::errc() || end != last)
             return invalid("option \"after_cursor\": \"" + filter.after_cursor +
                            "\" is not a cursor returned by a query");
+        filter.after_cursor.clear();
+        // Nothing is after the last time there is (and t + 1 would overflow).
+        if (t == INT64_MAX)
+            return std::unique_ptr<LogReader>(new JsonFileReader({}, std::move(filter)));
         if (!filter.since_ns || *filter.since_ns <= t)
             filter.since_ns = t + 1;
-        filter.after_cursor.clear();
     }
     std::vector<Segment> segments;  // oldest first
     for (auto& f : numberedLogFiles(log_file))
@@ -479,6 +482,7 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
             std::string carry;  // an incomplete line continued from the chunk after
             uint64_t start_at = floor;
             bool found = false;
+            bool last_line_checked = false;
             while (end > floor && !found) {
                 uint64_t begin = std::max<uint64_t>(floor, end > kChunk ? end - kChunk : 0);
                 std::string chunk(end - begin, '\0');
@@ -488,6 +492,18 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
                                  "reading " + s.path.string() + ": " + errnoText(errno)};
                 chunk += carry;
                 size_t line_end = chunk.size();
+                if (!last_line_checked) {
+                    // A last line without '\n' is being written (or was torn): the forward read
+                    // does not return it (LineSource), so it is not counted either.
+                    size_t nl = chunk.rfind('\n');
+                    if (nl == std::string::npos && begin > floor) {
+                        carry = chunk;
+                        end = begin;
+                        continue;
+                    }
+                    line_end = nl == std::string::npos ? 0 : nl;
+                    last_line_checked = true;
+                }
                 for (;;) {
                     size_t nl = line_end == 0 ? std::string::npos : chunk.rfind('\n', line_end - 1);
                     if (nl == std::string::npos && begin > floor)

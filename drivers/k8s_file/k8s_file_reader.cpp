@@ -225,6 +225,10 @@ Result<std::unique_ptr<LogReader>> K8sFileReader::open(const fs::path& log_file,
                            "\" is not a cursor returned by a query");
         cursor = t;
         filter.after_cursor.clear();
+        // Nothing is after the last time there is (and *cursor + 1 below would overflow).
+        if (t == INT64_MAX)
+            return std::unique_ptr<LogReader>(
+                new K8sFileReader({}, std::move(filter), INT64_MAX, std::nullopt));
     }
     // Each file is held open from here on: a rotation while the reader goes through them (a
     // follower's history) renames them, and a name would then be another file.

@@ -694,7 +694,7 @@ WriteResult SyslogDriver::writeStream(std::span<const RecordView> records,
         if (octets)
             syslog::appendOctetCountedFrame(out_, message_);
         else
-            out_.append(message_);  // newline framing, as docker's: a record holds no '\n'
+            syslog::appendNewlineFrame(out_, message_);  // as docker's
         if (active_ != Transport::kUnixStream)
             history_.append(out_, frame_start, std::string::npos);
         plain_queued_ = plain_sent_ + (out_.size() - out_off_);

@@ -1,5 +1,6 @@
 #include "drivers/syslog/syslog_format.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
@@ -300,6 +301,13 @@ void appendOctetCountedFrame(std::string& out, std::string_view message) {
     appendNumber(out, message.size());
     out.push_back(' ');
     out.append(message);
+}
+
+void appendNewlineFrame(std::string& out, std::string_view message) {
+    size_t start = out.size();
+    out.append(message);
+    if (!message.empty())
+        std::replace(out.begin() + static_cast<std::ptrdiff_t>(start), out.end() - 1, '\n', ' ');
 }
 
 }  // namespace ringlog::syslog

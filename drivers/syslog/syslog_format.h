@@ -99,4 +99,10 @@ class Formatter {
 // RFC 6587 octet counting: "LEN SP" before a message.
 void appendOctetCountedFrame(std::string& out, std::string_view message);
 
+// Newline framing (unix streams, as docker's): the message, whose last byte is its '\n', the
+// frame's end. A record never holds a '\n', but the tag may (the template's own text), and in
+// RFC 5424 a label's or env variable's value and a log file's name: any '\n' before the end would
+// end the frame early, and is sent as a space.
+void appendNewlineFrame(std::string& out, std::string_view message);
+
 }  // namespace ringlog::syslog

@@ -94,8 +94,9 @@ std::optional<int64_t> parseUnixSeconds(std::string_view t) {
     int64_t frac = 0;
     if (i < t.size() && t[i] == '.') {
         size_t from = ++i;
-        while (i < t.size() && isDigit(t[i]))
-            frac = frac * 10 + (t[i++] - '0');
+        for (; i < t.size() && isDigit(t[i]); ++i)
+            if (i - from < 9)  // more are refused below; read on without overflowing meanwhile
+                frac = frac * 10 + (t[i] - '0');
         size_t digits = i - from;
         if (digits == 0 || digits > 9)
             return std::nullopt;
@@ -144,6 +145,13 @@ bool parseWith(const std::string& text, std::initializer_list<const char*> forma
 
 // "2026-11-30T02:08:38.5Z", "2026-11-30 02:08+01:00", "2026-11-30T02:08" (local), "2026-11-30".
 std::optional<int64_t> parseCalendar(std::string_view view) {
+    // Nanoseconds since the epoch (int64_t) reach from 1677-09-21 to 2262-04-11; date::parse into
+    // them would overflow beyond, so a year outside 1678 to 2261 is not a time (the caller saw
+    // four digits and a '-').
+    int year =
+        (view[0] - '0') * 1000 + (view[1] - '0') * 100 + (view[2] - '0') * 10 + (view[3] - '0');
+    if (year < 1678 || year > 2261)
+        return std::nullopt;
     std::string t(view);
     if (t.size() > 10 && (t[10] == ' ' || t[10] == 't'))
         t[10] = 'T';  // journalctl's space; RFC 3339 allows a lowercase t
@@ -165,6 +173,32 @@ std::optional<int64_t> parseCalendar(std::string_view view) {
         return std::nullopt;
     if (auto dot = t.find('.'); dot != std::string::npos && !digitAt(dot + 1))
         return std::nullopt;
+    // The time of day: HH, HH:MM or HH:MM:SS, two digits each, then a fraction of up to nine
+    // digits (date::parse takes longer fields, and overflows converting twelve-digit seconds).
+    if (t.size() > 10) {
+        size_t end = zoned ? t.find_first_of("+-", 11) : t.size();
+        std::string_view tod = std::string_view(t).substr(11, end - 11);
+        size_t i = 0;
+        for (int field = 0; field < 3 && i + 2 <= tod.size(); ++field) {
+            if (field > 0 && tod[i] != ':')
+                break;
+            size_t at = field > 0 ? i + 1 : i;
+            if (at + 2 > tod.size() || !isDigit(tod[at]) || !isDigit(tod[at + 1]))
+                return std::nullopt;
+            i = at + 2;
+        }
+        if (i == 0)
+            return std::nullopt;
+        if (i == 8 && i < tod.size() && tod[i] == '.') {
+            size_t digits = 0;
+            for (++i; i < tod.size() && isDigit(tod[i]); ++i)
+                ++digits;
+            if (digits > 9)
+                return std::nullopt;
+        }
+        if (i != tod.size())
+            return std::nullopt;
+    }
     if (zoned) {
         size_t sign = t.find_first_of("+-", 11);
         size_t zone_length = t.size() - sign;

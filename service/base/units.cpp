@@ -211,7 +211,17 @@ std::optional<int64_t> parseRfc3339(std::string_view t) {
         std::memcpy(cached_prefix, t.data(), 19);
         cached_secs = secs;
     }
-    return (secs - offset) * 1'000'000'000 + frac;
+    // Nanoseconds since the epoch in an int64_t reach from 1677-09-21 to 2262-04-11: a time
+    // beyond is refused (the product would overflow), and one at the edge still fits.
+    int64_t s = secs - offset, ns = 0;
+    if (s < 0 && frac > 0) {
+        ++s;
+        frac -= 1'000'000'000;
+    }
+    if (__builtin_mul_overflow(s, int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, frac, &ns))
+        return std::nullopt;
+    return ns;
 }
 
 }  // namespace ringlog

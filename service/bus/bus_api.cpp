@@ -126,6 +126,8 @@ std::optional<int64_t> timeOption(const sdbus::Variant& v, const std::string& na
                                          "time as text (s)");
 }
 
+}  // namespace
+
 QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options) {
     QueryOptions q;
     std::optional<std::string> grep;
@@ -203,6 +205,8 @@ QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& opti
     }  // case_sensitive alone means nothing, as journalctl's --case-sensitive without --grep
     return q;
 }
+
+namespace {
 
 // "aaaa" matches 2 containers: aaaa11112222 (web), aaaa33334444 (db); give more of the id or
 // the name. Ids are shown as short ids, or longer where two short ids are the same.

@@ -21,6 +21,7 @@
 namespace sdbus {
 class IConnection;
 class IObject;
+class Variant;
 }  // namespace sdbus
 
 namespace ringlog {
@@ -86,6 +87,11 @@ bool mayRead(const Caller& caller, const ContainerView& container);
 
 // The object path of a container: systemd's bus_path_encode of its id.
 std::string containerObjectPath(const std::string& id);
+
+// Query's options (a{sv}, docs/dbus.md): the filter, the format and whether to follow. Throws an
+// sdbus::Error (org.freedesktop.DBus.Error.InvalidArgs) naming the option that is wrong. Exposed
+// for the fuzzer (tests/fuzz/query_options_fuzzer.cpp).
+QueryOptions parseQueryOptions(const std::map<std::string, sdbus::Variant>& options);
 
 class BusApi {
   public:

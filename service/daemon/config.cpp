@@ -4,6 +4,7 @@
 #include <ini.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -201,8 +202,12 @@ std::optional<Error> applySetting(Settings& s, const std::string& key, const std
     } else if (key == "allowed-group") {
         s.allowed_group = value;
     } else if (key == "log-root") {
-        if (value.empty() || value.front() != '/')
-            return badValue(key, value, "an absolute path");
+        // No white space: allowed-log-roots, which is log-root unless given, lists its roots
+        // separated by it (and settingsText writes it so, for the next instance to read).
+        if (value.empty() || value.front() != '/' ||
+            std::any_of(value.begin(), value.end(),
+                        [](char c) { return std::isspace(static_cast<unsigned char>(c)); }))
+            return badValue(key, value, "an absolute path without white space");
         s.log_root = value;
     } else if (key == "allowed-log-roots") {
         s.allowed_log_roots.clear();

@@ -228,7 +228,9 @@ SystemdStop askSystemdAboutThisStop() {
     }
     std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(raw, sd_bus_flush_close_unref);
     sd_bus_set_method_call_timeout(bus.get(), 1'000'000);
-    sd_bus_error error = SD_BUS_ERROR_NULL;
+    // SD_BUS_ERROR_NULL, all zero: the macro is a C compound literal, which clang's -Wpedantic
+    // refuses in C++.
+    sd_bus_error error{};
     auto fail = [&](const char* what, int r) {
         out.why = std::string(what) + ": " + (error.message ? error.message : errnoText(-r));
         sd_bus_error_free(&error);

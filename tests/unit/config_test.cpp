@@ -86,6 +86,22 @@ TEST(Config, RefusesBadValuesWithWhatWasExpected) {
     EXPECT_TRUE(applySetting(s, "log-root", "relative/dir").has_value());
 }
 
+// Found by the config fuzzer: a log-root with white space in it loaded, but allowed-log-roots (its
+// default) is a space-separated list, so settingsText wrote settings that did not read back: the
+// settings kept in the fd store for a next instance that finds the configuration broken.
+TEST(Config, WhatLoadsIsWrittenOutBySettingsTextAndReadsBackTheSame) {
+    Settings s;
+    auto e = applySetting(s, "log-root", "/var/log/my logs");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->message,
+              "setting log-root: \"/var/log/my logs\" is not an absolute path without white space");
+    ASSERT_FALSE(applyConfigText(s, "log-root = /srv/logs\nallowed-group = log readers\n", "f"));
+    s.allowed_log_roots = {s.log_root};  // as loadSettings fills it in
+    Settings again;
+    ASSERT_FALSE(applyConfigText(again, settingsText(s), "settingsText"));
+    EXPECT_EQ(describeSettings(again), describeSettings(s));
+}
+
 // A configuration file (and drop-in folder) of the test's own, removed at the end.
 struct ConfigDir {
     ConfigDir() {

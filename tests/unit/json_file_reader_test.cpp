@@ -182,9 +182,29 @@ TEST(Rfc3339, ParsesNanosecondsAndOffsets) {
     EXPECT_FALSE(parseRfc3339("2023-11-14 garbage").has_value());
 }
 
+// Found by the json_file_reader fuzzer: a time after 2262 (or before 1677) overflowed the
+// nanoseconds (UBSan) and wrapped to some other time; it is no time a log holds, and refused.
+TEST(Rfc3339, TimesBeyondWhatNanosecondsSinceTheEpochHoldAreRefused) {
+    EXPECT_EQ(parseRfc3339("2262-04-11T23:47:16.854775807Z"), INT64_MAX);
+    EXPECT_EQ(parseRfc3339("1677-09-21T00:12:43.145224192Z"), INT64_MIN);
+    EXPECT_FALSE(parseRfc3339("2262-04-11T23:47:16.854775808Z").has_value());
+    EXPECT_FALSE(parseRfc3339("1677-09-21T00:12:43.145224191Z").has_value());
+    EXPECT_FALSE(parseRfc3339("4047-01-01T00:00:00Z").has_value());
+    EXPECT_FALSE(parseRfc3339("0001-01-01T00:00:00+01:00").has_value());
+}
+
 TEST_F(ReaderTest, ReadsEverythingInOrder) {
     write(10);
     EXPECT_EQ(read({}), lines(0, 10));
+}
+
+// Found by the json_file_reader fuzzer: the largest cursor was taken to "since cursor + 1", which
+// overflowed (UBSan) and read as the earliest time, so every record came back.
+TEST_F(ReaderTest, NothingIsAfterACursorAtTheLastPossibleTime) {
+    write(3);
+    ReadFilter f;
+    f.after_cursor = "9223372036854775807";
+    EXPECT_TRUE(read(f).empty());
 }
 
 TEST_F(ReaderTest, AMissingLogIsEmpty) {
@@ -262,6 +282,17 @@ TEST_F(ReaderTest, SkipsLinesThatAreNotRecordsAndATornLastLine) {
             << R"({"log":"being written\n","stream":"stdout","time":"2023-11-14T22:13:24Z"})";
     }
     EXPECT_EQ(read({}), lines(0, 4));
+}
+
+// Found by the json_file_reader fuzzer: `tail` counted a last line without '\n' (being written,
+// or torn by a crash) that the forward read then skipped, and gave one record too few.
+TEST_F(ReaderTest, TailDoesNotCountALastLineWithoutItsNewline) {
+    write(3);
+    std::ofstream(root_ / "c" / "c-json.log", std::ios::app | std::ios::binary)
+        << R"({"log":"being written\n","stream":"stdout","time":"2023-11-14T22:13:24Z"})";
+    ReadFilter f;
+    f.tail = 2;
+    EXPECT_EQ(read(f), lines(1, 3));
 }
 
 }  // namespace

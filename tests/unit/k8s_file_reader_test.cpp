@@ -159,6 +159,15 @@ TEST_F(K8sFileReaderTest, ACursorResumesAfterItsRecordWithNothingTwice) {
     EXPECT_FALSE(K8sFileReader::open(file_, bad).ok());
 }
 
+// Found by the k8s_file_reader fuzzer: the largest cursor plus one overflowed (UBSan) into the
+// earliest time, and the whole log came back.
+TEST_F(K8sFileReaderTest, NothingIsAfterACursorAtTheLastPossibleTime) {
+    writeFile(file_, kInterleaved);
+    ReadFilter after;
+    after.after_cursor = "9223372036854775807";
+    EXPECT_TRUE(read(after).empty());
+}
+
 TEST_F(K8sFileReaderTest, ACursorOfALineGivenOutUnfinishedResumesWithItsRest) {
     writeFile(file_,
               "2023-11-14T22:13:20.1Z stdout F one\n"

@@ -281,6 +281,40 @@ TEST(SyslogDriver, UnixStreamRecordsAreDoneOnceReadAndNotSentAgainMeanwhile) {
     EXPECT_EQ(readAvailable(conn), "");
 }
 
+// Found by the syslog_format fuzzer: a record never holds a '\n', but the tag may (the template's
+// own text), and in RFC 5424 a label's value or a log file's name: on a unix stream,
+// newline-framed, such a '\n' ended the frame early and the server read two messages. It is sent as
+// a space.
+TEST(SyslogDriver, AUnixStreamFrameIsOneLineThoughTheTagALabelOrAFileNameHasANewline) {
+    TempDir dir;
+    const DriverDescriptor* syslog = findDriver("syslog");
+    ContainerInfo info = container();
+    info.labels = {{"note", "two\nlines"}};
+    auto frames = [&](const std::string& socket, const KeyValues& given) {
+        UniqueFd listener = unixServer(dir.path(socket), SOCK_STREAM);
+        KeyValues all = given;
+        all.emplace_back("syslog-address", "unix://" + dir.path(socket));
+        auto options = validateOptions(*syslog, {}, all);
+        EXPECT_TRUE(options.ok());
+        auto d = syslog->create(info, *options, DriverEnvironment{});
+        EXPECT_TRUE(d.ok());
+        Records recs(2);
+        recs.views[1].file = "app\n.log";
+        (*d)->write(recs.views, {});
+        UniqueFd conn = acceptOne(listener);
+        EXPECT_TRUE(conn);
+        return lines(readAvailable(conn));
+    };
+    auto rfc5424 = frames("log", {{"syslog-format", "rfc5424"}, {"labels", "note"}});
+    ASSERT_EQ(rfc5424.size(), 2u);
+    EXPECT_NE(rfc5424[0].find(" note=\"two lines\"] line 1"), std::string::npos) << rfc5424[0];
+    EXPECT_NE(rfc5424[1].find(" log_file=\"app .log\"] line 2"), std::string::npos) << rfc5424[1];
+    auto docker = frames("log2", {{"tag", "web\nserver"}});
+    ASSERT_EQ(docker.size(), 2u);
+    EXPECT_TRUE(endsWith(docker[0], " web server[" + std::to_string(::getpid()) + "]: line 1"))
+        << docker[0];
+}
+
 TEST(SyslogDriver, WhatTheServerDidNotReadIsSentAgainOnTheNextConnection) {
     TempDir dir;
     UniqueFd listener = unixServer(dir.path("log"), SOCK_STREAM);

@@ -153,6 +153,38 @@ TEST_F(TimeText, RefusesWhatIsNotATimeAndListsTheForms) {
     EXPECT_EQ(e.error().message, std::string("\"last tuesday\" is not a time: use ") + kTimeForms);
 }
 
+// Found by the query_options fuzzer: a calendar time whose year nanoseconds since the epoch cannot
+// hold (before 1677, after 2262) overflowed inside date::parse (UBSan) and read as another time.
+TEST_F(TimeText, ACalendarYearBeyondWhatNanosecondsHoldIsNotATime) {
+    for (const char* far : {"1011-03-01T00:00:00Z", "0000-01-01", "1677-12-31T12:00",
+                            "2262-01-01T00:00:00+01:00", "9999-12-31 23:59:59 UTC"}) {
+        auto ns = parseTimePoint(far, kNow);
+        EXPECT_FALSE(ns) << '"' << far << "\" read as " << (ns ? *ns : 0);
+    }
+    EXPECT_EQ(*parseTimePoint("1678-01-01T00:00:00Z", kNow), -9214560000 * kS);
+    EXPECT_EQ(*parseTimePoint("2261-12-31T23:59:59.999999999Z", kNow), 9214646399 * kS + 999999999);
+}
+
+// Found by the config and query_options fuzzers: the digits of a long fraction overflowed while
+// being read (UBSan), before the number was refused for having more than nine; only the asan
+// build's UBSan sees it.
+TEST_F(TimeText, AFractionOfManyDigitsIsRefusedWithoutOverflowing) {
+    EXPECT_FALSE(parseTimePoint("1764468518.99999999999999999999", kNow));
+    EXPECT_FALSE(parseTimeSpanNs("1.99999999999999999999").has_value());
+}
+
+// Found by the query_options fuzzer: date::parse took seconds of twelve digits and overflowed
+// converting them (UBSan). The time of day is two digits a field, a fraction up to nine.
+TEST_F(TimeText, ATimeOfDayWithLongerFieldsIsNotATime) {
+    for (const char* bad :
+         {"2023-11-14T22:13:204555555211.5+01:00", "2023-11-14T22:13:20.1234567890Z",
+          "2026-11-30T2:08", "2026-11-30T02:8:38", "2026-11-30T02:08:038", "2026-11-30T",
+          "2026-11-30T02:08:38.5.5"}) {
+        auto ns = parseTimePoint(bad, kNow);
+        EXPECT_FALSE(ns) << '"' << bad << "\" read as " << (ns ? *ns : 0);
+    }
+}
+
 struct SpanCase {
     const char* text;
     int64_t ns;
