@@ -379,7 +379,9 @@ Container::PumpResult Container::pumpStream(Input& in, char* buffer, size_t buff
             continue;
         if (n < 0 && errno == EAGAIN)
             return PumpResult::kDrained;
-        if (n < 0)
+        // A pty's master fails with EIO once its other side is closed (and what was written
+        // before has been read): that is how a tty container ends, not an error.
+        if (n < 0 && !(errno == EIO && ::isatty(in.fd.get())))
             spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
                          streamName(in.framer.stream()), errnoText(errno));
         in.eof = true;  // end of file, budget spent, or a read error

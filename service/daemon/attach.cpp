@@ -2,6 +2,10 @@
 // drivers and settings, and containers taken back from systemd's fd store after a restart.
 #include "service/daemon/daemon_internal.h"
 
+#include <sys/resource.h>
+
+#include <climits>
+
 namespace ringlog {
 
 namespace {
@@ -41,11 +45,71 @@ Result<std::vector<uint32_t>> idList(const char* key, const std::string& list, I
     return ids;
 }
 
+// "/dev/zero, a character device that is not a tty": what an fd that cannot be a container's
+// output is, for the engine that passed it (its own fd: the path is its to know).
+std::string describeFd(int fd, const struct stat& st) {
+    std::string path(PATH_MAX, '\0');
+    ssize_t n =
+        ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), path.data(), path.size());
+    path.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    const char* kind = S_ISREG(st.st_mode)   ? "a regular file"
+                       : S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISCHR(st.st_mode) ? "a character device that is not a tty"
+                       : S_ISBLK(st.st_mode) ? "a block device"
+                                             : "of another kind";
+    return path.empty() ? kind : path + ", " + kind;
+}
+
 }  // namespace
+
+// What an attach that finds ringlogd at its RLIMIT_NOFILE is told.
+std::string Daemon::outOfFdsMessage() const {
+    struct rlimit limit {};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    return "ringlogd has no file descriptor left (RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) +
+           "): detach containers, or raise LimitNOFILE= in ringlogd.service";
+}
+
+// Whether fewer than `needed` fds are left: the spare is duplicated that many times. (An attach
+// that ran out halfway would unwind as any failed one, but its error would name whichever open
+// failed; this names the cause.)
+bool Daemon::outOfFds(int needed) const {
+    if (!spare_fd_)
+        return false;
+    std::vector<UniqueFd> probes;
+    for (int i = 0; i < needed; ++i) {
+        probes.emplace_back(::fcntl(spare_fd_.get(), F_DUPFD_CLOEXEC, 0));
+        if (!probes.back())
+            return errno == EMFILE || errno == ENFILE;
+    }
+    return false;
+}
 
 void Daemon::acceptConnections() {
     for (;;) {
         UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd && (errno == EMFILE || errno == ENFILE) && spare_fd_) {
+            // Out of fds, the connection would wait in the backlog, its engine hanging, and the
+            // listening socket would wake this loop at once again: the spare fd makes room to
+            // take it and refuse it with the reason.
+            spare_fd_.reset();
+            UniqueFd refused(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (refused) {
+                std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, outOfFdsMessage());
+                (void)::send(refused.get(), reply.data(), reply.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (auto suppressed = refusal_log_.allow())
+                    spdlog::warn(
+                        "refused a connection: {}{}", outOfFdsMessage(),
+                        *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
+            }
+            const bool none_waiting = !refused;  // accept() fails with EMFILE even then
+            refused.reset();
+            spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            if (none_waiting)
+                return;
+            continue;
+        }
         if (!fd) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -187,8 +251,14 @@ void Daemon::onConnection(Connection* conn) {
             Error{RINGLOG_STATUS_BAD_REQUEST,
                   "request is larger than " + std::to_string(RINGLOG_MAX_REQUEST_BYTES) + " bytes"};
     } else if (msg.msg_flags & MSG_CTRUNC) {
-        outcome = Error{RINGLOG_STATUS_BAD_FDS,
-                        "control message truncated: send 1 or 2 file descriptors"};
+        // The kernel truncates the fds it has no room for in our table, as those past our buffer.
+        if (outOfFds(1))
+            outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage()};
+        else
+            outcome = Error{RINGLOG_STATUS_BAD_FDS,
+                            "control message truncated: send 1 or 2 file descriptors"};
+    } else if (!is_push && outOfFds(kFdsPerAttach)) {
+        outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage()};
     } else if (foreign_control) {
         outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
                         "unexpected control message (only SCM_RIGHTS is accepted)"};
@@ -201,6 +271,9 @@ void Daemon::onConnection(Connection* conn) {
         }
     }
 
+    // The fds of a refused request are closed before the reply: an engine told BUSY or LIMIT
+    // finds its pipe's read end gone (EPIPE), not still held for a moment.
+    fds.clear();
     std::string reply = outcome ? encodeReply(RINGLOG_STATUS_OK, *outcome)
                                 : encodeReply(outcome.error().status, outcome.error().message);
     if (::send(conn->fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -291,8 +364,9 @@ Result<std::string> Daemon::attach(Connection& conn, std::string_view datagram,
         bool ok = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
                   (S_ISCHR(st.st_mode) && ::isatty(fds[i].get()));
         if (!ok)
-            return Error{RINGLOG_STATUS_BAD_FDS,
-                         std::string("the ") + which + " fd is not a pipe, FIFO, pty or socket"};
+            return Error{RINGLOG_STATUS_BAD_FDS, std::string("the ") + which + " fd is " +
+                                                     describeFd(fds[i].get(), st) +
+                                                     ": pass a pipe, FIFO, pty or socket"};
         int fl = ::fcntl(fds[i].get(), F_GETFL);
         if ((fl & O_ACCMODE) == O_WRONLY)
             return Error{RINGLOG_STATUS_BAD_FDS,

@@ -91,6 +91,7 @@ std::optional<Error> Daemon::start() {
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

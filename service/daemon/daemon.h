@@ -116,6 +116,8 @@ class Daemon final : private BusBackend {
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     std::string pendingLimit(uid_t uid) const;
+    bool outOfFds(int needed) const;
+    std::string outOfFdsMessage() const;
     std::optional<Error> ringSizeLimit(uint64_t ring) const;
     void stopCountingAsPending(const Connection& conn);
     void serviceInput(Attached& a, Container::Input& input);
@@ -171,7 +173,10 @@ class Daemon final : private BusBackend {
     UniqueFd listen_;
     bool bound_socket_ = false;  // we created the socket file (not socket-activated)
     UniqueFd wake_;              // eventfd: consumer threads → this loop
-    UniqueFd signals_;           // signalfd
+    // /dev/null, held so that with every other fd taken ringlogd can still accept a connection
+    // and tell it why it is refused (see outOfFds).
+    UniqueFd spare_fd_;
+    UniqueFd signals_;  // signalfd
     std::unique_ptr<Watch> listen_watch_, wake_watch_, signal_watch_;
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
     size_t push_connections_ = 0;             // of connections_, those kept open between pushes

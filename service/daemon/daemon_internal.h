@@ -43,6 +43,9 @@ inline constexpr int kReadsPerEvent = 4;                // then let other fds ha
 inline constexpr size_t kMaxPendingConnections = 1024;
 inline constexpr size_t kPendingReservedForRoot = 256;
 inline constexpr size_t kMaxPendingPerUser = 64;
+// The fds an attach may open at most before its container runs (its ring, a file or socket per
+// driver, a log directory's watch and files): an attach goes ahead only with that many left.
+inline constexpr int kFdsPerAttach = 8;
 // Push connections kept open between pushes (docs/protocol.md, "Push"): not counted as pending;
 // beyond this many, a pusher's connection is closed after each reply (it connects again).
 inline constexpr size_t kMaxPushConnections = 1024;

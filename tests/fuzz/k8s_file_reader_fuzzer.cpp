@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,67 +24,12 @@
 #include "service/base/unique_fd.h"
 #include "service/query/query.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/log_reader_fuzz.h"
 
 namespace ringlog {
 namespace {
 
 namespace fs = std::filesystem;
-
-class Contains final : public MessageMatcher {
-  public:
-    explicit Contains(std::string needle) : needle_(std::move(needle)) {}
-    bool matches(std::string_view message) const override {
-        return message.find(needle_) != std::string_view::npos;
-    }
-
-  private:
-    std::string needle_;
-};
-
-std::vector<StoredRecord> readAll(const fs::path& log, const ReadFilter& filter) {
-    std::vector<StoredRecord> out;
-    auto reader = K8sFileReader::open(log, filter);
-    if (!reader)
-        return out;
-    StoredRecord r;
-    for (;;) {
-        auto more = (*reader)->next(r);
-        FUZZ_CHECK(more.ok());  // a corrupt line is skipped, never an error
-        if (!*more)
-            break;
-        std::string json;
-        appendQueryJson(json, r, false);
-        FUZZ_CHECK(nlohmann::json::accept(json));
-        out.push_back(r);
-    }
-    return out;
-}
-
-bool same(const StoredRecord& a, const StoredRecord& b) {
-    return a.stream == b.stream && a.time_ns == b.time_ns && a.message == b.message &&
-           a.newline == b.newline;
-}
-
-// RINGLOG_FUZZ_DEBUG=1: what a crash's input made of the files and what was read.
-bool debugging() {
-    static const bool on = std::getenv("RINGLOG_FUZZ_DEBUG") != nullptr;
-    return on;
-}
-
-void debugPrint(const char* what, std::string_view bytes) {
-    if (!debugging())
-        return;
-    std::fprintf(stderr, "%s: \"", what);
-    for (unsigned char c : bytes)
-        std::fprintf(stderr, c >= 0x20 && c < 0x7f && c != '"' ? "%c" : "\\x%02x", c);
-    std::fprintf(stderr, "\"\n");
-}
-
-void debugRecords(const char* what, const std::vector<StoredRecord>& records) {
-    for (const auto& r : records)
-        debugPrint(what, std::to_string(r.time_ns) + " " + streamName(r.stream) + " " +
-                             (r.newline ? "F " : "P ") + r.message);
-}
 
 // The lines of a file a reader reads: those that end with '\n'.
 std::vector<std::string_view> wholeLines(std::string_view content) {
@@ -111,14 +55,6 @@ void checkLine(std::string_view text) {
                again.partial == line.partial && again.content == line.content);
 }
 
-void writeGzip(const fs::path& path, std::string_view bytes) {
-    gzFile out = gzopen(path.c_str(), "wb1");
-    FUZZ_CHECK(out != nullptr);
-    if (!bytes.empty())
-        FUZZ_CHECK(gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())) > 0);
-    FUZZ_CHECK(gzclose(out) == Z_OK);
-}
-
 }  // namespace
 }  // namespace ringlog
 
@@ -130,42 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fs::create_directories(dir);
     const fs::path log = dir / "c.log";
 
-    ReadFilter filter;
-    switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-        case 1:
-            filter.stderr_stream = false;
-            break;
-        case 2:
-            filter.stdout_stream = false;
-            break;
-        default:
-            break;
-    }
-    std::shared_ptr<const MessageMatcher> grep;
-    if (in.ConsumeBool())
-        grep = std::make_shared<Contains>(in.ConsumeRandomLengthString(8));
-    std::optional<uint64_t> tail;
-    if (in.ConsumeBool())
-        tail = in.ConsumeIntegralInRange<uint64_t>(0, 12);
-    int time_filter = in.ConsumeIntegralInRange<int>(0, 3);  // none, since, until, cursor
-    int64_t some_time = in.ConsumeIntegral<int64_t>();
-    std::string cursor_text = in.ConsumeRandomLengthString(24);
-
-    std::vector<std::string> files;  // oldest first, the current file last
-    int rotations = in.ConsumeIntegralInRange<int>(0, 2);
-    for (int i = rotations; i >= 1; --i) {
-        bool gz = in.ConsumeBool();
-        files.push_back(in.ConsumeRandomLengthString());
-        fs::path rotated = log.string() + "." + std::to_string(i) + (gz ? ".gz" : "");
-        if (gz)
-            writeGzip(rotated, files.back());
-        else
-            fuzz::writeFile(rotated, files.back());
-        debugPrint(rotated.filename().c_str(), files.back());
-    }
-    files.push_back(in.ConsumeRemainingBytesAsString());
-    fuzz::writeFile(log, files.back());
-    debugPrint(log.filename().c_str(), files.back());
+    const fuzz::ReaderQuery query(in);
+    const ReadFilter& filter = query.filter;
+    const std::vector<std::string> files = fuzz::writeLogFiles(in, log);
 
     {
         const std::string& current = files.back();
@@ -198,8 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             full_lines[s] += line.partial ? 0 : 1;
             unfinished[s] = line.partial;
         }
-    std::vector<StoredRecord> all = readAll(log, filter);
-    debugRecords("all", all);
+    std::vector<StoredRecord> all = fuzz::readAll<K8sFileReader>(log, filter);
+    fuzz::debugRecords("all", all);
     std::string joined[2];
     size_t newlines[2] = {0, 0};
     for (const auto& r : all) {
@@ -216,34 +119,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // An unfinished line is given out at the end of a whole read, after later lines of the other
     // stream, but counted by `tail` at its time: the two agree only without one.
     bool comparable = increasing && !unfinished[0] && !unfinished[1];
-    if (tail && comparable) {
-        ReadFilter with_tail = filter;
-        with_tail.tail = tail;
-        std::vector<StoredRecord> last = readAll(log, with_tail);
-        debugRecords("tail", last);
-        size_t expected_count = std::min<size_t>(*tail, all.size());
-        if (last.size() != expected_count)
-            std::fprintf(stderr, "tail %zu: %zu records of %zu\n", static_cast<size_t>(*tail),
-                         last.size(), all.size());
-        FUZZ_CHECK(last.size() == expected_count);
-        for (size_t i = 0; i < expected_count; ++i)
-            FUZZ_CHECK(same(last[i], all[all.size() - expected_count + i]));
-    }
+    if (query.tail && comparable)
+        fuzz::checkTail<K8sFileReader>(log, filter, *query.tail, all);
     // With a grep, and the time filters (which search by time, assuming a log in time order):
     // any result, never a crash.
-    if (grep || time_filter != 0 || (tail && !comparable)) {
-        ReadFilter other = filter;
-        other.grep = grep;
-        other.tail = tail;
-        int64_t t = all.empty() ? some_time
-                                : all[static_cast<size_t>(some_time & 0xffff) % all.size()].time_ns;
-        if (time_filter == 1)
-            other.since_ns = t;
-        else if (time_filter == 2)
-            other.until_ns = t;
-        else if (time_filter == 3)
-            other.after_cursor = cursor_text.empty() ? std::to_string(t) : cursor_text;
-        readAll(log, other);
+    if (query.grep || query.time_filter != 0 || (query.tail && !comparable)) {
+        ReadFilter other = query.timed(filter, all);
+        other.grep = query.grep;
+        other.tail = query.tail;
+        fuzz::readAll<K8sFileReader>(log, other);
     }
     return 0;
 }

@@ -506,6 +506,138 @@ TEST_F(DbusApi, QueryErrorsAreNamedAndSayWhatIsWrong) {
     EXPECT_EQ(none_driver.err, "ringlogctl: driver none keeps no logs to read back\n");
 }
 
+// Faults of readers and writers (docs/reliability.md, "Faults and bad input").
+
+// `cat /dev/zero` as a container's output: endless bytes and no line end, cut into 16 KiB
+// records. Non-blocking, the ring drops the oldest and counts it; blocking, the writer is held
+// to what the disk takes and nothing is dropped; either way memory stays bounded, the files stay
+// within max-size x max-file, and a third container's 100,000 lines all arrive meanwhile.
+TEST_F(DbusApi, AnEndlessWriterWithoutLineEndsIsBoundedByItsModeWhileOthersLoseNothing) {
+    Pipe nb, b, calm;
+    attachPipe("zerosnb", nb, {"mode=non-blocking", "max-size=5m", "max-file=2"});
+    attachPipe("zerosb", b, {"max-size=5m", "max-file=2"});
+    attachPipe("calm", calm);
+    const long rss_before = procField(d_->pid(), "status", "VmRSS:");
+    auto endless = [](Pipe& into) {
+        SpawnOptions o;
+        o.stdout_fd = into.write_fd;
+        o.die_with_test = true;
+        Process cat = spawn({"/bin/cat", "/dev/zero"}, o);
+        into.closeWrite();
+        return cat;
+    };
+    Process zeros_nb = endless(nb), zeros_b = endless(b);
+    writeNumbered(calm.write_fd, 0, 100000);
+    calm.closeWrite();
+    ASSERT_TRUE(watcher_->waitFor("calm"));
+    ASSERT_TRUE(waitForCounter("zerosnb", "LinesDropped", 1));
+    ASSERT_TRUE(waitForCounter("zerosb", "LinesWritten", 200)) << "over 3 MB of zeros";
+    const long rss_during = procField(d_->pid(), "status", "VmRSS:");
+    zeros_nb.kill(SIGKILL);
+    zeros_b.kill(SIGKILL);
+    zeros_nb.wait();
+    zeros_b.wait();
+    ASSERT_TRUE(watcher_->waitFor("zerosnb"));
+    ASSERT_TRUE(watcher_->waitFor("zerosb"));
+    EXPECT_TRUE(sameBytes(numbered(0, 100000), logs({"calm"}).out));
+    Dict blocking = inspect("zerosb");
+    EXPECT_EQ(blocking.at("LinesDropped").get<uint64_t>(), 0u);
+    EXPECT_EQ(blocking.at("LinesWritten").get<uint64_t>(), blocking.at("LinesIn").get<uint64_t>());
+    EXPECT_EQ(blocking.at("LinesSplit").get<uint64_t>(), 1u) << "one endless line, cut";
+    for (const char* id : {"zerosnb", "zerosb"}) {
+        uintmax_t bytes = 0;
+        for (const auto& f : fs::directory_iterator(d_->logRoot() / id))
+            bytes += fs::file_size(f.path());
+        // A file rotates after the record that takes it past max-size (16 KiB of NULs is 98 KiB
+        // of json).
+        EXPECT_LE(bytes, 2u * (5u << 20) + 2u * 100'000u) << id;
+    }
+#ifndef __SANITIZE_ADDRESS__
+    // Two rings of 1 MiB and the drivers' buffers (not under ASan: its quarantine is not ours).
+    EXPECT_LT(rss_during - rss_before, 32 * 1024) << "kB";
+#else
+    (void)rss_before;
+    (void)rss_during;
+#endif
+}
+
+// Detach while two queries run: one following and reading, one whose reader has not read yet
+// (its pipe full, 3.8 MB of history behind). Both end with every line the container wrote,
+// exactly once, and exit 0: a detach ends a container's follow as its exit does.
+TEST_F(DbusApi, ADetachDuringQueriesEndsThemWithEveryLine_Root) {
+    Pipe p;
+    attachPipe("detached", p);
+    writeNumbered(p.write_fd, 0, 200000);
+    Pipe reading_out, stalled_out;
+    Process reading = logsInto({"-f", "detached"}, reading_out.write_fd);
+    Process stalled = logsInto({"-f", "detached"}, stalled_out.write_fd);
+    reading_out.closeWrite();
+    stalled_out.closeWrite();
+    Collector reading_got(reading_out.read_fd);
+    ASSERT_TRUE(reading_got.waitFor(200000 * 19));
+    writeNumbered(p.write_fd, 200000, 200100);
+    ASSERT_TRUE(reading_got.waitFor(200100 * 19));
+    Output detach = busctl({"call", "org.ringlog.Log1", "/org/ringlog/Log1",
+                            "org.ringlog.Log1.Manager", "Detach", "s", "detached"});
+    ASSERT_EQ(detach.status, 0) << detach.err;
+    EXPECT_EQ(reading.wait(), 0);
+    reading_got.join();
+    EXPECT_TRUE(sameBytes(numbered(0, 200100), reading_got.data()));
+    Collector stalled_got(stalled_out.read_fd);
+    EXPECT_EQ(stalled.wait(), 0);
+    stalled_got.join();
+    EXPECT_TRUE(sameBytes(numbered(0, 200100), stalled_got.data()));
+}
+
+// Readers that close the fd Query gave them after a few bytes, 70 of them one after the other
+// (more than the 64 queries that may run at once): ringlogd takes no SIGPIPE, frees each query
+// (the next ones are not refused at the limit), holds no fd of theirs afterwards, and serves the
+// whole log to the next reader.
+TEST_F(DbusApi, ReadersThatCloseTheirQueryFdMidStreamCostNothing) {
+    Pipe p;
+    attachPipe("abandoned", p);
+    writeNumbered(p.write_fd, 0, 200000);
+    p.closeWrite();
+    ASSERT_TRUE(watcher_->waitFor("abandoned"));
+    auto fds = [&] {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e :
+             fs::directory_iterator("/proc/" + std::to_string(d_->pid()) + "/fd"))
+            ++n;
+        return n;
+    };
+    // A first reader, served to the end, starts the query threads (each with its eventfd).
+    EXPECT_TRUE(sameBytes(numbered(0, 200000), logs({"abandoned"}).out));
+    const size_t fds_before = fds();
+    for (int i = 0; i < 70; ++i) {
+        sdbus::UnixFd fd;
+        Dict options;
+        if (i % 2)
+            options["follow"] = sdbus::Variant(true);
+        manager_->callMethod("Query")
+            .onInterface("org.ringlog.Log1.Manager")
+            .withArguments(std::string("abandoned"), options)
+            .storeResultsTo(fd);
+        char some[100];
+        ASSERT_EQ(::read(fd.get(), some, sizeof some), static_cast<ssize_t>(sizeof some))
+            << "query " << i;
+    }  // each fd closed here, mid-stream
+    EXPECT_TRUE(sameBytes(numbered(0, 200000), logs({"abandoned"}).out));
+    size_t fds_after = fds();
+    for (int tries = 0; tries < 500 && fds_after > fds_before; ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        fds_after = fds();
+    }
+    EXPECT_LE(fds_after, fds_before) << "fds of abandoned queries still open: " << [&] {
+        std::string all;
+        for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(d_->pid()) + "/fd"))
+            all +=
+                "\n" + e.path().filename().string() + " -> " + fs::read_symlink(e.path()).string();
+        return all;
+    }();
+    EXPECT_EQ(::kill(d_->pid(), 0), 0) << "ringlogd is gone";
+}
+
 TEST_F(DbusApi, AFollowerGetsEveryLineExactlyOnceWhileTheLogRotates) {
     Pipe p;
     // Rotation keeps ~10 MB on disk: enough for a follower that the machine's load holds back to
