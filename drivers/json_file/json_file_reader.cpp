@@ -497,7 +497,7 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
                     // does not return it (LineSource), so it is not counted either.
                     size_t nl = chunk.rfind('\n');
                     if (nl == std::string::npos && begin > floor) {
-                        carry = chunk;
+                        carry.clear();  // all of it is the unfinished line: no record
                         end = begin;
                         continue;
                     }

@@ -181,7 +181,7 @@ Result<bool> visitBackwards(const fs::path& path, bool gz, uint64_t floor,
             // A last line without '\n' is being written: not a record yet.
             size_t nl = chunk.rfind('\n');
             if (nl == std::string::npos && begin > floor) {
-                carry = chunk;
+                carry.clear();  // all of it is the unfinished line: no record
                 end = begin;
                 continue;
             }

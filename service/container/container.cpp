@@ -375,15 +375,16 @@ Container::PumpResult Container::pumpStream(Input& in, char* buffer, size_t buff
                 return PumpResult::kBlocked;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        const int error = errno;
+        if (n < 0 && error == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN)
+        if (n < 0 && error == EAGAIN)
             return PumpResult::kDrained;
         // A pty's master fails with EIO once its other side is closed (and what was written
         // before has been read): that is how a tty container ends, not an error.
-        if (n < 0 && !(errno == EIO && ::isatty(in.fd.get())))
+        if (n < 0 && !(error == EIO && ::isatty(in.fd.get())))
             spdlog::warn("container {}: reading its {}: {}; closing it", info_.shortId(),
-                         streamName(in.framer.stream()), errnoText(errno));
+                         streamName(in.framer.stream()), errnoText(error));
         in.eof = true;  // end of file, budget spent, or a read error
     }
     if (in.budget == 0)

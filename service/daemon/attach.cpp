@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace ringlog {
@@ -52,6 +53,9 @@ std::string describeFd(int fd, const struct stat& st) {
     ssize_t n =
         ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), path.data(), path.size());
     path.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    // The engine's own path, but it goes into our log too: no control character may forge a line.
+    std::replace_if(
+        path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, '?');
     const char* kind = S_ISREG(st.st_mode)   ? "a regular file"
                        : S_ISDIR(st.st_mode) ? "a directory"
                        : S_ISCHR(st.st_mode) ? "a character device that is not a tty"
@@ -62,53 +66,100 @@ std::string describeFd(int fd, const struct stat& st) {
 
 }  // namespace
 
-// What an attach that finds ringlogd at its RLIMIT_NOFILE is told.
-std::string Daemon::outOfFdsMessage() const {
+// What an attach that finds no fd left is told: ringlogd's own limit (EMFILE) or the system's
+// (ENFILE).
+std::string Daemon::outOfFdsMessage(int error) const {
+    if (error == ENFILE)
+        return "the system has no file descriptor left (fs.file-max): stop containers, or raise "
+               "fs.file-max";
     struct rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     return "ringlogd has no file descriptor left (RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) +
-           "): detach containers, or raise LimitNOFILE= in ringlogd.service";
+           "): detach or stop containers, or raise LimitNOFILE= in ringlogd.service";
 }
 
-// Whether fewer than `needed` fds are left: the spare is duplicated that many times. (An attach
-// that ran out halfway would unwind as any failed one, but its error would name whichever open
-// failed; this names the cause.)
-bool Daemon::outOfFds(int needed) const {
+// Whether fewer than `needed` fds are left (0, or EMFILE or ENFILE): the spare is duplicated
+// that many times. (An attach that ran out halfway would unwind as any failed one, but its error
+// would name whichever open failed; this names the cause.)
+int Daemon::outOfFds(int needed) {
     if (!spare_fd_)
-        return false;
+        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!spare_fd_)
+        return errno == ENFILE ? ENFILE : EMFILE;
     std::vector<UniqueFd> probes;
+    probes.reserve(static_cast<size_t>(needed));
     for (int i = 0; i < needed; ++i) {
-        probes.emplace_back(::fcntl(spare_fd_.get(), F_DUPFD_CLOEXEC, 0));
-        if (!probes.back())
-            return errno == EMFILE || errno == ENFILE;
+        int probe = ::fcntl(spare_fd_.get(), F_DUPFD_CLOEXEC, 0);
+        if (probe < 0)
+            return errno == EMFILE || errno == ENFILE ? errno : 0;
+        probes.emplace_back(probe);
     }
-    return false;
+    return 0;
+}
+
+// A connection refused before its request: LIMIT and why, and a line in our log (the first
+// refusals in full, then a count, so that a flood of them cannot flood the journal).
+void Daemon::refuseConnection(int fd, const ucred& cred, const std::string& why) {
+    std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, why);
+    (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (auto suppressed = refusal_log_.allow())
+        spdlog::warn("refused a connection of pid {} uid {}: {}{}", cred.pid, cred.uid, why,
+                     *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
+}
+
+// Out of fds, accept() fails and leaves the connection in the backlog, its engine hanging, while
+// the listening socket wakes this loop again at once. The spare fd is let go to make room to
+// take the connection and refuse it with the reason. Returns whether to accept on.
+bool Daemon::refuseForWantOfFds(int error) {
+    spare_fd_.reset();
+    UniqueFd refused(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    const bool none_waiting = !refused;  // accept() fails with EMFILE even then
+    if (refused) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        ::getsockopt(refused.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        refuseConnection(refused.get(), cred, outOfFdsMessage(error));
+        refused.reset();
+    }
+    spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!spare_fd_) {
+        // Another thread took the room, or another process the system's: without the spare the
+        // next connection could not be refused, and accept() would fail at once again. Listen
+        // again once there is room (resumeAccepting, once a second), rather than spin.
+        pauseAccepting();
+        return false;
+    }
+    return !none_waiting;
+}
+
+void Daemon::pauseAccepting() {
+    if (accept_paused_)
+        return;
+    accept_paused_ = true;
+    struct epoll_event ev {};
+    ev.data.ptr = listen_watch_.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listen_.get(), &ev);
+    spdlog::warn("no file descriptor left: not taking connections until there is one");
+}
+
+void Daemon::resumeAccepting() {
+    if (!accept_paused_ || outOfFds(1) != 0)
+        return;
+    accept_paused_ = false;
+    struct epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.ptr = listen_watch_.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listen_.get(), &ev);
+    spdlog::info("file descriptors available again: taking connections");
 }
 
 void Daemon::acceptConnections() {
     for (;;) {
         UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!fd && (errno == EMFILE || errno == ENFILE) && spare_fd_) {
-            // Out of fds, the connection would wait in the backlog, its engine hanging, and the
-            // listening socket would wake this loop at once again: the spare fd makes room to
-            // take it and refuse it with the reason.
-            spare_fd_.reset();
-            UniqueFd refused(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (refused) {
-                std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, outOfFdsMessage());
-                (void)::send(refused.get(), reply.data(), reply.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (auto suppressed = refusal_log_.allow())
-                    spdlog::warn(
-                        "refused a connection: {}{}", outOfFdsMessage(),
-                        *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
-            }
-            const bool none_waiting = !refused;  // accept() fails with EMFILE even then
-            refused.reset();
-            spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            if (none_waiting)
-                return;
-            continue;
+        if (!fd && (errno == EMFILE || errno == ENFILE)) {
+            if (refuseForWantOfFds(errno))
+                continue;
+            return;
         }
         if (!fd) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -121,13 +172,7 @@ void Daemon::acceptConnections() {
         socklen_t len = sizeof(conn->cred);
         ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &conn->cred, &len);
         if (std::string limit = pendingLimit(conn->cred.uid); !limit.empty()) {
-            std::string reply = encodeReply(RINGLOG_STATUS_LIMIT, limit);
-            (void)::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (auto suppressed = refusal_log_.allow())
-                spdlog::warn(
-                    "refused a connection of pid {} uid {}: {}{}", conn->cred.pid, conn->cred.uid,
-                    limit,
-                    *suppressed ? fmt::format(" ({} more refusals since)", *suppressed) : "");
+            refuseConnection(fd.get(), conn->cred, limit);
             continue;
         }
         std::vector<gid_t> groups(64);
@@ -252,13 +297,13 @@ void Daemon::onConnection(Connection* conn) {
                   "request is larger than " + std::to_string(RINGLOG_MAX_REQUEST_BYTES) + " bytes"};
     } else if (msg.msg_flags & MSG_CTRUNC) {
         // The kernel truncates the fds it has no room for in our table, as those past our buffer.
-        if (outOfFds(1))
-            outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage()};
+        if (int error = outOfFds(1))
+            outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage(error)};
         else
             outcome = Error{RINGLOG_STATUS_BAD_FDS,
                             "control message truncated: send 1 or 2 file descriptors"};
-    } else if (!is_push && outOfFds(kFdsPerAttach)) {
-        outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage()};
+    } else if (int error = is_push ? 0 : outOfFds(kFdsPerAttach)) {
+        outcome = Error{RINGLOG_STATUS_LIMIT, outOfFdsMessage(error)};
     } else if (foreign_control) {
         outcome = Error{RINGLOG_STATUS_BAD_REQUEST,
                         "unexpected control message (only SCM_RIGHTS is accepted)"};

@@ -203,6 +203,8 @@ int Daemon::run() {
         }
         if (supervised_ && (timeout < 0 || timeout > 1000))
             timeout = 1000;  // watchdog and status
+        if (accept_paused_ && (timeout < 0 || timeout > 1000))
+            timeout = 1000;  // listen again once there is an fd (resumeAccepting)
         if (shutting_down_ && (timeout < 0 || timeout > 100))
             timeout = 100;  // the stop's deadline
         timeout = filesTimeout(timeout);
@@ -243,6 +245,7 @@ int Daemon::run() {
             // through onWake (drained containers), which defers removal to its own event.
         }
         serviceFilesPending();
+        resumeAccepting();
         if (bus_) {
             if (n == 0)
                 bus_->process();  // its timeout

@@ -5,6 +5,7 @@
 // background thread, however many containers there are.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -116,8 +117,12 @@ class Daemon final : private BusBackend {
     Attached* findAttached(const std::shared_ptr<Container>& c);
     void closeConnection(Connection* conn);
     std::string pendingLimit(uid_t uid) const;
-    bool outOfFds(int needed) const;
-    std::string outOfFdsMessage() const;
+    int outOfFds(int needed);
+    std::string outOfFdsMessage(int error) const;
+    void refuseConnection(int fd, const ucred& cred, const std::string& why);
+    bool refuseForWantOfFds(int error);
+    void pauseAccepting();
+    void resumeAccepting();
     std::optional<Error> ringSizeLimit(uint64_t ring) const;
     void stopCountingAsPending(const Connection& conn);
     void serviceInput(Attached& a, Container::Input& input);
@@ -176,7 +181,8 @@ class Daemon final : private BusBackend {
     // /dev/null, held so that with every other fd taken ringlogd can still accept a connection
     // and tell it why it is refused (see outOfFds).
     UniqueFd spare_fd_;
-    UniqueFd signals_;  // signalfd
+    bool accept_paused_ = false;  // no fd left even for the spare: the listening socket unwatched
+    UniqueFd signals_;            // signalfd
     std::unique_ptr<Watch> listen_watch_, wake_watch_, signal_watch_;
     std::map<Connection*, std::unique_ptr<Connection>> connections_;
     size_t push_connections_ = 0;             // of connections_, those kept open between pushes

@@ -34,12 +34,17 @@ inline const std::filesystem::path& scratchDir() {
             std::perror("mkdtemp");
             std::abort();
         }
-        std::atexit([] {
-            std::error_code ignored;
-            std::filesystem::remove_all(scratchDir(), ignored);
-        });
         return std::filesystem::absolute(tmpl);
     }();
+    // Registered after `dir` is made, so that it runs before `dir` is destroyed at exit.
+    static const bool removed_at_exit = [] {
+        std::atexit([] {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir, ignored);
+        });
+        return true;
+    }();
+    (void)removed_at_exit;
     return dir;
 }
 
