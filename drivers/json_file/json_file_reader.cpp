@@ -478,54 +478,23 @@ Result<std::unique_ptr<LogReader>> JsonFileReader::open(const fs::path& log_file
             if (!fd || ::fstat(fd.get(), &st) != 0)
                 continue;
             uint64_t floor = s.offset;
-            uint64_t end = static_cast<uint64_t>(st.st_size);
-            std::string carry;  // an incomplete line continued from the chunk after
             uint64_t start_at = floor;
             bool found = false;
-            bool last_line_checked = false;
-            while (end > floor && !found) {
-                uint64_t begin = std::max<uint64_t>(floor, end > kChunk ? end - kChunk : 0);
-                std::string chunk(end - begin, '\0');
-                if (::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(begin)) !=
-                    static_cast<ssize_t>(chunk.size()))
-                    return Error{RINGLOG_STATUS_DRIVER_ERROR,
-                                 "reading " + s.path.string() + ": " + errnoText(errno)};
-                chunk += carry;
-                size_t line_end = chunk.size();
-                if (!last_line_checked) {
-                    // A last line without '\n' is being written (or was torn): the forward read
-                    // does not return it (LineSource), so it is not counted either.
-                    size_t nl = chunk.rfind('\n');
-                    if (nl == std::string::npos && begin > floor) {
-                        carry.clear();  // all of it is the unfinished line: no record
-                        end = begin;
-                        continue;
+            auto scan = forEachLineBackwards(
+                fd.get(), floor, static_cast<uint64_t>(st.st_size),
+                [&](std::string_view text, uint64_t offset) {
+                    auto rec = parseJsonFileLine(text);
+                    if (rec && filter.wants(rec->stream) && filter.inTime(rec->time_ns) &&
+                        filter.matches(rec->message) && --wanted == 0) {
+                        start_at = offset;
+                        found = true;
+                        return false;
                     }
-                    line_end = nl == std::string::npos ? 0 : nl;
-                    last_line_checked = true;
-                }
-                for (;;) {
-                    size_t nl = line_end == 0 ? std::string::npos : chunk.rfind('\n', line_end - 1);
-                    if (nl == std::string::npos && begin > floor)
-                        break;  // the line starts in an earlier chunk
-                    size_t line_start = nl == std::string::npos ? 0 : nl + 1;
-                    if (line_start < line_end) {
-                        auto rec = parseJsonFileLine(
-                            std::string_view(chunk).substr(line_start, line_end - line_start));
-                        if (rec && filter.wants(rec->stream) && filter.inTime(rec->time_ns) &&
-                            filter.matches(rec->message) && --wanted == 0) {
-                            start_at = begin + line_start;
-                            found = true;
-                            break;
-                        }
-                    }
-                    if (nl == std::string::npos)
-                        break;
-                    line_end = nl;
-                }
-                carry = chunk.substr(0, line_end);
-                end = begin;
-            }
+                    return true;
+                });
+            if (scan == BackwardScan::kReadError)
+                return Error{RINGLOG_STATUS_DRIVER_ERROR,
+                             "reading " + s.path.string() + ": " + errnoText(errno)};
             s.offset = found ? start_at : floor;
         }
         segments.erase(segments.begin(), segments.begin() + static_cast<long>(keep_from));

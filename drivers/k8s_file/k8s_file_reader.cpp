@@ -166,46 +166,14 @@ Result<bool> visitBackwards(const fs::path& path, bool gz, uint64_t floor,
     struct stat st;
     if (!fd || ::fstat(fd.get(), &st) != 0)
         return true;
-    uint64_t end = static_cast<uint64_t>(st.st_size);
-    std::string carry;  // an incomplete line continued from the chunk after
-    bool last_line_checked = false;
-    while (end > floor) {
-        uint64_t begin = std::max<uint64_t>(floor, end > kChunk ? end - kChunk : 0);
-        std::string chunk(end - begin, '\0');
-        if (::pread(fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(begin)) !=
-            static_cast<ssize_t>(chunk.size()))
-            return readError(path);
-        chunk += carry;
-        size_t line_end = chunk.size();
-        if (!last_line_checked) {
-            // A last line without '\n' is being written: not a record yet.
-            size_t nl = chunk.rfind('\n');
-            if (nl == std::string::npos && begin > floor) {
-                carry.clear();  // all of it is the unfinished line: no record
-                end = begin;
-                continue;
-            }
-            line_end = nl == std::string::npos ? 0 : nl;
-            last_line_checked = true;
-        }
-        for (;;) {
-            size_t nl = line_end == 0 ? std::string::npos : chunk.rfind('\n', line_end - 1);
-            if (nl == std::string::npos && begin > floor)
-                break;  // the line starts in an earlier chunk
-            size_t line_start = nl == std::string::npos ? 0 : nl + 1;
-            if (line_start < line_end &&
-                !parseCriLine(std::string_view(chunk).substr(line_start, line_end - line_start),
-                              line) &&
-                !visit(begin + line_start, line))
-                return false;
-            if (nl == std::string::npos)
-                break;
-            line_end = nl;
-        }
-        carry = chunk.substr(0, line_end);
-        end = begin;
-    }
-    return true;
+    auto scan = forEachLineBackwards(fd.get(), floor, static_cast<uint64_t>(st.st_size),
+                                     [&](std::string_view text, uint64_t offset) {
+                                         return parseCriLine(text, line) ||
+                                                visit(offset, line);  // not a line: skipped
+                                     });
+    if (scan == BackwardScan::kReadError)
+        return readError(path);
+    return scan == BackwardScan::kDone;
 }
 
 }  // namespace
