@@ -517,7 +517,7 @@ TEST_F(DbusApi, AnEndlessWriterWithoutLineEndsIsBoundedByItsModeWhileOthersLoseN
     attachPipe("zerosnb", nb, {"mode=non-blocking", "max-size=5m", "max-file=2"});
     attachPipe("zerosb", b, {"max-size=5m", "max-file=2"});
     attachPipe("calm", calm);
-    const long rss_before = procField(d_->pid(), "status", "VmRSS:");
+    const long rss_before = statusKb(d_->pid(), "VmRSS");
     auto endless = [](Pipe& into) {
         SpawnOptions o;
         o.stdout_fd = into.write_fd;
@@ -532,7 +532,7 @@ TEST_F(DbusApi, AnEndlessWriterWithoutLineEndsIsBoundedByItsModeWhileOthersLoseN
     ASSERT_TRUE(watcher_->waitFor("calm"));
     ASSERT_TRUE(waitForCounter("zerosnb", "LinesDropped", 1));
     ASSERT_TRUE(waitForCounter("zerosb", "LinesWritten", 200)) << "over 3 MB of zeros";
-    const long rss_during = procField(d_->pid(), "status", "VmRSS:");
+    const long rss_during = statusKb(d_->pid(), "VmRSS");
     zeros_nb.kill(SIGKILL);
     zeros_b.kill(SIGKILL);
     zeros_nb.wait();
@@ -599,16 +599,9 @@ TEST_F(DbusApi, ReadersThatCloseTheirQueryFdMidStreamCostNothing) {
     writeNumbered(p.write_fd, 0, 200000);
     p.closeWrite();
     ASSERT_TRUE(watcher_->waitFor("abandoned"));
-    auto fds = [&] {
-        size_t n = 0;
-        for ([[maybe_unused]] const auto& e :
-             fs::directory_iterator("/proc/" + std::to_string(d_->pid()) + "/fd"))
-            ++n;
-        return n;
-    };
     // A first reader, served to the end, starts the query threads (each with its eventfd).
     EXPECT_TRUE(sameBytes(numbered(0, 200000), logs({"abandoned"}).out));
-    const size_t fds_before = fds();
+    const size_t fds_before = openFds(d_->pid());
     for (int i = 0; i < 70; ++i) {
         sdbus::UnixFd fd;
         Dict options;
@@ -623,10 +616,10 @@ TEST_F(DbusApi, ReadersThatCloseTheirQueryFdMidStreamCostNothing) {
             << "query " << i;
     }  // each fd closed here, mid-stream
     EXPECT_TRUE(sameBytes(numbered(0, 200000), logs({"abandoned"}).out));
-    size_t fds_after = fds();
+    size_t fds_after = openFds(d_->pid());
     for (int tries = 0; tries < 500 && fds_after > fds_before; ++tries) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        fds_after = fds();
+        fds_after = openFds(d_->pid());
     }
     EXPECT_LE(fds_after, fds_before) << "fds of abandoned queries still open: " << [&] {
         std::string all;
@@ -664,11 +657,11 @@ TEST_F(DbusApi, AFollowerThatNeverReadsSlowsNothingAndLaterCatchesUpFromDisk) {
     Collector live_got(live_out.read_fd);
     writeNumbered(p.write_fd, 0, 1);
     ASSERT_TRUE(live_got.waitFor(19));
-    long rss_before = procField(d_->pid(), "status", "VmRSS:");
+    long rss_before = statusKb(d_->pid(), "VmRSS");
     // 5.7 MB through while one follower reads nothing: far more than the live feed keeps.
     writeNumbered(p.write_fd, 1, 300000);
     ASSERT_TRUE(live_got.waitFor(300000 * 19)) << "the reading follower was held back";
-    long rss_after = procField(d_->pid(), "status", "VmRSS:");
+    long rss_after = statusKb(d_->pid(), "VmRSS");
 #ifndef __SANITIZE_ADDRESS__
     // (Not under ASan: its allocator keeps freed memory in quarantine, which is not ours.)
     EXPECT_LT(rss_after - rss_before, 32 * 1024) << "kB: memory must stay bounded";

@@ -40,25 +40,6 @@ Attached attach(const Daemon& d, const std::string& id, int out_fd) {
     return r;
 }
 
-size_t countFds(pid_t pid) {
-    size_t n = 0;
-    for ([[maybe_unused]] const auto& e :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
-        ++n;
-    return n;
-}
-
-// The fds ringlogd holds: the fewest of a few looks, as it opens one for a moment now and then
-// (the socket of each status it sends systemd).
-size_t openFds(pid_t pid) {
-    size_t fewest = countFds(pid);
-    for (int i = 0; i < 5; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        fewest = std::min(fewest, countFds(pid));
-    }
-    return fewest;
-}
-
 // The lowest fd number free in the process (the fewest of a few looks, as above): with its
 // RLIMIT_NOFILE at that, every fd it may have is taken.
 rlim_t lowestFreeFd(pid_t pid) {
@@ -75,15 +56,6 @@ rlim_t lowestFreeFd(pid_t pid) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return lowest;
-}
-
-long statusKb(pid_t pid, const std::string& key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (startsWith(line, key + ":"))
-            return std::stol(line.substr(key.size() + 1));
-    return -1;
 }
 
 // As `docker run -t`: the container's output is the master side of a pty, and when the container

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace ringlog::test {
 
@@ -342,6 +343,30 @@ int ringlogctlRun(const Daemon& d, const std::vector<std::string>& args,
     std::vector<std::string> argv = {ringlogctlPath(), "run", "--socket", d.socket()};
     argv.insert(argv.end(), args.begin(), args.end());
     return spawn(argv, options).wait();
+}
+
+long statusKb(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(field + ":", 0) == 0)
+            return std::stol(line.substr(field.size() + 1));
+    return -1;
+}
+
+size_t openFds(pid_t pid) {
+    auto count = [pid] {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e :
+             fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+            ++n;
+        return n;
+    };
+    size_t fewest = count();
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        fewest = std::min(fewest, count());
+    }
+    return fewest;
 }
 
 std::string readFile(const fs::path& file) {

@@ -137,6 +137,11 @@ inline bool startsWith(const std::string& s, const std::string& prefix) {
     return s.rfind(prefix, 0) == 0;
 }
 std::string readFile(const fs::path& file);
+// A field of /proc/<pid>/status in kB ("VmRSS", "VmHWM"); -1 when it is not there.
+long statusKb(pid_t pid, const std::string& field);
+// The fds a process holds: the fewest of a few looks at /proc/<pid>/fd, as ringlogd opens one for
+// a moment now and then (the socket of each status it sends systemd).
+size_t openFds(pid_t pid);
 std::string readGzip(const fs::path& file);
 std::vector<std::string> splitLines(const std::string& text);
 

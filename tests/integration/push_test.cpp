@@ -112,14 +112,6 @@ uint64_t attrNumber(const std::string& attrs, const std::string& key) {
     return at == std::string::npos ? 0 : std::stoull(attrs.substr(at + quoted.size()));
 }
 
-long statusKb(pid_t pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(field + ":", 0) == 0)
-            return std::stol(line.substr(field.size() + 1));
-    return -1;
-}
-
 constexpr uid_t kPusher = 12345;       // in push-users
 constexpr uid_t kGroupPusher = 23456;  // in push-groups by its primary group
 constexpr uid_t kSupplementary = 24680;
