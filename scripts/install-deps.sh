@@ -24,6 +24,9 @@ packages=(
   clang-format python3
   # the fuzzers (tests/fuzz): clang and its libFuzzer runtime
   clang libclang-rt-14-dev
+  # the Cockpit page's browser test (tests/browser): Debian's cockpit-ws and bridge, the shell
+  # (its PatternFly stylesheet), headless Chromium and its driver, and selenium to drive it
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
   # the Debian packages and their test (tests/packaging/deb_test.sh)
   debhelper dpkg-dev lintian git
 )

@@ -123,6 +123,7 @@ class BusApi {
     // ObjectManager (GetManagedObjects) is root's, as the containers' properties are.
     std::unique_ptr<sdbus::IObject> containers_node_;
     std::map<std::string, std::unique_ptr<ContainerObject>> objects_;
+    uint64_t request_number_ = 0;  // counts the requests served, for ContainerObject's view
 };
 
 }  // namespace ringlog

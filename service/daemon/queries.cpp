@@ -48,9 +48,11 @@ std::vector<ContainerView> Daemon::listContainers() {
 ContainerLookup Daemon::findContainer(std::string_view key,
                                       const std::function<bool(const ContainerView&)>& visible) {
     ContainerLookup out;
-    if (auto it = attached_.find(key); it != attached_.end() && visible(viewOf(*it->second))) {
-        out.found = viewOf(*it->second);
-        return out;
+    if (auto it = attached_.find(key); it != attached_.end()) {
+        if (auto view = viewOf(*it->second); visible(view)) {
+            out.found = std::move(view);
+            return out;
+        }
     }
     if (auto it = exited_.find(key); it != exited_.end() && visible(it->second.view)) {
         out.found = it->second.view;
