@@ -3,13 +3,15 @@
 # committed tree with Debian's own flags, lintian, installed with dpkg -i, checked, upgraded,
 # removed and purged. Root on Debian 12; it installs into this host's /usr, /etc and /var, and
 # purges everything again at the end (also on failure). Refuses to run if ringlogd is installed.
+# What the packages depend on from Debian's archive (Cockpit, for cockpit-ringlog) it installs
+# with apt where it is missing, and leaves installed.
 #
 # usage: tests/packaging/deb_test.sh [REPOSITORY]   (default: the checkout holding this script)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "${1:-$here/../..}" && pwd)
-packages=(ringlogd libringlog0 libringlog-dev)
+packages=(ringlogd libringlog0 libringlog-dev cockpit-ringlog)
 step() { echo "== deb: $*"; }
 fail() {
   echo "deb_test: FAIL: $*" >&2
@@ -49,6 +51,14 @@ warnings=$(grep -c 'warning:' "$work/build.log" || true)
 version=$(cd "$work/src" && dpkg-parsechangelog -S Version)
 arch=$(dpkg --print-architecture)
 changes="$work/ringlogd_${version}_${arch}.changes"
+# The Cockpit page is static files: Architecture: all.
+arch_of() { if [ "$1" = cockpit-ringlog ]; then echo all; else echo "$arch"; fi; }
+debs=()
+for p in "${packages[@]}"; do
+  deb="$work/${p}_${version}_$(arch_of "$p").deb"
+  [ -f "$deb" ] || fail "no $(basename "$deb") (built: $(cd "$work" && echo *.deb))"
+  debs+=("$deb")
+done
 
 step "lintian"
 # Errors fail; so do warnings, but initial-upload-closes-no-bugs: the first upload to Debian
@@ -61,9 +71,44 @@ if [ -n "$lintian_out" ]; then
 fi
 echo "lintian: no errors; no warnings but initial-upload-closes-no-bugs"
 
+step "the packages' contents"
+# cockpit-ringlog: exactly the page's four files and the doc files every package has; no other
+# package has anything of Cockpit's. (Names only: the page's content is the browser tests'.)
+contents() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { sub(/^[.]/, "", $6); print $6 }' | sort; }
+pagedir=/usr/share/cockpit/ringlog
+expected="$pagedir/index.html
+$pagedir/manifest.json
+$pagedir/ringlog.css
+$pagedir/ringlog.js
+/usr/share/doc/cockpit-ringlog/changelog.Debian.gz
+/usr/share/doc/cockpit-ringlog/copyright"
+got=$(contents "$work/cockpit-ringlog_${version}_all.deb")
+[ "$got" = "$expected" ] || fail "cockpit-ringlog holds:
+$got
+expected:
+$expected"
+[ "$(dpkg-deb -f "$work/cockpit-ringlog_${version}_all.deb" Architecture)" = all ] ||
+  fail "cockpit-ringlog is not Architecture: all"
+for p in ringlogd libringlog0 libringlog-dev; do
+  got=$(contents "$work/${p}_${version}_${arch}.deb")
+  if grep /cockpit/ <<<"$got"; then fail "$p holds Cockpit's files (above)"; fi
+done
+echo "cockpit-ringlog: the page's 4 files, copyright and changelog; the other packages: nothing of Cockpit"
+
+step "what the packages need from Debian's archive"
+# What they depend on but the packages built here (Cockpit, for cockpit-ringlog), with apt, as
+# apt would install them for `apt install cockpit-ringlog`: their Recommends (cockpit-ws, the web
+# server, among them) are not needed for the test and are left out.
+ours=$(IFS='|' && echo "${packages[*]}")
+theirs=$(for deb in "${debs[@]}"; do dpkg-deb -f "$deb" Depends; done | tr ',' '\n' |
+  sed 's/^ *//; s/ *$//' | grep -Ev "^($ours)( |$)" | sort -u | paste -sd, | sed 's/,/, /g')
+echo "$theirs"
+export DEBIAN_FRONTEND=noninteractive
+apt-get satisfy -y -qq --no-install-recommends "$theirs" >"$work/apt.log" 2>&1 ||
+  { apt-get update -qq && apt-get satisfy -y -qq --no-install-recommends "$theirs" >"$work/apt.log" 2>&1; } ||
+  { cat "$work/apt.log"; fail "apt-get satisfy failed (log above)"; }
+
 step "dpkg -i"
-debs=()
-for p in "${packages[@]}"; do debs+=("$work/${p}_${version}_${arch}.deb"); done
 dpkg -i "${debs[@]}"
 
 step "installed files"
@@ -116,18 +161,34 @@ cc -o "$work/client" "$work/client.c" $(pkg-config --cflags --libs ringlog) ||
 "$work/client" || fail "the program built against libringlog does not run"
 ringlogd --version
 ringlogctl --help >/dev/null 2>&1 || true
+# Cockpit finds the page, accepts its manifest (it requires Cockpit 287) and shows a menu entry:
+# `cockpit-bridge --packages` lists a package as NAME, its menu labels, its directory. Only the
+# system's directories: not a page a developer linked into ~/.local/share/cockpit.
+cockpit_packages() {
+  mkdir -p "$work/home"
+  HOME=$work/home XDG_DATA_HOME=$work/home/.local/share XDG_DATA_DIRS=/usr/share \
+    cockpit-bridge --packages
+}
+listed=$(cockpit_packages | grep '^ringlog ' || true)
+echo "cockpit-bridge --packages: $listed"
+grep -Eq "^ringlog +[^ /].* +$pagedir\$" <<<"$listed" ||
+  fail "cockpit-bridge does not list the page with a menu entry: $(cockpit_packages)"
 
 step "upgrade to a higher version (the same build, repacked as ${version}+1)"
 mkdir "$work/v2"
 for deb in "${debs[@]}"; do
-  name=$(basename "$deb" "_${version}_${arch}.deb")
+  name=$(basename "$deb")
+  name=${name%%_*}
   dpkg-deb -R "$deb" "$work/v2/$name"
-  sed -i "s/^Version: .*/Version: ${version}+1/; s/(= ${version})/(= ${version}+1)/g" \
+  # (= V), (>= V) and (<< V.1~) on the packages of this source name the new version.
+  sed -i "s/^Version: .*/Version: ${version}+1/; s/(\([<>=]*\) ${version}\([.)]\)/(\1 ${version}+1\2/g" \
     "$work/v2/$name/DEBIAN/control"
-  dpkg-deb -b "$work/v2/$name" "$work/v2/${name}_${version}+1_${arch}.deb" >/dev/null
+  dpkg-deb -b "$work/v2/$name" "$work/v2/${name}_${version}+1_$(arch_of "$name").deb" >/dev/null
 done
 dpkg -i "$work"/v2/*.deb
-[ "$(dpkg-query -W -f='${Version}' ringlogd)" = "${version}+1" ] || fail "the upgrade did not happen"
+for p in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Version}' "$p")" = "${version}+1" ] || fail "the upgrade of $p did not happen"
+done
 [ -f /etc/ringlogd/ringlogd.conf ] || fail "the upgrade lost the configuration"
 
 step "dpkg -r, then dpkg -P"
@@ -140,6 +201,8 @@ done)
 echo "log" >/var/log/ringlogd/test.log
 dpkg -r "${packages[@]}"
 [ ! -e /usr/sbin/ringlogd ] || fail "dpkg -r left /usr/sbin/ringlogd"
+[ ! -e $pagedir ] || fail "dpkg -r left $pagedir"
+if cockpit_packages | grep '^ringlog '; then fail "cockpit-bridge still lists the page"; fi
 [ -f /etc/ringlogd/ringlogd.conf ] || fail "dpkg -r removed the configuration (purge does)"
 [ -f /var/log/ringlogd/test.log ] || fail "dpkg -r removed the logs (purge does)"
 dpkg -P "${packages[@]}"
@@ -149,7 +212,7 @@ nothing_left() {
     /lib/systemd/system/ringlogd.service /lib/systemd/system/ringlogd.socket \
     /etc/systemd/system/sockets.target.wants/ringlogd.socket \
     /var/lib/systemd/deb-systemd-helper-enabled/ringlogd.socket.dsh-also \
-    /usr/include/ringlog /usr/share/doc/ringlogd $files; do
+    /usr/include/ringlog /usr/share/doc/ringlogd $pagedir /usr/share/doc/cockpit-ringlog $files; do
     if [ -e "$f" ] || [ -L "$f" ]; then left+=("$f"); fi
   done
   [ ${#left[@]} -eq 0 ] || fail "dpkg -P left: ${left[*]}"

@@ -106,12 +106,22 @@ grep 'tests passed' "$work/build.log"
 step "the packages"
 arch=$(rpm --eval '%{_arch}')
 release=$(rpmspec "${load[@]}" --define "_topdir $top" -q --srpm --qf '%{release}' "$top/SPECS/ringlogd.spec")
-nvr() { echo "$top/RPMS/$arch/$1-$version-$release.$arch.rpm"; }
+# cockpit-ringlog, the Cockpit page (static files), is BuildArch: noarch.
+nvr() {
+  local a=$arch
+  [ "$1" = cockpit-ringlog ] && a=noarch
+  echo "$top/RPMS/$a/$1-$version-$release.$a.rpm"
+}
 # The debuginfo and debugsource packages are rpm's (Fedora's %debug_package), from the same build.
-for p in ringlogd libringlog libringlog-devel ringlogd-debuginfo libringlog-debuginfo ringlogd-debugsource; do
-  [ -f "$(nvr $p)" ] || fail "no $p RPM (built: $(cd "$top/RPMS" && find . -name '*.rpm' | tr '\n' ' '))"
+rpms=(ringlogd libringlog libringlog-devel cockpit-ringlog ringlogd-debuginfo libringlog-debuginfo
+  ringlogd-debugsource)
+built=$(cd "$top/RPMS" && find . -name '*.rpm' | sort)
+for p in "${rpms[@]}"; do
+  [ -f "$(nvr "$p")" ] || fail "no $p RPM (built: $(tr '\n' ' ' <<<"$built"))"
 done
-ls "$top/RPMS/$arch"
+[ "$(wc -l <<<"$built")" -eq ${#rpms[@]} ] || fail "more RPMs than ${rpms[*]}: $built"
+[ "$(rpm -qp --qf '%{ARCH}' "$(nvr cockpit-ringlog)")" = noarch ] || fail "cockpit-ringlog is not noarch"
+echo "$built"
 
 step "file lists"
 # Every path each package must hold (rpm -qpl), as the spec's macros name them.
@@ -142,6 +152,23 @@ expect_files "$(nvr libringlog)" "$libdir/libringlog.so.0" "$libdir/libringlog.s
 expect_files "$(nvr libringlog-devel)" /usr/include/ringlog/client.h /usr/include/ringlog/protocol.h \
   "$libdir/libringlog.so" "$libdir/pkgconfig/ringlog.pc"
 [ "$unitdir" = /usr/lib/systemd/system ] || fail "%_unitdir is $unitdir, not Fedora's"
+# cockpit-ringlog: its directory and the page's four files, nothing else (names only: the page's
+# content is the browser tests'); no other package has anything of Cockpit's.
+page=$(ev '%{_datadir}')/cockpit/ringlog
+files=$(rpm -qpl "$(nvr cockpit-ringlog)")
+expected="$page
+$page/index.html
+$page/manifest.json
+$page/ringlog.css
+$page/ringlog.js"
+[ "$files" = "$expected" ] || fail "cockpit-ringlog holds:
+$files
+expected:
+$expected"
+for p in ringlogd libringlog libringlog-devel; do
+  files=$(rpm -qpl "$(nvr $p)")
+  if grep /cockpit/ <<<"$files"; then fail "$p holds Cockpit's files (above)"; fi
+done
 # Nothing of the library in the daemon's package, nothing of the daemon in the library's.
 # (Outputs go to variables first: `rpm | grep -q` under pipefail fails when grep stops early.)
 files=$(rpm -qpl "$(nvr ringlogd)")
@@ -191,18 +218,24 @@ fi
 for s in preinstall postinstall preuninstall postuninstall; do
   body "$s" | sh -n || fail "the $s scriptlet is not valid sh"
 done
-for p in libringlog libringlog-devel; do
-  [ -z "$(rpm -qp --scripts "$(nvr $p)")" ] || fail "$p has scriptlets (ldconfig is a file trigger)"
+for p in libringlog libringlog-devel cockpit-ringlog; do
+  [ -z "$(rpm -qp --scripts "$(nvr $p)")" ] || fail "$p has scriptlets (none needs any: ldconfig is a file trigger)"
 done
 requires=$(rpm -qp --requires "$(nvr ringlogd)")
 grep -qx "libringlog$(ev '%{?_isa}') = $version-$release" <<<"$requires" ||
   fail "ringlogd does not require its libringlog"
+# The page: this build's ringlogd (no %{_isa}: a noarch package), and Cockpit 287 or later.
+requires=$(rpm -qp --requires "$(nvr cockpit-ringlog)")
+for r in "ringlogd = $version-$release" "cockpit-bridge >= 287" "cockpit-system >= 287"; do
+  grep -qx "$r" <<<"$requires" || fail "cockpit-ringlog does not require $r; it requires:
+$requires"
+done
 
 step "rpmlint"
 # The packages this spec defines; rpm's generated -debuginfo and -debugsource ones are not linted
 # (rpmlint 2.4 mistakes .debug files for libraries and debug sources for a package without binary).
 rpmlint_out=$(rpmlint -c "$src/rpm/rpmlint.toml" "$(nvr ringlogd)" "$(nvr libringlog)" \
-  "$(nvr libringlog-devel)" 2>&1 || true)
+  "$(nvr libringlog-devel)" "$(nvr cockpit-ringlog)" 2>&1 || true)
 echo "$rpmlint_out" | tail -40
 grep -q ' 0 errors' <<<"$rpmlint_out" || fail "rpmlint reports errors"
 echo "rpm_test: OK ($name $version-$release, $(find "$top/RPMS" -name '*.rpm' | wc -l) RPMs)"
