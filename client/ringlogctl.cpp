@@ -65,13 +65,21 @@ int main(int argc, char** argv) {
         args.erase(args.begin());
         args.push_back("--help");
     }
-    if (auto dashes = std::find(args.begin(), args.end(), "--"); dashes != args.end()) {
+    // `run CMD…` and the completion engine take every word after "--" as theirs, as words, not
+    // as positionals: they get them apart. For every other command "--" ends the options, as
+    // CLI11 (and getopt) have it: `ringlogctl logs -- ID`.
+    auto dashes = std::find(args.begin(), args.end(), "--");
+    auto command = args.begin();
+    while (command != dashes && (command->empty() || (*command)[0] == '-'))
+        command += (*command == "--socket" && command + 1 != dashes) ? 2 : 1;
+    if (dashes != args.end() && command != dashes &&
+        (*command == "run" || *command == "__complete")) {
         global.after_dashes.assign(dashes + 1, args.end());
         global.had_dashes = true;
         args.erase(dashes, args.end());
     }
     // CLI11 would say "A subcommand is required" for a mistyped one: name it instead.
-    for (size_t i = 0; i < args.size(); ++i) {
+    for (size_t i = 0; i < args.size() && args[i] != "--"; ++i) {
         const std::string& a = args[i];
         if (a == "--socket") {
             ++i;  // its value

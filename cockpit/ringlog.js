@@ -116,14 +116,22 @@
             containers.set(id, c);
             tableChanged = true;
         }
-        const before = c.state;
-        Object.assign(c, fields);
+        const state = c.state, sortValue = c[sortKey];
+        let changed = false;
+        for (const [key, value] of Object.entries(fields)) {
+            if (c[key] !== value) {
+                c[key] = value;
+                changed = true;
+            }
+        }
         if (c.path)
             idOfPath.set(c.path, id);
-        if (c.state !== before)
+        if (c.state !== state || c[sortKey] !== sortValue)
             tableChanged = true;
-        dirty.add(id);
-        scheduleRender();
+        if (changed) {
+            dirty.add(id);
+            scheduleRender();
+        }
         return c;
     }
 
@@ -161,6 +169,7 @@
     /* ---- Where the containers come from ---- */
 
     const client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
+    const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
 
     function call(path, iface, method, args, type) {
         return client.call(path, iface, method, args, { type });
@@ -171,39 +180,44 @@
         return entries.map(containerFromList);
     }
 
-    // Root (or a session with administrative access): one GetManagedObjects, then signals.
-    async function startLive() {
+    // Root (or a session with administrative access): the signals, then one GetManagedObjects.
+    // Subscribed first, so that nothing attached in between is missed; subscribed once, as a
+    // resync after a restart of ringlogd reads the objects again.
+    function subscribe() {
         client.subscribe({ interface: MANAGER, path: MANAGER_PATH }, (path, iface, signal, args) => {
             const [id, objectPath] = args;
-            if (signal === "ContainerAttached" || signal === "ContainerExited")
+            if (live && (signal === "ContainerAttached" || signal === "ContainerExited"))
                 inTurn(() => fetchProperties(id, objectPath));
         });
         client.subscribe({ interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path_namespace: CONTAINERS_PATH },
                          (path, iface, signal, args) => {
                              const [changedIface, changed] = args;
-                             if (changedIface !== CONTAINER)
-                                 return;
                              const id = idOfPath.get(path);
-                             if (id === undefined)
+                             if (changedIface !== CONTAINER || id === undefined)
                                  return;
                              const fields = {};
                              applyProperties(fields, changed);
                              upsert(id, fields);
                          });
-        client.subscribe({ interface: "org.freedesktop.DBus.ObjectManager", member: "InterfacesRemoved", path: CONTAINERS_PATH },
-                         (path, iface, signal, args) => {
-                             const id = idOfPath.get(args[0]);
-                             if (id !== undefined && args[1].includes(CONTAINER))
-                                 remove(id);
-                         });
+    }
+
+    // Every container's properties in one call; the containers it does not name are gone (a
+    // ringlogd restarted without them).
+    async function readAllLive() {
         const [objects] = await call(CONTAINERS_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", [], "");
+        const seen = new Set();
         for (const [path, ifaces] of Object.entries(objects)) {
             const props = ifaces[CONTAINER];
             if (!props)
                 continue;
             const fields = { path };
             applyProperties(fields, props);
+            seen.add(fields.id);
             upsert(fields.id, fields);
+        }
+        for (const id of [...containers.keys()]) {
+            if (!seen.has(id))
+                remove(id);
         }
     }
 
@@ -215,12 +229,15 @@
 
     function inTurn(task) {
         waiting.push(task);
+        pump();
+    }
+
+    function pump() {
         while (running < POLL_CONCURRENCY && waiting.length > 0) {
             running++;
             waiting.shift()().finally(() => {
                 running--;
-                if (waiting.length > 0)
-                    inTurn(waiting.shift());
+                pump();
             });
         }
     }
@@ -246,15 +263,19 @@
                 if (!ids.has(c.id) && c.state === "exited")
                     remove(c.id);
             }
+            showError("");
         } catch (ex) {
             showError(dbusErrorText(ex));
         }
     }
 
     // Everyone else: the container properties and signals are root's (ringlogd's D-Bus policy),
-    // so the page polls ListContainers and asks Inspect, which answers for the containers this
-    // user may read.
+    // so the page polls ListContainers, and asks Inspect, which answers for the containers this
+    // user may read, for at most POLL_INSPECTS of them per round, in turn: a user with a
+    // thousand containers costs ringlogd 50 calls a second, not 500.
+    const POLL_INSPECTS = 100;
     let polling = false;
+    let inspectFrom = 0;
 
     async function poll() {
         if (polling)
@@ -269,7 +290,10 @@
             }
             for (const c of listed)
                 upsert(c.id, c);
-            const queue = listed.map(c => c.id);
+            if (inspectFrom >= listed.length)
+                inspectFrom = 0;
+            const queue = listed.slice(inspectFrom, inspectFrom + POLL_INSPECTS).map(c => c.id);
+            inspectFrom += queue.length;
             const worker = async () => {
                 while (queue.length > 0) {
                     const id = queue.shift();
@@ -292,20 +316,22 @@
         }
     }
 
-    async function start() {
-        performance.mark("ringlog-start");
-        const userAsked = cockpit.user().catch(() => ({ name: "" }));
+    // Reads everything: at the start, and again whenever ringlogd comes back on the bus (a
+    // restart or an upgrade). Live if the properties may be read; polling if ringlogd's
+    // policy says no; another error (ringlogd not running) is shown and tried again.
+    async function load() {
         try {
-            await startLive();
+            await readAllLive();
             live = true;
+            $("notice").hidden = true;
+            showError("");
         } catch (ex) {
-            if (ex && ex.name !== "org.freedesktop.DBus.Error.AccessDenied") {
+            if (!ex || ex.name !== ACCESS_DENIED) {
                 showError(dbusErrorText(ex));
+                return false;
             }
             live = false;
-        }
-        if (!live) {
-            const user = await userAsked;
+            const user = await cockpit.user().catch(() => ({ name: "" }));
             $("notice-text").textContent =
                 `Shown: the containers ringlogd lets ${user.name || "this user"} read (those it attached, and those whose ` +
                 "reader-groups log option names one of its groups). Others are not listed. Counters refresh every " +
@@ -313,18 +339,39 @@
             $("notice").hidden = false;
             await poll();
         }
+        refreshAll();
+        return true;
+    }
+
+    async function start() {
+        performance.mark("ringlog-start");
+        subscribe();
+        let owner;
+        client.addEventListener("owner", (event, name) => {
+            // ringlogd restarted: its containers are read again (an exited one may be gone, the
+            // others came back from systemd's fd store).
+            if (name && owner && name !== owner)
+                load();
+            owner = name || owner;
+        });
+        let loaded = await load();
         takeSamples();
         let ticks = 0;
-        window.setInterval(() => {
-            if (!live)
+        window.setInterval(async () => {
+            ticks++;
+            if (!loaded)
+                loaded = ticks % 3 === 0 ? await load() : false;  // every 6 s until ringlogd answers
+            else if (!live)
                 poll();
-            else if (++ticks % 15 === 0)
+            else if (ticks % 15 === 0)
                 forgetRemoved();
             takeSamples();
         }, SAMPLE_MS);
         performance.mark("ringlog-listed");
         renderNow();
-        // When the page was complete, and where the time went (for the load test).
+        // When the page was complete, and where the time went (for the load test): after the
+        // next frame is laid out and painted.
+        await new Promise(resolve => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve)));
         document.body.dataset.loadedMs = String(Math.round(performance.now()));
         document.body.dataset.timings = JSON.stringify(
             ["ringlog-start", "ringlog-listed"].map(m => Math.round(performance.getEntriesByName(m)[0].startTime)));
@@ -337,6 +384,7 @@
     let tableChanged = true;
     const dirty = new Set();
     const rows = new Map();  // id → <tr>
+    const rowParts = new WeakMap();  // <tr> → its cells, by field
     let renderScheduled = false;
 
     function scheduleRender() {
@@ -430,11 +478,13 @@
         return svg;
     }
 
-    function fillRow(tr, c) {
-        tr.replaceChildren();
+    // A row is made once and then updated in place: a click on it (a checkbox, an armed
+    // Detach) must survive the counters changing every second.
+    function createRow(c) {
+        const tr = document.createElement("tr");
+        tr.dataset.id = c.id;
         const check = document.createElement("input");
         check.type = "checkbox";
-        check.checked = selected.has(c.id);
         check.setAttribute("aria-label", "Select " + (c.name || c.id));
         check.addEventListener("change", () => {
             if (check.checked)
@@ -445,57 +495,94 @@
         });
         const checkCell = cell("", "pf-c-table__check");
         checkCell.appendChild(check);
-        tr.appendChild(checkCell);
-
         const nameCell = cell("", "rl-name");
         const link = document.createElement("a");
         link.href = "#";
-        link.textContent = c.name || c.id.slice(0, 12);
         link.addEventListener("click", event => {
             event.preventDefault();
             openLog([c.id]);
         });
         nameCell.appendChild(link);
-        tr.appendChild(nameCell);
-        tr.appendChild(cell(c.id.slice(0, 12), "rl-id"));
-        tr.appendChild(cell(c.image || ""));
-        tr.appendChild(cell(c.driver || ""));
-        tr.appendChild(cell(c.mode || ""));
-        const stateCell = cell("");
-        stateCell.appendChild(stateLabel(c));
-        tr.appendChild(stateCell);
-        tr.appendChild(cell(formatTime(c.attachedAt)));
-        tr.appendChild(cell(formatTime(c.exitedAt)));
-        tr.appendChild(cell(formatCount(c.linesIn), "rl-number"));
-        tr.appendChild(cell(formatCount(c.linesDropped), c.linesDropped ? "rl-number rl-drops" : "rl-number"));
-        tr.appendChild(cell(formatCount(c.bytesDropped), "rl-number"));
-        tr.appendChild(cell(formatCount(c.linesSplit), "rl-number"));
-        const plotCell = cell("");
-        plotCell.appendChild(plot(c));
-        tr.appendChild(plotCell);
+        const parts = {
+            check,
+            link,
+            id: cell(c.id.slice(0, 12), "rl-id"),
+            image: cell(""),
+            driver: cell(""),
+            mode: cell(""),
+            state: cell(""),
+            attachedAt: cell(""),
+            exitedAt: cell(""),
+            linesIn: cell("", "rl-number"),
+            linesDropped: cell("", "rl-number"),
+            bytesDropped: cell("", "rl-number"),
+            linesSplit: cell("", "rl-number"),
+            plot: cell(""),
+            actions: cell(""),
+            detach: null,
+        };
+        tr.append(checkCell, nameCell, parts.id, parts.image, parts.driver, parts.mode, parts.state, parts.attachedAt,
+                  parts.exitedAt, parts.linesIn, parts.linesDropped, parts.bytesDropped, parts.linesSplit, parts.plot,
+                  parts.actions);
+        rowParts.set(tr, parts);
+        return tr;
+    }
 
-        const actions = cell("");
-        if (live && c.state !== "exited") {
-            const detach = document.createElement("button");
-            detach.type = "button";
-            detach.className = "pf-c-button pf-m-link pf-m-danger rl-detach";
-            detach.textContent = "Detach";
-            // Two clicks: a detach cannot be undone (its writers get EPIPE from then on).
-            detach.addEventListener("click", () => {
-                if (detach.dataset.armed !== "yes") {
-                    detach.dataset.armed = "yes";
-                    detach.textContent = "Detach: sure?";
-                    return;
-                }
-                detach.disabled = true;
-                call(MANAGER_PATH, MANAGER, "Detach", [c.id], "s")
-                    .then(() => showError(""))
-                    .catch(ex => showError(`Detach ${c.name || c.id}: ${dbusErrorText(ex)}`));
-            });
-            actions.appendChild(detach);
+    function setText(element, text) {
+        if (element.textContent !== text)
+            element.textContent = text;
+    }
+
+    function detachButton(c) {
+        const detach = document.createElement("button");
+        detach.type = "button";
+        detach.className = "pf-c-button pf-m-link pf-m-danger rl-detach";
+        detach.textContent = "Detach";
+        // Two clicks: a detach cannot be undone (its writers get EPIPE from then on).
+        detach.addEventListener("click", () => {
+            if (detach.dataset.armed !== "yes") {
+                detach.dataset.armed = "yes";
+                detach.textContent = "Detach: sure?";
+                return;
+            }
+            detach.disabled = true;
+            call(MANAGER_PATH, MANAGER, "Detach", [c.id], "s")
+                .then(() => showError(""))
+                .catch(ex => {
+                    detach.disabled = false;
+                    showError(`Detach ${c.name || c.id}: ${dbusErrorText(ex)}`);
+                });
+        });
+        return detach;
+    }
+
+    function updateRow(tr, c) {
+        const parts = rowParts.get(tr);
+        parts.check.checked = selected.has(c.id);
+        setText(parts.link, c.name || c.id.slice(0, 12));
+        setText(parts.image, c.image || "");
+        setText(parts.driver, c.driver || "");
+        setText(parts.mode, c.mode || "");
+        if (tr.dataset.state !== (c.state || "") || parts.state.title !== (c.lastError || "")) {
+            parts.state.replaceChildren(stateLabel(c));
+            parts.state.title = c.lastError || "";
         }
-        tr.appendChild(actions);
-        tr.dataset.id = c.id;
+        setText(parts.attachedAt, formatTime(c.attachedAt));
+        setText(parts.exitedAt, formatTime(c.exitedAt));
+        setText(parts.linesIn, formatCount(c.linesIn));
+        setText(parts.linesDropped, formatCount(c.linesDropped));
+        parts.linesDropped.classList.toggle("rl-drops", !!c.linesDropped);
+        setText(parts.bytesDropped, formatCount(c.bytesDropped));
+        setText(parts.linesSplit, formatCount(c.linesSplit));
+        parts.plot.replaceChildren(plot(c));
+        const detachable = live && c.state !== "exited";
+        if (detachable && !parts.detach) {
+            parts.detach = detachButton(c);
+            parts.actions.appendChild(parts.detach);
+        } else if (!detachable && parts.detach) {
+            parts.detach.remove();
+            parts.detach = null;
+        }
         tr.dataset.state = c.state || "";
     }
 
@@ -510,7 +597,7 @@
             for (const c of shown) {
                 let tr = rows.get(c.id);
                 if (!tr) {
-                    tr = document.createElement("tr");
+                    tr = createRow(c);
                     rows.set(c.id, tr);
                     dirty.add(c.id);
                 }
@@ -530,7 +617,7 @@
         for (const id of dirty) {
             const c = containers.get(id), tr = rows.get(id);
             if (c && tr)
-                fillRow(tr, c);
+                updateRow(tr, c);
         }
         dirty.clear();
         $("view-selected").disabled = selected.size === 0;
@@ -545,202 +632,270 @@
 
     /* ---- The log view ---- */
 
+    // What a long line may grow to while its parts are joined, and how long the page waits
+    // for the next part before it shows what it has (a prompt, a last line without \n).
+    const MAX_JOINED = 1 << 20;
+    const PARTIAL_WAIT_MS = 1000;
+
+    const plural = (n, one, many) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
     let view = null;  // the log view open now
 
-    // One log view: a `ringlogctl logs -f` process, the records it gave, and what is shown.
-    function LogView(ids) {
-        this.ids = ids;
-        this.held = [];      // records kept for the filter and the download (newest last)
-        this.pending = [];   // records not yet rendered
-        this.received = 0;
-        this.paused = false;
-        this.ended = "";
-        this.partial = new Map();  // container and stream → the start of a line cut in parts
-        this.process = null;
-    }
-
-    LogView.prototype.start = function () {
-        const argv = ["ringlogctl", "logs", "--follow", "--format", "json"];
-        const tail = $("tail").value.trim();
-        if (tail !== "")
-            argv.push("--tail", tail);
-        for (const [input, option] of [["since", "--since"], ["until", "--until"]]) {
-            const value = $(input).value;
-            if (value)
-                argv.push(option, new Date(value).toISOString());  // the browser's local time, as RFC 3339
+    // One log view: a `ringlogctl logs` process, the records it gave, and what is shown.
+    class LogView {
+        constructor(ids) {
+            this.ids = ids;
+            this.held = [];      // records kept for the filter and the download (newest last)
+            this.pending = [];   // records not yet drawn, the newest MAX_DOM_LINES at most
+            this.received = 0;
+            this.waitingWhilePaused = 0;
+            this.paused = false;
+            this.ended = "";
+            this.failed = false;
+            this.partial = new Map();  // container and stream → the start of a line cut in parts
+            this.process = null;
+            this.renderScheduled = false;
         }
-        argv.push(...this.ids);
-        let buffered = "";
-        this.process = cockpit.spawn(argv, { err: "message", superuser: "try" });
-        this.process.stream(data => {
-            buffered += data;
-            const end = buffered.lastIndexOf("\n");
-            if (end < 0)
-                return;
-            const lines = buffered.slice(0, end).split("\n");
-            buffered = buffered.slice(end + 1);
-            for (const line of lines) {
-                if (line)
-                    this.receive(line);
-            }
-            this.schedule();
-        });
-        this.process
-            .then(() => {
-                this.ended = "The log ended: every container shown has exited.";
-                this.schedule();
-            })
-            .catch(ex => {
-                if (this.process === null)
-                    return;  // closed by the page
-                this.ended = (ex && ex.message) ? ex.message.trim() : String(ex);
-                this.failed = true;
+
+        start() {
+            const argv = ["ringlogctl", "logs", "--format", "json"];
+            const tail = $("tail").value.trim();
+            if (tail !== "")
+                argv.push("--tail", tail);
+            const since = $("since").value, until = $("until").value;
+            if (since)
+                argv.push("--since", new Date(since).toISOString());  // the browser's local time, as RFC 3339
+            if (until)
+                argv.push("--until", new Date(until).toISOString());
+            // Nothing can come after an until that is past: the history alone.
+            this.following = !until || new Date(until).getTime() > Date.now();
+            if (this.following)
+                argv.push("--follow");
+            argv.push("--", ...this.ids);
+            let buffered = "";
+            this.process = cockpit.spawn(argv, { err: "message", superuser: "try" });
+            this.process.stream(data => {
+                if (view !== this)
+                    return;
+                buffered += data;
+                const end = buffered.lastIndexOf("\n");
+                if (end < 0)
+                    return;
+                for (const line of buffered.slice(0, end).split("\n")) {
+                    if (line)
+                        this.receive(line);
+                }
+                buffered = buffered.slice(end + 1);
                 this.schedule();
             });
-    };
-
-    LogView.prototype.stop = function () {
-        const process = this.process;
-        this.process = null;
-        if (process)
-            process.close("terminated");
-    };
-
-    LogView.prototype.receive = function (text) {
-        let record;
-        try {
-            record = JSON.parse(text);
-        } catch (ex) {
-            console.warn("ringlog: not a JSON record:", text.slice(0, 200));
-            return;
+            this.process
+                .then(() => {
+                    this.flushPartials(true);
+                    this.ended = !this.following
+                        ? "The log is complete up to the until time."
+                        : until ? "The log ended: the until time is reached, or every container shown has exited."
+                            : "The log ended: every container shown has exited.";
+                    this.schedule();
+                })
+                .catch(ex => {
+                    if (this.process === null)
+                        return;  // closed by the page
+                    this.flushPartials(true);
+                    this.ended = ex && ex.problem === "not-found"
+                        ? "ringlogctl is not installed here (it comes with the ringlogd package)."
+                        : (ex && ex.message) ? ex.message.trim() : String(ex);
+                    this.failed = true;
+                    this.schedule();
+                });
         }
-        if (record.missed !== undefined) {
-            record = { missed: record.missed };
-        } else {
-            // A line longer than max-line arrives in parts: join them, as `ringlogctl logs` does.
-            const key = (record.container_id || "") + "/" + record.stream;
-            if (record.partial) {
-                const start = this.partial.get(key);
-                this.partial.set(key, start ? { ...record, message: start.message + record.message } : record);
+
+        stop() {
+            const process = this.process;
+            this.process = null;
+            if (process)
+                process.close("terminated");
+        }
+
+        receive(text) {
+            let record;
+            try {
+                record = JSON.parse(text);
+            } catch (ex) {
+                console.warn("ringlog: not a JSON record:", text.slice(0, 200));
                 return;
             }
+            if (record.missed !== undefined) {
+                this.add({ missed: record.missed });
+                return;
+            }
+            // A line longer than max-line arrives in parts: join them, as `ringlogctl logs` does.
+            const key = (record.container_id || "") + "/" + record.stream;
             const start = this.partial.get(key);
             if (start) {
-                this.partial.delete(key);
                 record.message = start.message + record.message;
+                record.time = start.time;
                 record.time_ns = start.time_ns;
             }
+            if (record.partial && record.message.length < MAX_JOINED) {
+                record.arrived = Date.now();
+                this.partial.set(key, record);
+                return;
+            }
+            this.partial.delete(key);
+            this.add(record);
         }
-        this.received++;
-        this.held.push(record);
-        if (this.held.length > MAX_HELD_LINES)
-            this.held.splice(0, this.held.length - MAX_HELD_LINES);
-        this.pending.push(record);
-    };
 
-    LogView.prototype.schedule = function () {
-        if (this.renderScheduled)
-            return;
-        this.renderScheduled = true;
-        window.requestAnimationFrame(() => {
-            this.renderScheduled = false;
-            this.render();
-        });
-    };
+        // A part that nothing followed for a while is shown as it is: a prompt, or a
+        // container's last line without \n.
+        flushPartials(all) {
+            const now = Date.now();
+            for (const [key, record] of [...this.partial]) {
+                if (all || now - record.arrived >= PARTIAL_WAIT_MS) {
+                    this.partial.delete(key);
+                    this.add(record);
+                }
+            }
+        }
 
-    LogView.prototype.lineElement = function (record) {
-        const div = document.createElement("div");
-        if (record.missed !== undefined) {
-            div.className = "rl-line rl-missed";
-            div.textContent = `-- ${formatCount(record.missed)} records missed: this view fell behind the log --`;
+        add(record) {
+            this.received++;
+            this.held.push(record);
+            // Trimmed in batches: one splice per thousand records, not one per record.
+            if (this.held.length > MAX_HELD_LINES + 1000)
+                this.held.splice(0, this.held.length - MAX_HELD_LINES);
+            if (this.paused)
+                this.waitingWhilePaused++;
+            if (this.matches(record, this.filter())) {
+                this.pending.push(record);
+                if (this.pending.length > 2 * MAX_DOM_LINES)
+                    this.pending.splice(0, this.pending.length - MAX_DOM_LINES);
+            }
+        }
+
+        filter() {
+            return $("log-filter").value.trim().toLowerCase();
+        }
+
+        matches(record, filter) {
+            if (!filter || record.missed !== undefined)
+                return true;
+            return record.message.toLowerCase().includes(filter) || (record.container_name || "").toLowerCase().includes(filter);
+        }
+
+        schedule() {
+            if (view !== this)
+                return;
+            if (this.partial.size > 0 && !this.partialTimer) {
+                this.partialTimer = window.setTimeout(() => {
+                    this.partialTimer = null;
+                    this.flushPartials(false);
+                    this.schedule();
+                }, PARTIAL_WAIT_MS);
+            }
+            if (this.renderScheduled)
+                return;
+            this.renderScheduled = true;
+            window.requestAnimationFrame(() => {
+                this.renderScheduled = false;
+                this.render();
+            });
+        }
+
+        lineElement(record) {
+            const div = document.createElement("div");
+            if (record.missed !== undefined) {
+                div.className = "rl-line rl-missed";
+                div.textContent = `-- ${plural(record.missed, "record", "records")} missed: this view fell behind the log --`;
+                return div;
+            }
+            div.className = record.stream === "stderr" ? "rl-line rl-stderr" : "rl-line";
+            div.dataset.stream = record.stream;
+            const time = document.createElement("span");
+            time.className = "rl-time";
+            time.textContent = formatTime(Math.floor(record.time_ns / 1e6), true);
+            time.title = record.time;
+            div.appendChild(time);
+            if (this.ids.length > 1) {
+                const name = document.createElement("span");
+                name.className = "rl-container";
+                name.textContent = record.container_name || (record.container_id || "").slice(0, 12);
+                div.appendChild(name);
+            }
+            const stream = document.createElement("span");
+            stream.className = "rl-stream";
+            stream.textContent = record.stream === "stderr" ? "stderr" : "";
+            div.appendChild(stream);
+            const message = document.createElement("span");
+            message.className = "rl-message";
+            message.textContent = record.message.replace(/\r?\n$/, "");
+            div.appendChild(message);
             return div;
         }
-        div.className = record.stream === "stderr" ? "rl-line rl-stderr" : "rl-line";
-        div.dataset.stream = record.stream;
-        const time = document.createElement("span");
-        time.className = "rl-time";
-        time.textContent = formatTime(Math.floor(record.time_ns / 1e6), true);
-        time.title = record.time;
-        div.appendChild(time);
-        if (this.ids.length > 1) {
-            const name = document.createElement("span");
-            name.className = "rl-container";
-            name.textContent = record.container_name || (record.container_id || "").slice(0, 12);
-            div.appendChild(name);
+
+        // New records go to the DOM once a frame, at most MAX_DOM_LINES of them, and the oldest
+        // lines leave it: however fast a container writes, a frame costs at most that much.
+        render() {
+            if (view !== this)
+                return;  // replaced while a frame was scheduled
+            const box = $("log-lines");
+            if (!this.paused && this.pending.length > 0) {
+                const records = this.pending.slice(-MAX_DOM_LINES);
+                this.pending = [];
+                const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+                const fragment = document.createDocumentFragment();
+                for (const r of records)
+                    fragment.appendChild(this.lineElement(r));
+                box.appendChild(fragment);
+                while (box.childElementCount > MAX_DOM_LINES)
+                    box.firstElementChild.remove();
+                if (atBottom)
+                    box.scrollTop = box.scrollHeight;
+            }
+            this.status();
         }
-        const stream = document.createElement("span");
-        stream.className = "rl-stream";
-        stream.textContent = record.stream === "stderr" ? "stderr" : "";
-        div.appendChild(stream);
-        const message = document.createElement("span");
-        message.className = "rl-message";
-        message.textContent = record.message.replace(/\r?\n$/, "");
-        div.appendChild(message);
-        return div;
-    };
 
-    LogView.prototype.matches = function (record, filter) {
-        if (!filter)
-            return true;
-        if (record.missed !== undefined)
-            return true;
-        return record.message.toLowerCase().includes(filter) || (record.container_name || "").toLowerCase().includes(filter);
-    };
-
-    // New records go to the DOM once a frame, at most MAX_DOM_LINES of them, and the oldest
-    // lines leave it: however fast a container writes, a frame costs at most that much.
-    LogView.prototype.render = function () {
-        const box = $("log-lines");
-        const filter = $("log-filter").value.trim().toLowerCase();
-        if (!this.paused && this.pending.length > 0) {
-            let records = this.pending.filter(r => this.matches(r, filter));
-            this.pending = [];
-            if (records.length > MAX_DOM_LINES)
-                records = records.slice(records.length - MAX_DOM_LINES);
-            const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
-            const fragment = document.createDocumentFragment();
-            for (const r of records)
-                fragment.appendChild(this.lineElement(r));
-            box.appendChild(fragment);
-            while (box.childElementCount > MAX_DOM_LINES)
-                box.firstElementChild.remove();
-            if (atBottom)
-                box.scrollTop = box.scrollHeight;
+        // The filter or the time zone changed: everything held is drawn again, paused or not.
+        redraw() {
+            $("log-lines").replaceChildren();
+            const filter = this.filter();
+            this.pending = this.held.filter(r => this.matches(r, filter));
+            this.waitingWhilePaused = 0;
+            const paused = this.paused;
+            this.paused = false;
+            this.render();
+            this.paused = paused;
         }
-        this.status();
-    };
 
-    // Filter changed: redraw from what is held.
-    LogView.prototype.redraw = function () {
-        $("log-lines").replaceChildren();
-        const filter = $("log-filter").value.trim().toLowerCase();
-        this.pending = this.held.filter(r => this.matches(r, filter));
-        this.render();
-    };
+        setPaused(paused) {
+            this.paused = paused;
+            this.waitingWhilePaused = 0;
+            this.render();
+        }
 
-    LogView.prototype.status = function () {
-        const shown = $("log-lines").childElementCount;
-        const parts = [];
-        if (this.paused)
-            parts.push(`Paused: ${formatCount(this.pending.length)} new lines wait.`);
-        parts.push(`Showing ${formatCount(shown)} lines of ${formatCount(this.received)} received.`);
-        if (this.received > shown && !this.paused)
-            parts.push(`The page keeps the newest ${formatCount(MAX_DOM_LINES)} on screen and ${formatCount(MAX_HELD_LINES)} for the filter and the download.`);
-        if (this.ended)
-            parts.push(this.ended);
-        else
-            parts.push("Following.");
-        $("log-status").textContent = parts.join(" ");
-        $("log-status").classList.toggle("rl-failed", !!this.failed);
-    };
+        status() {
+            const shown = $("log-lines").childElementCount;
+            const parts = [];
+            if (this.paused)
+                parts.push(`Paused: ${plural(this.waitingWhilePaused, "new line waits", "new lines wait")}.`);
+            parts.push(`Showing ${formatCount(shown)} of ${plural(this.received, "line", "lines")} received.`);
+            if (this.received > MAX_DOM_LINES)
+                parts.push(`The page keeps the newest ${formatCount(MAX_DOM_LINES)} on screen and ${formatCount(MAX_HELD_LINES)} for the filter and the download.`);
+            parts.push(this.ended || "Following.");
+            $("log-status").textContent = parts.join(" ");
+            $("log-status").classList.toggle("rl-failed", this.failed);
+        }
 
-    LogView.prototype.text = function () {
-        const filter = $("log-filter").value.trim().toLowerCase();
-        return this.held.filter(r => this.matches(r, filter) && r.missed === undefined).map(r => {
-            const who = this.ids.length > 1 ? ` ${r.container_name || r.container_id}` : "";
-            return `${r.time}${who} ${r.stream} ${r.message.replace(/\r?\n$/, "")}\n`;
-        }).join("");
-    };
+        // What Download saves: the lines held that pass the filter, as text.
+        text() {
+            const filter = this.filter();
+            return this.held.filter(r => this.matches(r, filter)).map(r => {
+                if (r.missed !== undefined)
+                    return `-- ${plural(r.missed, "record", "records")} missed --\n`;
+                const who = this.ids.length > 1 ? ` ${r.container_name || r.container_id}` : "";
+                return `${r.time}${who} ${r.stream} ${r.message.replace(/\r?\n$/, "")}\n`;
+            }).join("");
+        }
+    }
 
     function titleOf(ids) {
         return ids.map(id => {
@@ -749,17 +904,33 @@
         }).join(", ");
     }
 
-    function openLog(ids) {
+    // Ids and names as ringlogd takes them; anything else (from an edited address) is refused
+    // before it reaches ringlogctl's command line.
+    const CONTAINER_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+    // fromAddress: opened because the address changed (Back, Forward, a bookmark), which is
+    // then not changed again, or Back would return to the same log.
+    function openLog(ids, fromAddress) {
         closeLog();
         $("containers-view").hidden = true;
         $("log-view").hidden = false;
-        $("log-title").textContent = titleOf(ids);
         $("log-lines").replaceChildren();
         $("pause").textContent = "Pause";
+        const bad = ids.filter(id => !CONTAINER_KEY.test(id));
+        $("log-title").textContent = titleOf(ids.filter(id => CONTAINER_KEY.test(id)));
+        shownLogs = ids.join(",");
+        if (!fromAddress)
+            cockpit.location.go([], { logs: shownLogs });
+        if (bad.length > 0 || ids.length === 0) {
+            $("log-status").textContent = bad.length > 0
+                ? `Not a container id or name: ${bad.join(", ")}`
+                : "No container chosen.";
+            $("log-status").classList.add("rl-failed");
+            return;
+        }
         view = new LogView(ids);
         view.start();
         view.status();
-        cockpit.location.go([], { logs: ids.join(",") });
     }
 
     function closeLog() {
@@ -768,12 +939,28 @@
         view = null;
     }
 
-    function showContainers() {
+    function showContainers(fromAddress) {
         closeLog();
         $("log-view").hidden = true;
         $("containers-view").hidden = false;
-        cockpit.location.go([]);
+        shownLogs = "";
+        if (fromAddress !== true)
+            cockpit.location.go([]);
         refreshAll();
+    }
+
+    // The address says which log is open (#/?logs=ID,ID): the browser's Back and Forward, and
+    // an address typed or bookmarked, open and close the log view.
+    let shownLogs = "";
+
+    function followLocation() {
+        const wanted = String(cockpit.location.options.logs || "");
+        if (wanted === shownLogs)
+            return;
+        if (wanted)
+            openLog(wanted.split(",").filter(Boolean), true);
+        else
+            showContainers(true);
     }
 
     function download() {
@@ -790,6 +977,15 @@
     }
 
     /* ---- Wiring ---- */
+
+    function setUtc(on) {
+        utc = on;
+        $("utc").checked = on;
+        $("log-utc").checked = on;
+        refreshAll();
+        if (view)
+            view.redraw();
+    }
 
     function wire() {
         $("container-filter").addEventListener("input", () => {
@@ -828,12 +1024,8 @@
             refreshAll();
         });
         $("view-selected").addEventListener("click", () => openLog([...selected]));
-        $("utc").addEventListener("change", () => {
-            utc = $("utc").checked;
-            refreshAll();
-            if (view)
-                view.redraw();
-        });
+        $("utc").addEventListener("change", () => setUtc($("utc").checked));
+        $("log-utc").addEventListener("change", () => setUtc($("log-utc").checked));
         $("back").addEventListener("click", showContainers);
         $("apply").addEventListener("click", () => {
             if (view)
@@ -846,9 +1038,8 @@
         $("pause").addEventListener("click", () => {
             if (!view)
                 return;
-            view.paused = !view.paused;
+            view.setPaused(!view.paused);
             $("pause").textContent = view.paused ? "Resume" : "Pause";
-            view.render();
         });
         $("download").addEventListener("click", download);
         window.addEventListener("beforeunload", closeLog);
@@ -856,10 +1047,9 @@
 
     document.addEventListener("DOMContentLoaded", () => {
         wire();
-        const wanted = cockpit.location.options.logs;
         start().then(() => {
-            if (wanted)
-                openLog(String(wanted).split(",").filter(Boolean));
+            followLocation();
+            cockpit.addEventListener("locationchanged", followLocation);
         }).catch(ex => showError(dbusErrorText(ex)));
     });
 }());

@@ -408,6 +408,22 @@ TEST_F(RinglogctlLogs, GrepKeepsTheRecordsWhoseMessageMatches) {
     });
 }
 
+// `--` ends the options, as for docker and every getopt tool: what follows is containers even if
+// it starts with a dash. The Cockpit page puts it before the ids it passes; ringlogctl used to
+// take everything after `--` for `run`'s command and then find no CONTAINER.
+TEST_F(RinglogctlLogs, DoubleDashEndsTheOptionsBeforeTheContainers) {
+    runContainer("dashes0123456789", "dashes", {"/bin/sh", "-c", "echo one; echo two"});
+    check({
+        {{"-n", "1", "--", "dashes"}, "two\n", ""},
+        {{"--", "dashes"}, "one\ntwo\n", ""},
+    });
+    Output dash_name = logs({"--", "--help"});
+    EXPECT_EQ(dash_name.err,
+              "ringlogctl: no container \"--help\" (`ringlogctl ps -a` lists the containers you "
+              "may read)\n");
+    EXPECT_EQ(dash_name.out, "");
+}
+
 // `-t` equals docker's `docker logs -t` for the golden inputs: the json-file on disk is docker's
 // format (docker_compat_test compares it with tests/golden), and docker prints each entry as its
 // time, fraction padded to nine digits, a space, and its log.

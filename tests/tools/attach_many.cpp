@@ -12,7 +12,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: attach_many SOCKET COUNT NAME_PREFIX IMAGE\n");
         return 2;
     }
-    const long count = std::strtol(argv[2], nullptr, 10);
+    char* end = nullptr;
+    const long count = std::strtol(argv[2], &end, 10);
+    if (*argv[2] == '\0' || *end != '\0' || count <= 0) {
+        std::fprintf(stderr, "attach_many: COUNT must be a positive number, not \"%s\"\n", argv[2]);
+        return 2;
+    }
     const char* const log_opts[] = {"push-only=true", nullptr};
     for (long i = 0; i < count; ++i) {
         char id[65], name[256];
