@@ -170,6 +170,9 @@
 
     const client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
     const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
+    const GONE = ["org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NoReply",
+                  "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+                  "org.ringlog.Log1.NoSuchContainer"];
 
     function call(path, iface, method, args, type) {
         return client.call(path, iface, method, args, { type });
@@ -249,7 +252,10 @@
             applyProperties(fields, props);
             upsert(id, fields);
         } catch (ex) {
-            console.warn("ringlog: properties of", id, dbusErrorText(ex));
+            // Gone since its signal (detached and forgotten, or ringlogd stopping): nothing to
+            // show. Anything else is worth a word in the console.
+            if (!ex || !GONE.includes(ex.name))
+                console.warn("ringlog: properties of", id, dbusErrorText(ex));
         }
     }
 

@@ -92,30 +92,11 @@ class World:
     def start_bus(self):
         os.makedirs(self.path("bus"))
         socket_path = self.path("bus", "system_bus_socket")
+        # The integration tests' private system bus, with ringlogd's policy.
+        with open(os.path.join(os.path.dirname(__file__), "..", "integration", "private_bus.conf.in")) as f:
+            conf = f.read()
         with open(self.path("bus", "bus.conf"), "w") as f:
-            f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket_path}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>{POLICY}</include>
-</busconfig>
-""")
+            f.write(conf.replace("@SOCKET@", socket_path).replace("@POLICY@", POLICY))
         os.chmod(self.path("bus"), 0o755)
         bus = self.spawn(["/usr/bin/dbus-daemon", "--config-file=" + self.path("bus", "bus.conf"),
                           "--nofork", "--print-address=1"], stdout=subprocess.PIPE, text=True)
@@ -132,13 +113,13 @@ class World:
         env.update(extra)
         return env
 
-    def start_ringlogd(self):
-        os.makedirs(self.path("ringlogd"))
+    def start_ringlogd(self, log_name="ringlogd.log"):
+        os.makedirs(self.path("ringlogd"), exist_ok=True)
         with open(self.path("ringlogd", "ringlogd.conf"), "w") as f:
             f.write("# test configuration: everything is on the command line\n")
         self.socket = self.path("ringlogd", "ingest.sock")
-        self.ringlogd_log = self.log_file(self.path("ringlogd", "ringlogd.log"))
-        self.spawn([RINGLOGD, "--config", self.path("ringlogd", "ringlogd.conf"), "--socket", self.socket,
+        self.ringlogd_log = self.log_file(self.path("ringlogd", log_name))
+        self.ringlogd = self.spawn([RINGLOGD, "--config", self.path("ringlogd", "ringlogd.conf"), "--socket", self.socket,
                     "--log-root", self.path("ringlogd", "logs"), "--dbus", "yes"],
                    env=self.env(), stderr=self.ringlogd_log)
         wait_until("ringlogd on the bus", lambda: subprocess.run(
@@ -230,7 +211,8 @@ class World:
         for f in self.logs:
             f.close()
         # A failure shows the daemons' side too.
-        for name in [] if not self.failed else sorted(os.listdir(self.dir)) + ["ringlogd/ringlogd.log"]:
+        for name in [] if not self.failed else sorted(os.listdir(self.dir)) + ["ringlogd/ringlogd.log",
+                                                                                "ringlogd/ringlogd-2.log"]:
             if name.endswith(".log") and os.path.isfile(self.path(name)) and os.path.getsize(self.path(name)) > 0:
                 with open(self.path(name), errors="replace") as f:
                     print(f"--- {name} (last 30 lines)\n" + "".join(f.readlines()[-30:]), file=sys.stderr)
@@ -574,6 +556,18 @@ class CockpitPage(unittest.TestCase):
         self.assertEqual(len(b.rows()), 1005)
         print(f"the page with 1,005 containers was complete {loaded_ms} ms after navigation started", file=sys.stderr)
         self.assertLess(loaded_ms, 2000)
+        self.assertNoConsoleErrors(b)
+
+    def test_7_the_page_reads_everything_again_when_ringlogd_returns(self):
+        w, b = self.world, self.root
+        w.ringlogd.terminate()
+        self.assertEqual(w.ringlogd.wait(timeout=60), 0)
+        # Outside systemd nothing keeps the pipes: the new ringlogd starts empty, and the page
+        # must not go on showing the containers of the old one.
+        w.start_ringlogd("ringlogd-2.log")
+        subprocess.run([ATTACH_MANY, w.socket, "1", "again", "again:1"], check=True)
+        wait_until("only the new ringlogd's container", lambda: [r["cells"][1] for r in b.rows()] == ["again-0000"], timeout=20)
+        self.assertFalse(b.driver.find_element(By.ID, "error").is_displayed())
         self.assertNoConsoleErrors(b)
 
 

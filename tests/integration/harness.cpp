@@ -109,32 +109,13 @@ Process spawn(const std::vector<std::string>& argv, const SpawnOptions& o) {
 DbusDaemon::DbusDaemon(const fs::path& dir) {
     fs::create_directories(dir);
     std::string socket = (dir / "system_bus_socket").string();
-    std::ofstream(dir / "bus.conf")
-        << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)"
-        << socket << R"(</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>)"
-        << DBUS_POLICY_FILE << R"(</include>
-</busconfig>
-)";
+    std::string conf = readFile(PRIVATE_BUS_CONF);
+    auto fill = [&conf](const std::string& placeholder, const std::string& value) {
+        conf.replace(conf.find(placeholder), placeholder.size(), value);
+    };
+    fill("@SOCKET@", socket);
+    fill("@POLICY@", DBUS_POLICY_FILE);
+    std::ofstream(dir / "bus.conf") << conf;
     fs::permissions(dir, fs::perms::all);
     Pipe address;
     SpawnOptions o;
