@@ -24,7 +24,7 @@
     // as fast as it can costs the page a bounded amount of work per frame.
     const MAX_DOM_LINES = 2000;
     const MAX_HELD_LINES = 50000;  // kept for the filter and the download
-    const POLL_CONCURRENCY = 16;
+    const CALLS_AT_ONCE = 16;
 
     const $ = id => document.getElementById(id);
 
@@ -135,6 +135,14 @@
         return c;
     }
 
+    // After a complete reading (GetManagedObjects, ListContainers): the others are gone.
+    function keepOnly(ids) {
+        for (const id of [...containers.keys()]) {
+            if (!ids.has(id))
+                remove(id);
+        }
+    }
+
     function remove(id) {
         const c = containers.get(id);
         if (c && c.path)
@@ -218,15 +226,13 @@
             seen.add(fields.id);
             upsert(fields.id, fields);
         }
-        for (const id of [...containers.keys()]) {
-            if (!seen.has(id))
-                remove(id);
-        }
+        keepOnly(seen);
     }
 
-    // Calls made for signals go a few at a time: an engine that attaches a thousand containers
-    // at once must not make the page ask a thousand questions at once (dbus-daemon allows a
-    // connection 128 calls waiting for their replies).
+    // Calls for many containers (after a burst of signals, or a poll) go CALLS_AT_ONCE at a
+    // time: an engine that attaches a thousand containers at once must not make the page ask a
+    // thousand questions at once (dbus-daemon allows a connection 128 calls waiting for their
+    // replies).
     const waiting = [];
     let running = 0;
 
@@ -236,7 +242,7 @@
     }
 
     function pump() {
-        while (running < POLL_CONCURRENCY && waiting.length > 0) {
+        while (running < CALLS_AT_ONCE && waiting.length > 0) {
             running++;
             waiting.shift()().finally(() => {
                 running--;
@@ -289,36 +295,30 @@
         polling = true;
         try {
             const listed = await listContainers();
-            const ids = new Set(listed.map(c => c.id));
-            for (const id of [...containers.keys()]) {
-                if (!ids.has(id))
-                    remove(id);
-            }
+            keepOnly(new Set(listed.map(c => c.id)));
             for (const c of listed)
                 upsert(c.id, c);
             if (inspectFrom >= listed.length)
                 inspectFrom = 0;
-            const queue = listed.slice(inspectFrom, inspectFrom + POLL_INSPECTS).map(c => c.id);
-            inspectFrom += queue.length;
-            const worker = async () => {
-                while (queue.length > 0) {
-                    const id = queue.shift();
-                    try {
-                        const [dict] = await call(MANAGER_PATH, MANAGER, "Inspect", [id], "s");
-                        const fields = {};
-                        applyProperties(fields, dict);
-                        upsert(id, fields);
-                    } catch (ex) {
-                        // Gone between the list and the call: the next poll drops it.
-                    }
-                }
-            };
-            await Promise.all(Array.from({ length: POLL_CONCURRENCY }, worker));
+            const batch = listed.slice(inspectFrom, inspectFrom + POLL_INSPECTS);
+            inspectFrom += batch.length;
+            await Promise.all(batch.map(c => new Promise(done => inTurn(() => inspect(c.id).finally(done)))));
             showError("");
         } catch (ex) {
             showError(dbusErrorText(ex));
         } finally {
             polling = false;
+        }
+    }
+
+    async function inspect(id) {
+        try {
+            const [dict] = await call(MANAGER_PATH, MANAGER, "Inspect", [id], "s");
+            const fields = {};
+            applyProperties(fields, dict);
+            upsert(id, fields);
+        } catch (ex) {
+            // Gone between the list and the call: the next poll drops it.
         }
     }
 
@@ -569,9 +569,10 @@
         setText(parts.image, c.image || "");
         setText(parts.driver, c.driver || "");
         setText(parts.mode, c.mode || "");
-        if (tr.dataset.state !== (c.state || "") || parts.state.title !== (c.lastError || "")) {
+        const stateKey = `${c.state || ""}\n${c.lastError || ""}`;
+        if (parts.stateKey !== stateKey) {
             parts.state.replaceChildren(stateLabel(c));
-            parts.state.title = c.lastError || "";
+            parts.stateKey = stateKey;
         }
         setText(parts.attachedAt, formatTime(c.attachedAt));
         setText(parts.exitedAt, formatTime(c.exitedAt));
